@@ -1,0 +1,839 @@
+"""The Matrix adapter (matrix-nio ≥ 0.26): invitations, numbered choices, HTML, E2EE, exactly-once.
+
+How an answer is never lost nor repeated:
+- our own sync loop passes `since=` the cursor stored in SQLite (`matrix:next_batch`); nio's own
+  sync-token store is not used;
+- every event of a sync batch is handled (dispatcher → send every reply → `confirm_sent`) before
+  the batch's `next_batch` is stored; a crash anywhere in a batch re-delivers the whole batch;
+- the dispatcher drops re-delivered events (inbox keyed by the Matrix event id) or returns the
+  turn it computed but never confirmed; replies are sent with transaction ids derived from the
+  event id, so a reply that reached the server before a crash is deduplicated by the homeserver;
+- on the very first start (no cursor) old history is not replayed: the first sync only loads
+  the room state and answers pending invitations.
+
+Logs never contain message texts, display names or user ids; rooms appear as short hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import html
+import json
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import nio
+
+from adapters.base import HTML, LOCATION, AdapterContext, Backoff, ConfigError, render_numbered
+from bot.messages import Incoming, Location, Reply, Turn
+from bot.text import did_you_mean
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+CURSOR_NAME = "matrix:next_batch"
+CREDENTIALS_FILE = "matrix-credentials.json"
+CRYPTO_STORE_DIR = "matrix-crypto"
+SYNC_TIMEOUT_MS = 30_000
+TIMELINE_LIMIT = 100  # per room and sync; longer gaps are back-filled with /messages
+BACKFILL_MAX_EVENTS = 2_000
+SEND_ATTEMPTS = 5
+
+DEFAULT_PASSWORD_ENV = "AIGUILLAGE_MATRIX_PASSWORD"
+DEFAULT_TOKEN_ENV = "AIGUILLAGE_MATRIX_TOKEN"
+
+SETTING_KEYS = frozenset(
+    {
+        "homeserver",
+        "user_id",
+        "password_env",
+        "access_token_env",
+        "device_name",
+        "invite_policy",
+        "allowed_servers",
+        "shared_rooms",
+        "encryption",
+    }
+)
+
+# Platform-specific answers the core cannot know about (it never hears of rooms or encryption).
+SHARED_ROOM_REFUSAL = (
+    "Bonjour ! Je réponds seulement en conversation privée, pour protéger vos informations. "
+    "Écrivez-moi dans un message direct (un salon avec vous et moi seulement)."
+)
+UNDECRYPTABLE_REPLY = (
+    "Je n'ai pas pu lire votre message (il est chiffré et je n'ai pas reçu la clé). "
+    "Pouvez-vous me le renvoyer ?"
+)
+ENCRYPTION_UNAVAILABLE_REPLY = (
+    "Ce salon est chiffré et je ne peux pas lire les messages chiffrés ici. "
+    "Créez un salon sans chiffrement avec moi, ou demandez à votre conseiller."
+)
+
+_USER_ID = re.compile(r"^@[^:\s]+:[^\s]+$")
+_GEO_URI = re.compile(
+    r"^geo:\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)(?:\s*,\s*-?[\d.]+)?(?:;.*)?$"
+)
+
+_UNSUPPORTED_CLASSES: tuple[tuple[type[Any], str], ...] = (
+    (nio.RoomMessageImage, "image"),
+    (nio.RoomEncryptedImage, "image"),
+    (nio.RoomMessageAudio, "audio"),
+    (nio.RoomEncryptedAudio, "audio"),
+    (nio.RoomMessageVideo, "video"),
+    (nio.RoomEncryptedVideo, "video"),
+    (nio.RoomMessageFile, "file"),
+    (nio.RoomEncryptedFile, "file"),
+    (nio.StickerEvent, "sticker"),
+)
+
+T = TypeVar("T")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    password: str | None
+    access_token: str | None
+    password_env: str
+    access_token_env: str
+    device_name: str = "Aiguillage"
+    invite_policy: str = "anyone"  # anyone | servers
+    allowed_servers: frozenset[str] = frozenset()
+    shared_rooms: str = "separate"  # separate | refuse
+    encryption: str = "auto"  # auto | off
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+    @classmethod
+    def parse(
+        cls, raw: Mapping[str, Any], environ: Mapping[str, str] | None = None
+    ) -> MatrixSettings:
+        env = os.environ if environ is None else environ
+        for key in raw:
+            if key not in SETTING_KEYS:
+                hint = did_you_mean(str(key), SETTING_KEYS)
+                extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
+                raise ConfigError(f"matrix : réglage inconnu « {key} ».{extra}")
+        homeserver = str(raw.get("homeserver") or "").strip().rstrip("/")
+        if not homeserver.startswith(("http://", "https://")):
+            raise ConfigError(
+                "matrix : « homeserver » doit être l'adresse du serveur, par exemple "
+                "https://matrix.example.org."
+            )
+        user_id = str(raw.get("user_id") or "").strip()
+        if not _USER_ID.match(user_id):
+            raise ConfigError(
+                "matrix : « user_id » doit être l'identifiant complet du compte du bot, "
+                "par exemple @aiguillage:example.org."
+            )
+        invite_policy = _choice(raw, "invite_policy", ("anyone", "servers"))
+        allowed_raw = raw.get("allowed_servers") or []
+        if isinstance(allowed_raw, str) or not isinstance(allowed_raw, Iterable):
+            raise ConfigError("matrix : « allowed_servers » doit être une liste de serveurs.")
+        allowed = frozenset(str(s).strip().lower() for s in allowed_raw if str(s).strip())
+        if invite_policy == "servers" and not allowed:
+            raise ConfigError(
+                "matrix : « invite_policy: servers » demande une liste « allowed_servers » "
+                "(par exemple [example.org])."
+            )
+        password_env = str(raw.get("password_env") or DEFAULT_PASSWORD_ENV)
+        token_env = str(raw.get("access_token_env") or DEFAULT_TOKEN_ENV)
+        return cls(
+            homeserver=homeserver,
+            user_id=user_id,
+            password=env.get(password_env) or None,
+            access_token=env.get(token_env) or None,
+            password_env=password_env,
+            access_token_env=token_env,
+            device_name=str(raw.get("device_name") or "Aiguillage"),
+            invite_policy=invite_policy,
+            allowed_servers=allowed,
+            shared_rooms=_choice(raw, "shared_rooms", ("separate", "refuse")),
+            encryption=_choice(raw, "encryption", ("auto", "off")),
+        )
+
+
+def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str:
+    value = str(raw.get(name) or allowed[0]).strip().lower()
+    if value not in allowed:
+        hint = did_you_mean(value, allowed)
+        extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
+        raise ConfigError(
+            f"matrix : « {name} » vaut « {value} » ; valeurs possibles : "
+            f"{', '.join(allowed)}.{extra}"
+        )
+    return value
+
+
+# --- errors at the boundary --------------------------------------------------------------------
+
+
+class MatrixError(RuntimeError):
+    """A Matrix error response, turned into an exception at the adapter boundary."""
+
+    def __init__(self, response: Any) -> None:
+        self.status_code = str(getattr(response, "status_code", "") or "")
+        self.retry_after_ms = getattr(response, "retry_after_ms", None)
+        super().__init__(f"{type(response).__name__} {self.status_code}".strip())
+
+    @property
+    def transient(self) -> bool:
+        """Rate limits, server errors and unknown errors may succeed later; M_FORBIDDEN won't."""
+        code = self.status_code
+        if code in ("M_LIMIT_EXCEEDED", "429") or code.startswith("5") or not code:
+            return True
+        return not code.startswith("M_") and not code.startswith("4")
+
+
+def check(response: T) -> T:
+    """Raise `MatrixError` for nio's error values; return real responses unchanged."""
+    if isinstance(response, nio.ErrorResponse):
+        raise MatrixError(response)
+    return response
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, MatrixError):
+        return exc.transient
+    return isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError)
+
+
+# --- pure helpers (rendering and parsing) ------------------------------------------------------
+
+
+def matrix_link(user_id: str) -> str:
+    """The link a counsellor hands out: it opens a chat with the bot in any Matrix client."""
+    if not _USER_ID.match(user_id):
+        raise ConfigError(f"identifiant Matrix invalide « {user_id} » (attendu : @nom:serveur).")
+    return f"https://matrix.to/#/{user_id}"
+
+
+def html_text(text: str) -> str:
+    return html.escape(text.replace("\r\n", "\n"), quote=True).replace("\n", "<br>")
+
+
+def render_html(reply: Reply) -> str:
+    out = html_text(reply.text)
+    if reply.choices:
+        items = "".join(f"<li>{html_text(choice.label)}</li>" for choice in reply.choices)
+        out += f"<ol>{items}</ol>"
+    return out
+
+
+def reply_content(reply: Reply, in_reply_to: str | None = None) -> dict[str, Any]:
+    """An `m.room.message` content: plain body with numbered choices, and safe HTML."""
+    content: dict[str, Any] = {
+        "msgtype": "m.text",
+        "body": render_numbered(reply),
+        "format": "org.matrix.custom.html",
+        "formatted_body": render_html(reply),
+    }
+    if in_reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+    return content
+
+
+def text_content(text: str, in_reply_to: str | None = None) -> dict[str, Any]:
+    return reply_content(Reply(text), in_reply_to)
+
+
+def parse_geo_uri(uri: str) -> Location | None:
+    """`geo:48.69,6.18;u=35` → Location(48.69, 6.18); None when it is not a valid position."""
+    match = _GEO_URI.match(uri.strip())
+    if not match:
+        return None
+    lat, lon = float(match.group(1)), float(match.group(2))
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    return Location(lat, lon)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the "> <@user> quoted text" lines clients prepend to replies."""
+    lines = body.split("\n")
+    if not lines or not lines[0].startswith("> "):
+        return body
+    index = 0
+    while index < len(lines) and lines[index].startswith(">"):
+        index += 1
+    rest = "\n".join(lines[index:]).strip()
+    return rest or body
+
+
+def conversation_key(room_id: str, user_id: str) -> str:
+    """One conversation per person and room: room id + user id."""
+    return f"{room_id}|{user_id}"
+
+
+def to_incoming(event: Any, conversation: str) -> Incoming | None:
+    """The core's view of a room event, or None for events the core never sees."""
+    common = {"platform": PLATFORM, "conversation": conversation, "event_id": event.event_id}
+    if isinstance(event, nio.RoomMessageNotice):
+        return None  # other bots talk in notices; answering them makes loops
+    if isinstance(event, nio.RoomMessageText | nio.RoomMessageEmote):
+        relates = (event.source.get("content") or {}).get("m.relates_to") or {}
+        if relates.get("rel_type") == "m.replace":
+            return None  # an edit of an earlier message: that one was already answered
+        return Incoming(**common, text=strip_reply_fallback(str(event.body or "")))
+    if isinstance(event, nio.RoomMessageUnknown):
+        content = event.content or {}
+        if event.msgtype == "m.location":
+            location = parse_geo_uri(str(content.get("geo_uri") or ""))
+            if location is None:
+                return Incoming(**common, unsupported="location")
+            return Incoming(**common, location=location)
+        return Incoming(**common, unsupported=str(event.msgtype).removeprefix("m.") or "unknown")
+    for cls, kind in _UNSUPPORTED_CLASSES:
+        if isinstance(event, cls):
+            return Incoming(**common, unsupported=kind)
+    return None
+
+
+def txn_id(event_id: str, index: int) -> str:
+    """Stable per (event, reply): the homeserver drops a resend after a crash."""
+    return f"aig{hashlib.sha256(event_id.encode()).hexdigest()[:32]}.{index}"
+
+
+def _tag(value: str) -> str:
+    """A short hash for logs: lets one follow a room without showing its id."""
+    return hashlib.sha256(value.encode()).hexdigest()[:8]
+
+
+# --- credentials -------------------------------------------------------------------------------
+
+
+def load_credentials(path: Path, settings: MatrixSettings) -> dict[str, str] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if data.get("homeserver") != settings.homeserver or data.get("user_id") != settings.user_id:
+        return None
+    if not data.get("device_id") or not data.get("access_token"):
+        return None
+    return {k: str(v) for k, v in data.items()}
+
+
+def save_credentials(path: Path, data: Mapping[str, str]) -> None:
+    """Write atomically, readable by the bot's user only (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(dict(data), fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+# --- the adapter -------------------------------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """Stop was requested while a reply was still being retried: leave the cursor alone."""
+
+
+class MatrixAdapter:
+    name = PLATFORM
+    capabilities = frozenset({HTML, LOCATION})
+
+    def __init__(
+        self,
+        context: AdapterContext,
+        settings: MatrixSettings,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._context = context
+        self._settings = settings
+        self._dispatcher = context.dispatcher
+        self._store = context.store
+        self._data_dir = Path(context.data_dir)
+        self._backoff = backoff or Backoff(base_s=0.5, cap_s=60.0)
+        self._encryption = settings.encryption == "auto" and bool(nio.crypto.ENCRYPTION_ENABLED)
+        self._client: nio.AsyncClient | None = None
+        self._stop = asyncio.Event()
+        self._warned_rooms: set[str] = set()
+        self.ready = asyncio.Event()  # logged in and the cursor exists: new messages are answered
+        self.synced = asyncio.Event()  # set after each stored batch (tests and health checks)
+
+    @property
+    def client(self) -> nio.AsyncClient:
+        if self._client is None:
+            raise RuntimeError("the Matrix adapter is not running")
+        return self._client
+
+    @property
+    def encryption(self) -> bool:
+        return self._encryption
+
+    @property
+    def credentials_path(self) -> Path:
+        return self._data_dir / CREDENTIALS_FILE
+
+    # --- life cycle ----------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        if self._settings.encryption == "auto" and not self._encryption:
+            log.warning(
+                "matrix: end-to-end encryption unavailable (install aiguillage[e2e]); "
+                "messages in encrypted rooms cannot be read"
+            )
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            # nio's own warnings name users, devices and rooms: keep them out of the logs.
+            logging.getLogger("nio").setLevel(logging.ERROR)
+        self._client = await self._login()
+        try:
+            await self._serve(stop)
+        finally:
+            self.ready.clear()
+            await self._client.close()
+            self._client = None
+
+    async def _login(self) -> nio.AsyncClient:
+        settings = self._settings
+        store_dir = self._data_dir / CRYPTO_STORE_DIR
+        store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        config = nio.AsyncClientConfig(
+            encryption_enabled=self._encryption,
+            store_sync_tokens=False,
+            max_limit_exceeded=0,  # 429s come back to our own back-off loop
+            max_timeouts=2,
+            request_timeout=SYNC_TIMEOUT_MS / 1000 + 30,
+        )
+        backoff_attempt = 0
+        while True:
+            client = nio.AsyncClient(
+                settings.homeserver, settings.user_id, store_path=str(store_dir), config=config
+            )
+            try:
+                await self._authenticate(client)
+                return client
+            except Exception as exc:
+                await client.close()
+                if isinstance(exc, ConfigError) or not is_transient(exc):
+                    raise
+                delay = self._backoff.delay(backoff_attempt)
+                backoff_attempt += 1
+                log.warning("matrix: login failed (%s), retrying in %.1f s", exc, delay)
+                if await _wait(self._stop, delay):
+                    raise
+            # a fresh client for the next attempt
+
+    async def _authenticate(self, client: nio.AsyncClient) -> None:
+        settings = self._settings
+        saved = load_credentials(self.credentials_path, settings)
+        if saved is not None:
+            client.restore_login(settings.user_id, saved["device_id"], saved["access_token"])
+            try:
+                check(await client.whoami())
+                log.info("matrix: session restored (device reused)")
+                return
+            except MatrixError as exc:
+                if exc.transient:
+                    raise
+                log.warning("matrix: saved session refused (%s), logging in again", exc)
+                client.access_token = ""
+        if settings.access_token:
+            client.access_token = settings.access_token
+            who = check(await client.whoami())
+            if not who.device_id:
+                raise ConfigError(
+                    f"matrix : le jeton de {settings.access_token_env} n'est lié à aucun appareil."
+                )
+            client.restore_login(settings.user_id, who.device_id, settings.access_token)
+            log.info("matrix: logged in with the access token from the environment")
+            return
+        if not settings.password:
+            raise ConfigError(_missing_secret(settings))
+        response = await client.login(settings.password, device_name=settings.device_name)
+        try:
+            check(response)
+        except MatrixError as exc:
+            if exc.transient:
+                raise
+            raise ConfigError(
+                f"matrix : connexion refusée par le serveur ({exc.status_code}). Vérifiez "
+                f"« user_id » et le mot de passe de {settings.password_env}."
+            ) from exc
+        save_credentials(
+            self.credentials_path,
+            {
+                "homeserver": settings.homeserver,
+                "user_id": settings.user_id,
+                "device_id": str(response.device_id),
+                "access_token": str(response.access_token),
+            },
+        )
+        log.info("matrix: logged in with the password; device saved for restarts")
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        cursor = await self._store.get_cursor(CURSOR_NAME)
+        full_state = True
+        attempt = 0
+        while not stop.is_set():
+            try:
+                if cursor is None:
+                    cursor = await self._first_sync(stop)
+                    full_state = False
+                    if cursor is None:
+                        return
+                    continue
+                self.ready.set()
+                response = await self._sync(cursor, full_state, stop)
+                if response is None:
+                    return
+                await self._housekeeping()
+                await self._handle_batch(response, cursor)
+                await self._store.set_cursor(CURSOR_NAME, response.next_batch)
+                cursor, full_state, attempt = response.next_batch, False, 0
+                self.synced.set()
+                self.synced.clear()
+            except _Stopped:
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                delay = self._backoff.delay(attempt)
+                if isinstance(exc, MatrixError) and exc.retry_after_ms:
+                    delay = max(delay, exc.retry_after_ms / 1000)
+                attempt += 1
+                log.warning(
+                    "matrix: sync batch failed (%s: %s), retrying in %.1f s",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    exc_info=not is_transient(exc),
+                )
+                if await _wait(stop, delay):
+                    return
+
+    async def _first_sync(self, stop: asyncio.Event) -> str | None:
+        """No cursor yet: load room state, answer pending invitations, skip old messages."""
+        client = self.client
+        client.next_batch = None
+        first_filter = {
+            "room": {"timeline": {"limit": 1}},
+            "presence": {"not_types": ["*"]},
+        }
+        response = await _until_stopped(
+            stop, client.sync(timeout=0, sync_filter=first_filter, full_state=True)
+        )
+        if response is None:
+            return None
+        check(response)
+        await self._housekeeping()
+        await self._handle_invites(response)
+        await self._store.set_cursor(CURSOR_NAME, response.next_batch)
+        log.info("matrix: first start, history before now is not replayed")
+        return str(response.next_batch)
+
+    async def _sync(self, since: str, full_state: bool, stop: asyncio.Event) -> Any:
+        client = self.client
+        # nio skips a response whose next_batch equals the last one it saw; a batch we retry
+        # must be processed (decrypted) again.
+        client.next_batch = None
+        sync_filter = {
+            "room": {"timeline": {"limit": TIMELINE_LIMIT}},
+            "presence": {"not_types": ["*"]},
+        }
+        response = await _until_stopped(
+            stop,
+            client.sync(
+                timeout=SYNC_TIMEOUT_MS,
+                since=since,
+                full_state=True if full_state else None,
+                sync_filter=sync_filter,
+            ),
+        )
+        return None if response is None else check(response)
+
+    async def _housekeeping(self) -> None:
+        """What nio's sync_forever does between syncs for E2EE: keys and to-device messages."""
+        client = self.client
+        if not self._encryption or client.olm is None:
+            return
+        calls: list[Callable[[], Awaitable[Any]]] = [client.send_to_device_messages]
+        if client.should_upload_keys:
+            calls.append(client.keys_upload)
+        if client.should_query_keys:
+            calls.append(client.keys_query)
+        if client.should_claim_keys:
+            users = client.get_users_for_key_claiming()
+            calls.append(lambda: client.keys_claim(users))
+        for call in calls:
+            result = await call()
+            for item in result if isinstance(result, list) else [result]:
+                if isinstance(item, nio.ErrorResponse):
+                    log.warning("matrix: key maintenance failed (%s)", MatrixError(item))
+
+    # --- one batch -----------------------------------------------------------------------------
+
+    async def _handle_batch(self, response: Any, since: str) -> None:
+        await self._handle_invites(response)
+        rooms = response.rooms.join
+        results = await asyncio.gather(
+            *(self._handle_room(room_id, info, since) for room_id, info in rooms.items()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _handle_room(self, room_id: str, info: Any, since: str) -> None:
+        events = list(info.timeline.events)
+        if info.timeline.limited and info.timeline.prev_batch:
+            events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+        someone_left = False
+        for event in events:
+            try:
+                if isinstance(event, nio.RoomMemberEvent):
+                    someone_left |= await self._on_member(room_id, event)
+                else:
+                    await self._on_message(room_id, event)
+            except (_Stopped, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                if is_transient(exc):
+                    raise  # the whole batch is retried; handled events are deduplicated
+                log.exception("matrix: event skipped after an error (room %s)", _tag(room_id))
+        if someone_left:
+            await self._leave_if_alone(room_id)
+
+    async def _backfill(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
+        """Events the sync left out (more than TIMELINE_LIMIT while we were away), oldest first."""
+        client = self.client
+        older: list[Any] = []
+        start = prev_batch
+        while len(older) < BACKFILL_MAX_EVENTS:
+            page = check(
+                await client.room_messages(
+                    room_id, start=start, end=since, direction=nio.MessageDirection.back, limit=100
+                )
+            )
+            older.extend(page.chunk)
+            if not page.chunk or not page.end or page.end == start:
+                break
+            start = page.end
+        log.info("matrix: back-filled %d event(s) in room %s", len(older), _tag(room_id))
+        return list(reversed(older))
+
+    async def _handle_invites(self, response: Any) -> None:
+        me = self._settings.user_id
+        for room_id, info in response.rooms.invite.items():
+            inviter = None
+            for event in info.invite_state:
+                if (
+                    isinstance(event, nio.InviteMemberEvent)
+                    and event.state_key == me
+                    and event.membership == "invite"
+                ):
+                    inviter = event.sender
+            if inviter is None:
+                continue
+            if self._invite_allowed(inviter):
+                check(await self.client.join(room_id))
+                log.info("matrix: invitation accepted (room %s)", _tag(room_id))
+            else:
+                check(await self.client.room_leave(room_id))
+                log.info("matrix: invitation refused by invite_policy (room %s)", _tag(room_id))
+
+    def _invite_allowed(self, inviter: str) -> bool:
+        if self._settings.invite_policy == "anyone":
+            return True
+        server = inviter.split(":", 1)[1].lower() if ":" in inviter else ""
+        return server in self._settings.allowed_servers
+
+    async def _on_member(self, room_id: str, event: Any) -> bool:
+        """Greet after our own join; report whether someone else left."""
+        me = self._settings.user_id
+        if event.state_key != me:
+            return event.membership in ("leave", "ban") and event.prev_membership == "join"
+        if event.membership != "join" or event.prev_membership == "join":
+            return False
+        room = self.client.rooms.get(room_id)
+        others = self._others(room)
+        unsigned = event.source.get("unsigned") or {}
+        person = unsigned.get("prev_sender") if event.prev_membership == "invite" else None
+        if person == me or (person is not None and person not in others):
+            person = None
+        if person is None and len(others) == 1:
+            person = next(iter(others))
+        if len(others) > 1 and self._settings.shared_rooms == "refuse":
+            await self._send_text(room_id, SHARED_ROOM_REFUSAL, event.event_id)
+            check(await self.client.room_leave(room_id))
+            log.info("matrix: left a shared room (shared_rooms: refuse) (room %s)", _tag(room_id))
+            return False
+        if person is None:
+            return False
+        incoming = Incoming(
+            platform=PLATFORM,
+            conversation=conversation_key(room_id, person),
+            event_id=event.event_id,
+            start="",
+        )
+        await self._answer(room_id, incoming, in_reply_to=None)
+        return False
+
+    async def _on_message(self, room_id: str, event: Any) -> None:
+        me = self._settings.user_id
+        sender = getattr(event, "sender", None)
+        if sender is None or sender == me:
+            return
+        room = self.client.rooms.get(room_id)
+        shared = len(self._others(room)) > 1
+        if isinstance(event, nio.MegolmEvent):
+            await self._undecryptable(room_id, event)
+            return
+        incoming = to_incoming(event, conversation_key(room_id, sender))
+        if incoming is None:
+            return
+        if shared and self._settings.shared_rooms == "refuse":
+            await self._send_text(room_id, SHARED_ROOM_REFUSAL, event.event_id)
+            return
+        await self._answer(room_id, incoming, in_reply_to=event.event_id if shared else None)
+
+    async def _undecryptable(self, room_id: str, event: Any) -> None:
+        client = self.client
+        if self._encryption and client.olm is not None:
+            log.warning("matrix: could not decrypt a message (room %s)", _tag(room_id))
+            with contextlib.suppress(Exception):
+                await client.request_room_key(event)
+            await self._send_text(room_id, UNDECRYPTABLE_REPLY, event.event_id)
+            return
+        if room_id not in self._warned_rooms:
+            self._warned_rooms.add(room_id)
+            log.warning(
+                "matrix: encrypted room %s but encryption is %s; install aiguillage[e2e]",
+                _tag(room_id),
+                "off" if self._settings.encryption == "off" else "unavailable",
+            )
+        await self._send_text(room_id, ENCRYPTION_UNAVAILABLE_REPLY, event.event_id)
+
+    async def _answer(self, room_id: str, incoming: Incoming, in_reply_to: str | None) -> None:
+        turn: Turn = await self._dispatcher.handle(incoming)
+        for index, reply in enumerate(turn.replies):
+            content = reply_content(reply, in_reply_to if index == 0 else None)
+            await self._send(room_id, content, txn_id(incoming.event_id, index))
+        await self._dispatcher.confirm_sent(incoming)
+
+    async def _send_text(self, room_id: str, text: str, event_id: str) -> None:
+        await self._send(room_id, text_content(text), txn_id(event_id, 0))
+
+    async def _send(self, room_id: str, content: dict[str, Any], txn: str) -> None:
+        """Send one message; retry transient failures; give up on permanent ones (logged)."""
+        client = self.client
+        for attempt in range(SEND_ATTEMPTS):
+            try:
+                if self._encryption and client.should_query_keys:
+                    check(await client.keys_query())
+                check(
+                    await client.room_send(
+                        room_id,
+                        "m.room.message",
+                        content,
+                        tx_id=txn,
+                        ignore_unverified_devices=True,
+                    )
+                )
+                return
+            except Exception as exc:
+                if not is_transient(exc):
+                    log.warning(
+                        "matrix: reply dropped in room %s (%s: %s)",
+                        _tag(room_id),
+                        type(exc).__name__,
+                        exc,
+                    )
+                    return
+                if attempt == SEND_ATTEMPTS - 1:
+                    raise
+                delay = self._backoff.delay(attempt)
+                if isinstance(exc, MatrixError) and exc.retry_after_ms:
+                    delay = max(delay, exc.retry_after_ms / 1000)
+                log.warning("matrix: send failed (%s), retrying in %.1f s", exc, delay)
+                if await _wait(self._stop, delay):
+                    raise _Stopped from exc
+
+    def _others(self, room: Any) -> set[str]:
+        if room is None:
+            return set()
+        me = self._settings.user_id
+        return {user for user in room.users if user != me}
+
+    async def _leave_if_alone(self, room_id: str) -> None:
+        room = self.client.rooms.get(room_id)
+        if room is None or self._others(room):
+            return
+        check(await self.client.room_leave(room_id))
+        with contextlib.suppress(MatrixError):
+            check(await self.client.room_forget(room_id))
+        log.info("matrix: left room %s (nobody else in it)", _tag(room_id))
+
+
+async def _until_stopped(stop: asyncio.Event, awaitable: Awaitable[T]) -> T | None:
+    """Await `awaitable` unless `stop` is set first (then cancel it and return None)."""
+    task = asyncio.ensure_future(awaitable)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        stopper.cancel()
+        raise
+    stopper.cancel()
+    if task in done:
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
+async def _wait(stop: asyncio.Event, delay: float) -> bool:
+    """Sleep `delay` seconds or until stop; True when stop was requested."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _missing_secret(settings: MatrixSettings) -> str:
+    return (
+        f"matrix : aucun secret pour se connecter. Définissez la variable d'environnement "
+        f"{settings.password_env} (mot de passe du compte {settings.user_id}) ou "
+        f"{settings.access_token_env} (jeton d'accès). Les secrets ne vont jamais dans le "
+        f"fichier de configuration."
+    )
+
+
+def create(context: AdapterContext) -> MatrixAdapter:
+    """Build the adapter from the `matrix:` settings; raises ConfigError with a French message."""
+    settings = MatrixSettings.parse(context.settings)
+    adapter = MatrixAdapter(context, settings)
+    if (
+        not settings.password
+        and not settings.access_token
+        and load_credentials(adapter.credentials_path, settings) is None
+    ):
+        raise ConfigError(_missing_secret(settings))
+    return adapter

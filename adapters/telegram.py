@@ -1,0 +1,755 @@
+"""The Telegram adapter: python-telegram-bot's `ExtBot` for the HTTP calls, our own update loop.
+
+Exactly-once, in short: the `getUpdates` offset lives in SQLite (`telegram:offset`) and moves only
+past updates that were handled by the dispatcher, whose replies Telegram accepted, and that the
+dispatcher was told about (`confirm_sent`). A crash before that point makes Telegram deliver the
+update again after the restart; the dispatcher's inbox then returns the stored turn if it was not
+sent yet, or nothing if it was. PTB's `Updater` is not used: it keeps the offset in memory only.
+
+Long polling is the default; webhook mode answers Telegram's POST only after the same steps, so
+Telegram re-delivers what was not handled. Updates from one chat are handled in order; different
+chats run concurrently (bounded by `concurrency`).
+
+Logs carry update ids and kinds only: never texts, names or phone numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import warnings
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
+
+from adapters.base import BUTTONS, HTML, LOCATION, AdapterContext, Backoff, ConfigError
+from adapters.telegram_render import (
+    MAX_TEXT,
+    OutMessage,
+    callback_data,
+    deep_link,
+    needs_mapping,
+    render_replies,
+    valid_payload,
+)
+from bot.dispatcher import ConversationLocks, Dispatcher
+from bot.messages import Incoming, Location, Reply, Turn
+from bot.store import Store
+from bot.text import did_you_mean
+
+__all__ = ["TelegramAdapter", "TelegramSettings", "create", "deep_link", "to_incoming"]
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+OFFSET_CURSOR = "telegram:offset"
+CHOICE_CURSOR = "telegram:choice:"  # + digest -> long choice id
+PROGRESS_CURSOR = "telegram:progress:"  # + pseudonym -> "<update_id>:<parts sent>"
+ALLOWED_UPDATES = ["message", "callback_query"]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DEFAULT_TOKEN_ENV = "AIGUILLAGE_TELEGRAM_TOKEN"
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+APOLOGY = (
+    "Désolé, je n'ai pas réussi à traiter votre dernier message à cause d'un problème technique. "
+    "Vous pouvez réessayer dans un moment, ou écrire /conseiller pour parler à une personne."
+)
+
+# English aliases of the core's French commands.
+COMMAND_ALIASES = {
+    "help": "aide",
+    "restart": "recommencer",
+    "mydata": "mes_donnees",
+    "forget": "oubli",
+    "human": "conseiller",
+}
+COMMANDS_FR = [
+    ("start", "Commencer"),
+    ("aide", "Ce que je sais faire"),
+    ("recommencer", "Repartir de zéro"),
+    ("mes_donnees", "Voir ce que je garde sur vous"),
+    ("oubli", "Effacer vos données"),
+    ("conseiller", "Être rappelé par un conseiller"),
+]
+COMMANDS_EN = [
+    ("start", "Start"),
+    ("help", "What I can do"),
+    ("restart", "Start over"),
+    ("mydata", "See what I keep about you"),
+    ("forget", "Erase your data"),
+    ("human", "Get a call back from a counsellor"),
+]
+UNSUPPORTED_KINDS = (
+    "photo",
+    "voice",
+    "video_note",
+    "sticker",
+    "document",
+    "video",
+    "audio",
+    "animation",
+    "contact",
+    "poll",
+    "dice",
+)
+
+_SETTINGS = {
+    "token_env",
+    "base_url",
+    "mode",
+    "webhook",
+    "bot_username",
+    "poll_timeout",
+    "concurrency",
+    "max_attempts",
+}
+_WEBHOOK_SETTINGS = {"listen", "port", "url", "secret_token_env", "max_connections"}
+
+T = TypeVar("T")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    url: str = ""
+    secret_token: str | None = None
+    max_connections: int = 40
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramSettings:
+    token: str
+    base_url: str = DEFAULT_BASE_URL
+    mode: str = "polling"
+    webhook: WebhookSettings | None = None
+    bot_username: str | None = None
+    poll_timeout: int = 25
+    concurrency: int = 16
+    max_attempts: int = 3
+
+    @classmethod
+    def parse(
+        cls, raw: Mapping[str, Any], env: Mapping[str, str] | None = None
+    ) -> TelegramSettings:
+        env = os.environ if env is None else env
+        _check_keys(raw, _SETTINGS, "telegram")
+        token_env = str(raw.get("token_env") or DEFAULT_TOKEN_ENV)
+        token = env.get(token_env, "").strip()
+        if not token:
+            raise ConfigError(
+                f"telegram : le jeton du bot est introuvable. Mettez-le dans la variable "
+                f"d'environnement {token_env} (jeton donné par @BotFather), par exemple : "
+                f"export {token_env}='123456:ABC…'. Il ne doit jamais être écrit dans un fichier."
+            )
+        mode = str(raw.get("mode", "polling"))
+        if mode not in ("polling", "webhook"):
+            hint = did_you_mean(mode, ("polling", "webhook"))
+            extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
+            raise ConfigError(f"telegram.mode : « {mode} » inconnu (polling ou webhook).{extra}")
+        webhook = None
+        if mode == "webhook":
+            webhook = _webhook_settings(raw.get("webhook"), env)
+        username = raw.get("bot_username")
+        return cls(
+            token=token,
+            base_url=str(raw.get("base_url") or DEFAULT_BASE_URL),
+            mode=mode,
+            webhook=webhook,
+            bot_username=str(username).removeprefix("@") if username else None,
+            poll_timeout=_int(raw, "poll_timeout", 25, 0, 50),
+            concurrency=_int(raw, "concurrency", 16, 1, 256),
+            max_attempts=_int(raw, "max_attempts", 3, 1, 10),
+        )
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            hint = did_you_mean(str(key), allowed)
+            extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
+            raise ConfigError(f"{where} : réglage inconnu « {key} ».{extra}")
+
+
+def _int(raw: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
+    value = raw.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"telegram.{name} : un nombre entier entre {low} et {high} est attendu.")
+    return value
+
+
+def _webhook_settings(raw: Any, env: Mapping[str, str]) -> WebhookSettings:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("telegram.webhook : en mode webhook, donnez listen, port et url.")
+    _check_keys(raw, _WEBHOOK_SETTINGS, "telegram.webhook")
+    url = str(raw.get("url") or "")
+    if not url.startswith("https://"):
+        raise ConfigError(
+            "telegram.webhook.url : une adresse publique en https:// est obligatoire "
+            "(Telegram n'appelle que des webhooks HTTPS)."
+        )
+    secret = None
+    secret_env = raw.get("secret_token_env")
+    if secret_env:
+        secret = env.get(str(secret_env), "").strip()
+        if not secret:
+            raise ConfigError(
+                f"telegram.webhook : la variable d'environnement {secret_env} (jeton secret du "
+                "webhook) est vide ou absente."
+            )
+        if not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
+            raise ConfigError(
+                f"telegram.webhook : le jeton secret ({secret_env}) doit faire 1 à 256 caractères "
+                "parmi A-Z, a-z, 0-9, _ et -."
+            )
+    port = raw.get("port", 8443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError("telegram.webhook.port : un numéro de port est attendu.")
+    return WebhookSettings(
+        listen=str(raw.get("listen", "127.0.0.1")),
+        port=port,
+        url=url,
+        secret_token=secret,
+        max_connections=_int(raw, "max_connections", 40, 1, 100),
+    )
+
+
+# --- incoming ----------------------------------------------------------------------------------
+
+
+def _command(text: str) -> tuple[str, str] | None:
+    """("aide", "rest") for "/aide@MonBot rest"; None when the text is not a command."""
+    if not text.startswith("/"):
+        return None
+    head, _, rest = text[1:].partition(" ")
+    name = head.split("@", 1)[0].lower()
+    if not name:
+        return None
+    return name, rest.strip()
+
+
+def to_incoming(update: Update, choice: str | None = None) -> Incoming | None:
+    """The core's view of an update; None for updates the bot does not answer."""
+    event_id = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        return Incoming(
+            platform=PLATFORM,
+            conversation=str(chat_id),
+            event_id=event_id,
+            choice=choice if choice is not None else (query.data or ""),
+            language=query.from_user.language_code,
+        )
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None
+    language = message.from_user.language_code if message.from_user else None
+    base = Incoming(PLATFORM, str(message.chat.id), event_id, language=language)
+    if message.location is not None:
+        location = Location(message.location.latitude, message.location.longitude)
+        return replace(base, location=location)
+    if message.text is not None:
+        command = _command(message.text)
+        if command is not None:
+            name, rest = command
+            if name == "start":
+                return replace(base, start=rest)
+            name = COMMAND_ALIASES.get(name, name)
+            return replace(base, text=f"/{name} {rest}".strip())
+        return replace(base, text=message.text)
+    for kind in UNSUPPORTED_KINDS:
+        if getattr(message, kind, None):
+            return replace(base, unsupported=kind)
+    return replace(base, unsupported="other")
+
+
+def _kind(update: Update) -> str:
+    if update.callback_query is not None:
+        return "callback_query"
+    message = update.message
+    if message is None:
+        return "other"
+    if message.location is not None:
+        return "location"
+    if message.text is not None:
+        return "command" if message.text.startswith("/") else "text"
+    return next((k for k in UNSUPPORTED_KINDS if getattr(message, k, None)), "other")
+
+
+def _chat_of(update: Update) -> int | None:
+    if update.callback_query is not None:
+        query = update.callback_query
+        return query.message.chat.id if query.message is not None else query.from_user.id
+    if update.message is not None:
+        return update.message.chat.id
+    return None
+
+
+# --- the adapter -------------------------------------------------------------------------------
+
+
+class Stopped(Exception):
+    """The stop event was set while waiting to retry: leave the update for re-delivery."""
+
+
+class TelegramAdapter:
+    name = PLATFORM
+    capabilities = frozenset({BUTTONS, LOCATION, HTML})
+
+    def __init__(
+        self,
+        context: AdapterContext,
+        settings: TelegramSettings,
+        bot: ExtBot[Any] | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._dispatcher: Dispatcher = context.dispatcher
+        self._store: Store = context.store
+        self.settings = settings
+        self.bot: ExtBot[Any] = bot or self._make_bot(settings)
+        self._backoff = backoff or Backoff(base_s=0.5, cap_s=30.0)
+        self._choices: dict[str, str] = {}  # callback digest -> choice id
+        self._chat_locks = ConversationLocks()
+        self._stop = asyncio.Event()
+        self.bot_username: str | None = settings.bot_username
+        self.handled = 0  # updates answered since start (for tests and benchmarks)
+
+    @staticmethod
+    def _make_bot(settings: TelegramSettings) -> ExtBot[Any]:
+        pool = settings.concurrency + 4
+        return ExtBot(
+            settings.token,
+            base_url=settings.base_url,
+            request=HTTPXRequest(connection_pool_size=pool, read_timeout=10.0),
+            get_updates_request=HTTPXRequest(connection_pool_size=2),
+            rate_limiter=AIORateLimiter(max_retries=3),
+        )
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
+        # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+        httpx_log = logging.getLogger("httpx")
+        httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
+        try:
+            await self._retry_network(self.bot.initialize, "getMe")
+        except Stopped:
+            return
+        except InvalidToken as exc:
+            raise ConfigError(
+                "telegram : le jeton du bot est refusé par Telegram (vérifiez la variable "
+                "d'environnement et le jeton donné par @BotFather)."
+            ) from exc
+        try:
+            if self.bot_username is None:
+                self.bot_username = self.bot.username
+            await self._set_commands()
+            if self.settings.mode == "webhook":
+                await self._run_webhook()
+            else:
+                await self._retry_network(
+                    lambda: self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook"
+                )
+                await self._poll()
+        except Stopped:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await self.bot.shutdown()
+
+    async def _set_commands(self) -> None:
+        fr = [BotCommand(c, d) for c, d in COMMANDS_FR]
+        en = [BotCommand(c, d) for c, d in COMMANDS_EN]
+        await self._retry_network(lambda: self.bot.set_my_commands(fr), "setMyCommands")
+        await self._retry_network(
+            lambda: self.bot.set_my_commands(en, language_code="en"), "setMyCommands"
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, unless the stop event is set first (then raise Stopped)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
+        if self._stop.is_set():
+            raise Stopped
+
+    async def _retry_network(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """Call until it succeeds: RetryAfter is honoured, network errors back off with jitter."""
+        attempt = 0
+        while True:
+            if self._stop.is_set():
+                raise Stopped
+            try:
+                return await call()
+            except RetryAfter as exc:
+                await self._sleep(_retry_after(exc) + 0.1)
+            except (BadRequest, Forbidden, InvalidToken, ChatMigrated):
+                raise
+            except (TimedOut, NetworkError, Conflict) as exc:
+                delay = self._backoff.delay(attempt)
+                log.warning("%s failed (%s), retrying in %.1fs", what, type(exc).__name__, delay)
+                attempt += 1
+                await self._sleep(delay)
+
+    # --- long polling ------------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        stored = await self._store.get_cursor(OFFSET_CURSOR)
+        offset = int(stored) if stored else None
+        limiter = asyncio.Semaphore(self.settings.concurrency)
+        while not self._stop.is_set():
+            updates = await self._fetch(offset)
+            if updates is None:
+                return
+            if not updates:
+                continue
+            done = await self._handle_batch(updates, limiter)
+            new_offset = _next_offset(updates, done, offset)
+            if new_offset is not None and new_offset != offset:
+                await self._store.set_cursor(OFFSET_CURSOR, str(new_offset))
+                offset = new_offset
+
+    async def _fetch(self, offset: int | None) -> list[Update] | None:
+        """One getUpdates call, interrupted by the stop event (then None)."""
+
+        async def call() -> tuple[Update, ...]:
+            return await self.bot.get_updates(
+                offset=offset,
+                timeout=self.settings.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+
+        fetch = asyncio.create_task(self._retry_network(call, "getUpdates"))
+        stopping = asyncio.create_task(self._stop.wait())
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Stopped):
+                await fetch
+            return None
+        try:
+            return list(fetch.result())
+        except Stopped:
+            return None
+
+    async def _handle_batch(self, updates: list[Update], limiter: asyncio.Semaphore) -> set[int]:
+        """Handle a batch: per chat in order, chats concurrently. Returns the ids handled."""
+        by_chat: dict[int | str, list[Update]] = {}
+        for update in sorted(updates, key=lambda u: u.update_id):
+            chat = _chat_of(update)
+            by_chat.setdefault(chat if chat is not None else f"u{update.update_id}", []).append(
+                update
+            )
+        done: set[int] = set()
+
+        async def worker(chat_updates: list[Update]) -> None:
+            async with limiter:
+                for update in chat_updates:
+                    if self._stop.is_set() or not await self.process(update):
+                        return
+                    done.add(update.update_id)
+
+        await asyncio.gather(*(worker(u) for u in by_chat.values()))
+        return done
+
+    # --- one update --------------------------------------------------------------------------
+
+    async def process(self, update: Update) -> bool:
+        """Handle one update completely. False only when stopped before it was done."""
+        kind = _kind(update)
+        chat = _chat_of(update)
+        if chat is None or to_incoming(update) is None:
+            log.info("update %s (%s) ignored", update.update_id, kind)
+            return True
+        async with self._chat_locks.hold(str(chat)):
+            try:
+                await self._process(update, chat, kind)
+            except Stopped:
+                return False
+        self.handled += 1
+        return True
+
+    async def _process(self, update: Update, chat: int, kind: str) -> None:
+        choice = None
+        if update.callback_query is not None:
+            await self._acknowledge(update.callback_query)
+            choice = await self._resolve_choice(update.callback_query.data or "")
+        incoming = to_incoming(update, choice)
+        assert incoming is not None
+        failures = 0
+        network_attempt = 0
+        while True:
+            if self._stop.is_set():
+                raise Stopped
+            try:
+                turn = await self._dispatcher.handle(incoming)
+                await self._send_turn(chat, update.update_id, turn)
+                await self._dispatcher.confirm_sent(incoming)
+                return
+            except RetryAfter as exc:
+                log.warning("update %s: flood control, waiting", update.update_id)
+                await self._sleep(_retry_after(exc) + 0.1)
+            except Forbidden:
+                log.warning("update %s (%s): the person blocked the bot", update.update_id, kind)
+                await self._dispatcher.confirm_sent(incoming)
+                return
+            except BadRequest as exc:
+                failures = await self._failed(update, kind, incoming, chat, failures, exc)
+                if failures < 0:
+                    return
+            except (TimedOut, NetworkError) as exc:
+                delay = self._backoff.delay(network_attempt)
+                network_attempt += 1
+                log.warning(
+                    "update %s: %s, retrying in %.1fs", update.update_id, type(exc).__name__, delay
+                )
+                await self._sleep(delay)
+            except Stopped:
+                raise
+            except Exception as exc:
+                failures = await self._failed(update, kind, incoming, chat, failures, exc)
+                if failures < 0:
+                    return
+
+    async def _failed(
+        self,
+        update: Update,
+        kind: str,
+        incoming: Incoming,
+        chat: int,
+        failures: int,
+        exc: Exception,
+    ) -> int:
+        """Count one failure; after `max_attempts`, apologise and return -1 (move on)."""
+        failures += 1
+        log.error(
+            "update %s (%s) failed (attempt %d/%d): %s",
+            update.update_id,
+            kind,
+            failures,
+            self.settings.max_attempts,
+            type(exc).__name__,
+        )
+        if failures < self.settings.max_attempts:
+            await self._sleep(self._backoff.delay(failures - 1))
+            return failures
+        await self._apologise(chat, update.update_id)
+        with contextlib.suppress(Exception):
+            await self._dispatcher.confirm_sent(incoming)
+        return -1
+
+    async def _apologise(self, chat: int, update_id: int) -> None:
+        reply = self._failure_reply()
+        try:
+            await self.bot.send_message(chat, reply.text)
+        except TelegramError as exc:
+            log.error("update %s: apology not sent either (%s)", update_id, type(exc).__name__)
+
+    def _failure_reply(self) -> Reply:
+        """The core's failure reply when the dispatcher offers one, else ours."""
+        factory = getattr(self._dispatcher, "failure_reply", None)
+        if callable(factory):
+            with contextlib.suppress(Exception):
+                reply = factory()
+                if isinstance(reply, Reply):
+                    return reply
+        return Reply(APOLOGY)
+
+    async def _acknowledge(self, query: CallbackQuery) -> None:
+        """Stop the button's spinner and remove the keyboard so it cannot be pressed twice."""
+        # BadRequest: too old (e.g. re-delivered after a restart), nothing to answer any more.
+        with contextlib.suppress(BadRequest):
+            await self._retry_network(query.answer, "answerCallbackQuery")
+        message = query.message
+        if isinstance(message, Message) and message.reply_markup is not None:
+            # BadRequest: already removed, or too old to edit.
+            with contextlib.suppress(BadRequest):
+                await self._retry_network(
+                    lambda: self.bot.edit_message_reply_markup(
+                        chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+                    ),
+                    "editMessageReplyMarkup",
+                )
+
+    async def _resolve_choice(self, data: str) -> str:
+        if data in self._choices:
+            return self._choices[data]
+        if needs_mapping(data) or data.startswith("~"):
+            stored = await self._store.get_cursor(CHOICE_CURSOR + data)
+            if stored is not None:
+                self._choices[data] = stored
+                return stored
+        return data
+
+    async def _remember_choices(self, turn: Turn) -> None:
+        for reply in turn.replies:
+            for choice in reply.choices:
+                if needs_mapping(choice.id):
+                    data = callback_data(choice.id)
+                    if self._choices.get(data) != choice.id:
+                        await self._store.set_cursor(CHOICE_CURSOR + data, choice.id)
+                        self._choices[data] = choice.id
+
+    async def _send_turn(self, chat: int, update_id: int, turn: Turn) -> None:
+        """Send every message of the turn; with several, remember progress so that a retry or a
+        restart does not send the first ones twice."""
+        if not turn.replies:
+            return
+        await self._remember_choices(turn)
+        messages = render_replies(turn.replies)
+        progress_name = ""
+        skip = 0
+        if len(messages) > 1:
+            progress_name = PROGRESS_CURSOR + self._store.key_for(PLATFORM, str(chat))
+            stored = await self._store.get_cursor(progress_name)
+            if stored:
+                done_id, _, count = stored.partition(":")
+                if done_id == str(update_id):
+                    skip = int(count)
+        for index, message in enumerate(messages):
+            if index < skip:
+                continue
+            await self._send(chat, message)
+            if progress_name and index < len(messages) - 1:
+                await self._store.set_cursor(progress_name, f"{update_id}:{index + 1}")
+
+    async def _send(self, chat: int, message: OutMessage) -> None:
+        """HTML first; if Telegram cannot parse it, the plain text (then without keyboard)."""
+        try:
+            await self.bot.send_message(
+                chat,
+                message.html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=message.markup,
+                link_preview_options=NO_PREVIEW,
+            )
+            return
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise
+            log.warning("HTML message refused (%s); sending plain text", exc.message)
+        try:
+            await self.bot.send_message(chat, message.plain[:MAX_TEXT], reply_markup=message.markup)
+        except BadRequest:
+            if message.markup is None:
+                raise
+            await self.bot.send_message(chat, message.plain[:MAX_TEXT])
+
+    # --- webhook -----------------------------------------------------------------------------
+
+    async def _run_webhook(self) -> None:
+        hook = self.settings.webhook
+        assert hook is not None
+        app = web.Application()
+        app.router.add_post(hook.path, self._on_webhook)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, hook.listen, hook.port)
+        await site.start()
+        self.webhook_port = _bound_port(site) or hook.port
+        try:
+            await self._retry_network(
+                lambda: self.bot.set_webhook(
+                    hook.url,
+                    secret_token=hook.secret_token,
+                    allowed_updates=ALLOWED_UPDATES,
+                    max_connections=hook.max_connections,
+                    drop_pending_updates=False,
+                ),
+                "setWebhook",
+            )
+            await self._stop.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _on_webhook(self, request: web.Request) -> web.Response:
+        secret = self.settings.webhook.secret_token if self.settings.webhook else None
+        if secret is not None:
+            given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+            if not hmac.compare_digest(given.encode(), secret.encode()):
+                log.warning("webhook call with a wrong secret token refused")
+                return web.Response(status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except Exception:
+            log.warning("webhook call with an unreadable body refused")
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        if not await self.process(update):
+            return web.Response(status=503)  # stopping: Telegram will deliver it again
+        return web.Response(status=200)
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server = site._server
+    sockets = getattr(server, "sockets", None)
+    if not sockets:
+        return None
+    return int(sockets[0].getsockname()[1])
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """The wait Telegram asked for, in seconds (PTB 22 warns about the attribute's type)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)
+
+
+def _next_offset(updates: list[Update], done: set[int], offset: int | None) -> int | None:
+    """The smallest id not handled (all before it are), or the last id + 1 if all were."""
+    for update in sorted(updates, key=lambda u: u.update_id):
+        if update.update_id not in done:
+            return update.update_id
+    return max(u.update_id for u in updates) + 1 if updates else offset
+
+
+def create(context: AdapterContext) -> TelegramAdapter:
+    """Build the adapter from the `telegram:` settings; raises ConfigError (in French)."""
+    settings = TelegramSettings.parse(context.settings)
+    return TelegramAdapter(context, settings)
+
+
+def is_valid_payload(code: str) -> bool:
+    return valid_payload(code)

@@ -1,0 +1,82 @@
+"""Wiring: the gazetteer, the knowledge base, the store and the dispatcher, built once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Config
+from bot.dialogue import OrientationDialogue
+from bot.dispatcher import Dispatcher
+from bot.kb.knowledge import KnowledgeBase, KnowledgeError, Problem
+from bot.kb.loader import load_knowledge
+from bot.places import Gazetteer
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeHolder:
+    """The knowledge base in force and the dialogue built on it; reload swaps both at once.
+
+    An invalid knowledge base never replaces a good one: `reload` keeps the last good version
+    and returns the problems for admins.
+    """
+
+    def __init__(self, config: Config, gazetteer: Gazetteer, knowledge: KnowledgeBase) -> None:
+        self._config = config
+        self._gazetteer = gazetteer
+        self._swap(knowledge)
+
+    @property
+    def current(self) -> KnowledgeBase:
+        return self._knowledge
+
+    def dialogue(self) -> OrientationDialogue:
+        return self._dialogue
+
+    async def reload(self, directory: Path | None = None) -> list[Problem]:
+        target = directory or self._config.knowledge
+        try:
+            knowledge = await asyncio.to_thread(load_knowledge, target, self._gazetteer)
+        except KnowledgeError as exc:
+            log.warning("reload refused: %d problem(s) in the knowledge base", len(exc.problems))
+            return exc.problems
+        self._swap(knowledge)
+        log.info("knowledge base reloaded from %s", target)
+        return []
+
+    def _swap(self, knowledge: KnowledgeBase) -> None:
+        dialogue = OrientationDialogue(
+            knowledge, self._gazetteer, self._config.dialogue, self._config.departement
+        )
+        self._knowledge, self._dialogue = knowledge, dialogue
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    config: Config
+    gazetteer: Gazetteer
+    knowledge: KnowledgeHolder
+    store: Store
+    dispatcher: Dispatcher
+
+
+def load_static(config: Config) -> tuple[Gazetteer, KnowledgeBase]:
+    """Load the gazetteer and the knowledge base; raises KnowledgeError if it is invalid."""
+    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
+    return gazetteer, load_knowledge(config.knowledge, gazetteer)
+
+
+@asynccontextmanager
+async def open_app(config: Config) -> AsyncIterator[App]:
+    gazetteer, knowledge = await asyncio.to_thread(load_static, config)
+    holder = KnowledgeHolder(config, gazetteer, knowledge)
+    async with Store.open(config.database) as store:
+        await store.prune()
+        dispatcher = Dispatcher(store, holder.dialogue)
+        yield App(config, gazetteer, holder, store, dispatcher)

@@ -1,0 +1,292 @@
+"""The `aiguillage` command (also `python -m bot`).
+
+aiguillage                      chat in the terminal on the shipped knowledge base
+aiguillage chat [--jsonl]       the same, or the JSON-lines contract on stdin/stdout
+aiguillage run --adapter NAME   serve Telegram or Matrix
+aiguillage check [DIR]          validate a knowledge base (file:line:col: message)
+aiguillage reload               make the running bot reload its knowledge base
+aiguillage link CODE …          a counsellor's deep links and QR code
+aiguillage stats                usage figures and questions the bot could not answer
+aiguillage rappels              call-back requests for counsellors
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import Config, ConfigError, load_config
+from bot.kb.knowledge import KnowledgeError
+
+log = logging.getLogger("aiguillage")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"Erreur de configuration : {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=getattr(logging, config.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    command = args.command or "chat"
+    try:
+        handler = COMMANDS[command]
+        return handler(config, args)
+    except KnowledgeError as exc:
+        print("La base de connaissances a des erreurs. Le bot ne démarre pas.", file=sys.stderr)
+        print("The knowledge base has errors. The bot does not start.", file=sys.stderr)
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 1
+    except ConfigError as exc:
+        print(f"Erreur de configuration : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="fichier config.yaml")
+    common.add_argument("--departement", help="département de déploiement (ex. 54)")
+    common.add_argument("--knowledge", type=Path, help="dossier de la base de connaissances")
+    common.add_argument("--db", type=Path, help="fichier SQLite")
+    parser = argparse.ArgumentParser(
+        prog="aiguillage", description=__doc__, parents=[common],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", parents=[common], help="discuter dans le terminal")
+    chat.add_argument("--jsonl", action="store_true", help="contrat JSON-lines sur stdin/stdout")
+    chat.add_argument("--user", default="moi", help="identifiant de la personne (console)")
+    run = sub.add_parser("run", parents=[common], help="servir Telegram ou Matrix")
+    run.add_argument("--adapter", help="telegram ou matrix (sinon : config.yaml)")
+    check = sub.add_parser("check", parents=[common], help="vérifier la base de connaissances")
+    check.add_argument("directory", nargs="?", type=Path)
+    sub.add_parser("reload", parents=[common], help="recharger la base du bot en marche")
+    link = sub.add_parser("link", parents=[common], help="liens et QR code pour un conseiller")
+    link.add_argument("code", help="code conseiller, ex. CD54-NANCY")
+    link.add_argument("--libelle", default="", help="à quoi sert ce code (ex. Agence de Nancy)")
+    link.add_argument("--besoin", help="besoin présélectionné (ex. mobilite_permis)")
+    link.add_argument("--commune", help="code INSEE présélectionné")
+    link.add_argument("--telegram-bot", help="nom du bot Telegram (sans @)")
+    link.add_argument("--matrix-user", help="identifiant Matrix du bot (@bot:serveur)")
+    link.add_argument("--qr", type=Path, help="écrire le QR code du lien (fichier .png ou .svg)")
+    stats = sub.add_parser("stats", parents=[common], help="chiffres d'usage et questions")
+    stats.add_argument("--jours", type=int, default=30)
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument("--purger-questions", action="store_true",
+                       help="effacer les questions non comprises")  # fmt: skip
+    rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
+    rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
+    rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
+    return parser
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config
+    if path is None and Path("config.yaml").exists():
+        path = Path("config.yaml")
+    config = load_config(path)
+    return config.with_overrides(
+        departement=args.departement.zfill(2) if args.departement else None,
+        knowledge=args.knowledge,
+        database=args.db,
+    )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_chat(config, bool(getattr(args, "jsonl", False)),
+                             getattr(args, "user", "moi")))  # fmt: skip
+
+
+async def _chat(config: Config, jsonl: bool, user: str) -> int:
+    from adapters.console import chat, serve_jsonl, stdin_lines
+    from bot.app import open_app
+
+    async with open_app(config) as app:
+        if jsonl:
+            await serve_jsonl(app.dispatcher, stdin_lines(), sys.stdout)
+        else:
+            await chat(app.dispatcher, user)
+    return 0
+
+
+def _cmd_run(config: Config, args: argparse.Namespace) -> int:
+    name = args.adapter or config.adapter
+    if name == "console":
+        return _cmd_chat(config, args)
+    return asyncio.run(_run(config, name))
+
+
+async def _run(config: Config, name: str) -> int:
+    import adapters
+    from adapters.base import AdapterContext
+    from bot.app import open_app
+
+    async with open_app(config) as app:
+        context = AdapterContext(
+            dispatcher=app.dispatcher, store=app.store,
+            settings=config.adapters.get(name, {}), data_dir=str(config.data_dir),
+        )  # fmt: skip
+        adapter = adapters.create(name, context)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(app)))
+        pid_file = _pid_file(config)
+        pid_file.write_text(str(os.getpid()))
+        log.info("serving %s (pid %d)", name, os.getpid())
+        try:
+            await adapter.run(stop)
+        finally:
+            pid_file.unlink(missing_ok=True)
+    return 0
+
+
+async def _reload(app: Any) -> None:
+    problems = await app.knowledge.reload()
+    for problem in problems:
+        log.warning("knowledge base: %s", problem)
+
+
+def _pid_file(config: Config) -> Path:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return config.data_dir / "aiguillage.pid"
+
+
+def _cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from bot.kb.check_cli import run_check
+    from bot.places import Gazetteer
+
+    directory = args.directory or config.knowledge
+    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
+    return run_check(directory, gazetteer, sys.stdout)
+
+
+def _cmd_reload(config: Config, args: argparse.Namespace) -> int:
+    if _cmd_check(config, argparse.Namespace(directory=None)) != 0:
+        print("Rechargement annulé : corrigez d'abord les erreurs. / Reload cancelled.")
+        return 1
+    pid_file = _pid_file(config)
+    if not pid_file.exists():
+        print(f"Aucun bot en marche ({pid_file} absent). / No running bot.", file=sys.stderr)
+        return 1
+    os.kill(int(pid_file.read_text()), signal.SIGHUP)
+    print("Le bot recharge la base de connaissances. / The bot is reloading its knowledge.")
+    return 0
+
+
+def _cmd_link(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_link(config, args))
+
+
+async def _link(config: Config, args: argparse.Namespace) -> int:
+    from bot.links import build_links, write_qr
+    from bot.store import ReferralCode, Store
+
+    links = build_links(args.code, need=args.besoin, commune=args.commune,
+                        telegram_bot=args.telegram_bot, matrix_user=args.matrix_user)  # fmt: skip
+    async with Store.open(config.database) as store:
+        await store.save_referral(ReferralCode(links.code, args.libelle or links.code,
+                                               config.departement, args.besoin, args.commune))  # fmt: skip
+    print(f"Code à taper / code to type : code {links.code}")
+    print(f"Charge utile / payload : {links.payload}")
+    if links.telegram:
+        print(f"Telegram : {links.telegram}")
+    if links.matrix:
+        print(f"Matrix : {links.matrix}  (puis taper / then type: code {links.code})")
+    if args.qr:
+        target = links.telegram or links.matrix
+        if target is None:
+            print("Pour un QR code, donnez --telegram-bot ou --matrix-user.", file=sys.stderr)
+            return 2
+        write_qr(target, args.qr)
+        print(f"QR code : {args.qr}")
+    return 0
+
+
+def _cmd_stats(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_stats(config, args))
+
+
+async def _stats(config: Config, args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    since = (dt.date.today() - dt.timedelta(days=args.jours)).isoformat()
+    async with Store.open(config.database) as store:
+        if args.purger_questions:
+            count = await store.purge_unanswered()
+            print(f"{count} question(s) effacée(s). / {count} question(s) erased.")
+            return 0
+        summary = await store.usage_summary(since)
+        questions = await store.unanswered_questions()
+    if args.json:
+        print(json.dumps({"depuis": since, **summary, "questions": questions},
+                         ensure_ascii=False, indent=2))  # fmt: skip
+        return 0
+    print(f"Depuis le {since} : {summary['personnes']} personnes, {summary['messages']} messages.")
+    for title, key in (("Par type", "par_type"), ("Par besoin", "par_besoin"),
+                       ("Par catégorie / FAQ", "par_categorie"),
+                       ("Par plateforme", "par_plateforme"), ("Par code conseiller", "par_code")):  # fmt: skip
+        if summary[key]:
+            print(f"\n{title} :")
+            for name, count in summary[key].items():
+                print(f"  {name:<32} {count}")
+    print(f"\nQuestions non comprises ({len(questions)} dernières) :")
+    for q in questions:
+        hint = f"  [proche : {q['best_match']} {q['score']:.0f}]" if q["best_match"] else ""
+        print(f"  - {q['text']}{hint}")
+    return 0
+
+
+def _cmd_rappels(config: Config, args: argparse.Namespace) -> int:
+    return asyncio.run(_rappels(config, args))
+
+
+async def _rappels(config: Config, args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    async with Store.open(config.database) as store:
+        if args.traite is not None:
+            ok = await store.set_callback_status(args.traite, "traite")
+            print("Demande marquée traitée." if ok else "Demande introuvable.")
+            return 0 if ok else 1
+        requests = await store.callbacks(None if args.tous else "nouveau")
+    if not requests:
+        print("Aucune demande de rappel. / No call-back request.")
+    for r in requests:
+        when = dt.datetime.fromtimestamp(r["at"]).strftime("%d/%m/%Y %H:%M")
+        print(f"#{r['id']} {when} ☎ {r['telephone']} · commune {r['commune'] or '?'} · "
+              f"besoin {r['need'] or '?'} · code {r['referral'] or '-'} · {r['status']}")  # fmt: skip
+    return 0
+
+
+COMMANDS = {
+    "chat": _cmd_chat,
+    "run": _cmd_run,
+    "check": _cmd_check,
+    "reload": _cmd_reload,
+    "link": _cmd_link,
+    "stats": _cmd_stats,
+    "rappels": _cmd_rappels,
+}

@@ -1,0 +1,1101 @@
+"""The dialogue: a plain function of (state, incoming, knowledge) → replies, new state, effects.
+
+Order of precedence for a message: commands → emergency → referral code → the answer to the
+question being asked → a question (FAQ) → a need → out of scope → greeting → "did you mean" →
+not understood. After any of these that moves the orientation on, `_advance` asks the one fact
+still missing or shows the structures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import DialogueSettings
+from bot.dispatcher import StepResult
+from bot.kb.knowledge import KnowledgeBase
+from bot.kb.models import Meta
+from bot.kb.vocab import IAE_CATEGORIES, NEEDS
+from bot.messages import Choice, Incoming, Reply, Trace, Turn
+from bot.places import Commune, Gazetteer
+from bot.present import Routed, card, category_label, faq_text, proposal_text
+from bot.ranking import Proposal, build_indexes
+from bot.rules import Facts as RuleFacts
+from bot.rules import RuleBook, Verdict
+from bot.state import ConversationState
+from bot.store import CallbackRequest, Unanswered, UsageEvent
+from bot.texts import t
+from bot.understanding import (
+    Understanding,
+    Understood,
+    parse_age_answer,
+    parse_duration_answer,
+)
+
+# Rule facts → the id of the question in the trace (design.md "facts the bot may ask").
+ASKING_ID = {
+    "commune": "commune",
+    "age": "age",
+    "statuts": "situation",
+    "sans_emploi_mois": "duree_sans_emploi",
+    "residence_depuis_mois": "residence_depuis",
+}
+REQUIRED_ID = {"situation": "statuts", "duree_sans_emploi": "sans_emploi_mois",
+               "residence_depuis": "residence_depuis_mois", "age": "age", "commune": "commune"}  # fmt: skip
+SITUATION_CHOICES = ("RSA", "ASS", "AAH", "DETLD", "DEMANDEUR_EMPLOI", "RQTH")
+COMMANDS = {
+    "/start": "start", "/aide": "help", "/help": "help", "/recommencer": "restart",
+    "/restart": "restart", "/menu": "restart", "/mes_donnees": "my_data", "/mydata": "my_data",
+    "/oubli": "forget", "/forget": "forget", "/conseiller": "human", "/human": "human",
+}  # fmt: skip
+REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
+
+
+@dataclass(slots=True)
+class _Out:
+    """What one step is building."""
+
+    replies: list[Reply] = field(default_factory=list)
+    trace: Trace = field(default_factory=Trace)
+    usage: list[UsageEvent] = field(default_factory=list)
+    unanswered: list[Unanswered] = field(default_factory=list)
+    callbacks: list[CallbackRequest] = field(default_factory=list)
+    erase: bool = False
+    show_personal_data: bool = False
+
+    def say(self, text: str, choices: Sequence[Choice] = (), **extra: Any) -> None:
+        self.replies.append(Reply(text=text, choices=tuple(choices), **extra))
+
+
+class OrientationDialogue:
+    """Built once per knowledge base; `step` holds no state of its own."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        gazetteer: Gazetteer,
+        settings: DialogueSettings,
+        home_departement: str,
+        today: dt.date | None = None,
+    ) -> None:
+        self.kb = kb
+        self.gazetteer = gazetteer
+        self.settings = settings
+        self.home = home_departement
+        self.today = today
+        self.understanding = Understanding(kb, gazetteer, home_departement)
+        self.services, self.referents = build_indexes(kb, gazetteer)
+        self.rules = RuleBook.compile(kb.rules, kb.zones, gazetteer)
+
+    # --- entry points (the Dialogue protocol) --------------------------------------------------
+
+    def step(self, state_json: dict[str, Any] | None, incoming: Incoming) -> StepResult:
+        state = ConversationState.from_json(state_json)
+        out = _Out()
+        first_contact = not state.greeted
+        if first_contact and incoming.language and incoming.language.startswith("en"):
+            state.lang = "en"
+        self._route(state, incoming, out)
+        if first_contact and not out.erase:
+            self._prepend_privacy(state, out)
+            state.greeted = True
+        out.trace.asking = _trace_asking(state.asking)
+        out.trace.need = out.trace.need or state.need
+        out.usage.insert(0, UsageEvent(kind="turn", departement=self._dept(state)))
+        return StepResult(
+            turn=Turn(out.replies, out.trace),
+            state=None if out.erase else state.to_json(),
+            usage=out.usage,
+            unanswered=out.unanswered,
+            callbacks=out.callbacks,
+            show_personal_data=out.show_personal_data,
+        )
+
+    def personal_data_reply(self, data: dict[str, Any], state_json: dict[str, Any] | None) -> Reply:
+        state = ConversationState.from_json(data.get("state") or state_json)
+        lang, facts = state.lang, state.facts
+        lines = [t(lang, "my_data_title")]
+        commune = self.gazetteer.get(facts.commune) if facts.commune else None
+        rows = [
+            ("label_commune", commune.name if commune else None),
+            ("label_age", t(lang, "years_old", n=facts.age) if facts.age is not None else None),
+            ("label_situation", ", ".join(self._statut_label(s, lang) for s in facts.statuts)),
+            ("label_need", self._need_label(state.need, lang) if state.need else None),
+            ("label_sans_emploi", _months(facts.sans_emploi_mois, lang)),
+            ("label_residence", _months(facts.residence_depuis_mois, lang)),
+            ("label_referral", state.referral),
+            ("label_questions", " | ".join(data.get("unanswered", []))),
+            ("label_callbacks", ", ".join(
+                f"{c['telephone']} ({c['statut']})" for c in data.get("callbacks", []))),
+        ]  # fmt: skip
+        shown = [f"• {t(lang, label)} : {value}" for label, value in rows if value]
+        lines += shown or [t(lang, "my_data_nothing")]
+        lines.append(t(lang, "my_data_why"))
+        return Reply("\n".join(lines))
+
+    def failure_reply(self, state_json: dict[str, Any] | None) -> Reply:
+        lang = str((state_json or {}).get("lang", "fr"))
+        return Reply(t(lang, "failure"), choices=self._menu_choices(lang))
+
+    # --- routing -------------------------------------------------------------------------------
+
+    def _route(self, state: ConversationState, incoming: Incoming, out: _Out) -> None:
+        if incoming.unsupported is not None:
+            out.say(t(state.lang, "unsupported"), self._current_choices(state))
+        elif incoming.start is not None:
+            self._on_start(state, incoming.start, out)
+        elif incoming.location is not None:
+            commune = self.gazetteer.nearest(incoming.location.lat, incoming.location.lon)
+            self._on_commune(state, commune, out)
+        elif incoming.choice is not None:
+            self._on_choice(state, incoming.choice, out)
+        else:
+            self._on_text(state, incoming.text or "", out)
+
+    def _on_text(self, state: ConversationState, text: str, out: _Out) -> None:
+        stripped = text.strip()
+        if stripped.startswith("/"):
+            self._on_command(state, stripped, out)
+            return
+        heard = self.understanding.read(stripped)
+        if heard.english:
+            state.lang = "en"
+        elif state.lang == "en" and _looks_french(heard.folded):
+            state.lang = "fr"
+        if heard.truncated:
+            out.say(t(state.lang, "too_long"))
+        if not heard.folded and not stripped:
+            out.say(t(state.lang, "menu_prompt"), self._menu_choices(state.lang))
+            return
+        if heard.urgence:
+            self._on_urgence(state, out)
+            return
+        if heard.code:
+            self._on_start(state, heard.code, out)
+            return
+        choice = self._typed_choice(state, stripped)
+        if choice is not None:
+            self._on_choice(state, choice, out)
+            return
+        if state.asking and self._on_answer(state, heard, out):
+            return
+        self._on_free_text(state, heard, out)
+
+    def _on_free_text(self, state: ConversationState, heard: Understood, out: _Out) -> None:
+        self._absorb_facts(state, heard)
+        top_faq = heard.faq[0] if heard.faq else None
+        high = self.settings.faq_seuil_haut
+        faq_first = top_faq is not None and (
+            (heard.is_question and top_faq.score >= high)
+            or (not heard.needs and top_faq.score >= high + 6)
+        )
+        if faq_first and top_faq is not None and not self._faq_ambiguous(heard):
+            self._answer_faq(state, top_faq.id, out)
+            return
+        if heard.needs:
+            self._set_need(state, heard.needs[0].id, heard.categories)
+            place_handled = self._take_place(state, heard, out)
+            if place_handled:
+                return
+            self._advance(state, out)
+            return
+        if heard.hors_perimetre:
+            self._on_out_of_scope(state, heard.hors_perimetre, out)
+            return
+        if self._take_place(state, heard, out):
+            return
+        if heard.place is not None and heard.place.status == "found":
+            return  # handled by _take_place
+        if heard.faq and heard.faq[0].score >= self.settings.faq_seuil_bas:
+            if faq_first or heard.faq[0].score >= high:
+                self._did_you_mean(state, heard, out)
+            else:
+                self._did_you_mean(state, heard, out)
+            return
+        if heard.greeting or heard.thanks:
+            out.say(t(state.lang, "welcome"), self._menu_choices(state.lang))
+            return
+        if heard.age is not None or heard.statuts or heard.durations_months:
+            self._advance(state, out)
+            return
+        self._not_understood(state, heard, out)
+
+    def _take_place(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
+        """Use a commune named in the message. True if the turn is answered by this."""
+        place = heard.place
+        if place is None:
+            return False
+        if place.status == "found":
+            commune = place.candidates[0].commune
+            state.facts.commune = commune.insee
+            if state.need is None:
+                out.say(
+                    t(state.lang, "commune_noted", commune=commune.name) + " "
+                    + t(state.lang, "menu_prompt"),
+                    self._menu_choices(state.lang),
+                )  # fmt: skip
+                out.trace.asking = "besoin"
+                state.asking = "besoin"
+                return True
+            self._advance(state, out)
+            return True
+        if place.status == "ambiguous":
+            self._ask_which_commune(state, [m.commune for m in place.candidates], out)
+            return True
+        return False
+
+    # --- commands, start, choices ---------------------------------------------------------------
+
+    def _on_command(self, state: ConversationState, text: str, out: _Out) -> None:
+        word, _, rest = text.partition(" ")
+        command = COMMANDS.get(word.split("@")[0].lower())
+        lang = state.lang
+        if command == "start":
+            self._on_start(state, rest.strip(), out)
+        elif command == "restart":
+            state.forget_need()
+            state.facts.commune = state.facts.commune  # keep the commune: it rarely changes
+            out.say(t(lang, "restart"), self._menu_choices(lang))
+        elif command == "my_data":
+            out.show_personal_data = True
+            out.trace.need = state.need
+        elif command == "forget":
+            out.erase = True
+            out.say(t(lang, "forgotten"))
+        elif command == "human":
+            self._offer_human(state, out)
+        else:
+            out.say(t(lang, "help"), self._menu_choices(lang))
+
+    def _on_start(self, state: ConversationState, payload: str, out: _Out) -> None:
+        code, presets = _parse_payload(payload)
+        lang = state.lang
+        if not code and not presets:
+            out.say(t(lang, "welcome"), self._menu_choices(lang))
+            return
+        if code:
+            state.referral = code
+            out.usage.append(UsageEvent(kind="start", referral=code, departement=self._dept(state)))
+        commune = presets.get("c")
+        if commune and commune in self.gazetteer:
+            state.facts.commune = commune
+        need = presets.get("b")
+        intro = t(lang, "referral_ok", code=code) if code else ""
+        if need in NEEDS and need in self.kb.needs:
+            self._set_need(state, need, [])
+            self._advance(state, out, intro=intro)
+            return
+        out.say(f"{intro}\n{t(lang, 'menu_prompt')}".strip(), self._menu_choices(lang))
+
+    def _typed_choice(self, state: ConversationState, text: str) -> str | None:
+        """ "2", "2.", "le 2" or a label typed again: the id of the choice offered."""
+        if not state.choices:
+            return None
+        number = re.fullmatch(r"\s*(?:n°|no|le|la|numero|numéro)?\s*(\d{1,2})\s*[.)]?\s*", text,
+                              re.IGNORECASE)  # fmt: skip
+        if number:
+            index = int(number.group(1)) - 1
+            if 0 <= index < len(state.choices) and state.asking not in {"age", "duree_sans_emploi", "residence_depuis"}:
+                return state.choices[index][0]
+            return None
+        found = self.understanding.match_label(text, [label for _, label in state.choices])
+        return None if found is None else state.choices[found][0]
+
+    def _on_choice(self, state: ConversationState, choice: str, out: _Out) -> None:
+        kind, _, value = choice.partition(":")
+        lang = state.lang
+        if kind == "need" and value in self.kb.needs:
+            self._set_need(state, value, [])
+            self._advance(state, out)
+        elif kind == "faq" and value in self.kb.faq:
+            self._answer_faq(state, value, out)
+        elif kind == "commune":
+            commune = self.gazetteer.get(value) if value != "none" else None
+            if commune is None:
+                state.pending_communes = []
+                self._ask(state, "commune", out, hint=t(lang, "commune_not_found"))
+            else:
+                self._on_commune(state, commune, out)
+        elif kind == "sit":
+            self._set_situation(state, [] if value == "none" else [value])
+            self._advance(state, out)
+        elif kind == "skip":
+            self._skip_current(state)
+            self._advance(state, out)
+        elif kind == "more":
+            state.page += 1
+            self._advance(state, out)
+        elif kind == "menu":
+            state.forget_need()
+            out.say(t(lang, "menu_prompt"), self._menu_choices(lang))
+        elif kind == "human":
+            self._offer_human(state, out)
+        elif kind == "cb":
+            self._on_callback_choice(state, value, out)
+        elif kind == "loc":
+            self._ask(state, "commune", out)
+        else:
+            out.say(t(lang, "menu_prompt"), self._menu_choices(lang))
+
+    # --- answers to the question being asked ----------------------------------------------------
+
+    def _on_answer(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
+        """Interpret the message as the answer to `state.asking`. False if it is not one."""
+        asking, lang = state.asking, state.lang
+        if asking in {"commune", "confirmation_commune"}:
+            return self._answer_commune(state, heard, out)
+        if asking == "age":
+            age = parse_age_answer(heard.raw, heard)
+            if age is None:
+                return self._not_an_answer(state, heard, out, "age_not_understood")
+            state.facts.age = age
+        elif asking == "situation":
+            if heard.statuts:
+                self._set_situation(state, heard.statuts)
+            elif heard.skip or heard.no:
+                self._set_situation(state, [])
+            elif heard.yes and state.need == "emploi_handicap":
+                self._set_situation(state, ["RQTH"])
+            else:
+                return self._not_an_answer(state, heard, out, None)
+        elif asking in {"duree_sans_emploi", "residence_depuis"}:
+            months = parse_duration_answer(heard.raw, heard)
+            if months is None:
+                if heard.skip:
+                    self._skip_current(state)
+                    self._advance(state, out)
+                    return True
+                return self._not_an_answer(state, heard, out, "duration_not_understood")
+            if asking == "duree_sans_emploi":
+                state.facts.sans_emploi_mois = months
+            else:
+                state.facts.residence_depuis_mois = months
+        elif asking == "consentement":
+            if heard.yes or heard.no:
+                self._on_callback_choice(state, "yes" if heard.yes else "no", out)
+                return True
+            return False
+        elif asking == "telephone":
+            if heard.phone is None:
+                if heard.no or heard.skip:
+                    self._on_callback_choice(state, "no", out)
+                    return True
+                out.say(t(lang, "callback_bad_phone"))
+                return True
+            self._record_callback(state, heard.phone, out)
+            return True
+        elif asking == "besoin":
+            return False
+        else:
+            return False
+        state.asking = None
+        self._absorb_facts(state, heard)
+        self._advance(state, out)
+        return True
+
+    def _answer_commune(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
+        place = heard.place
+        if place is None or place.status == "not_found":
+            resolved = self.understanding.resolve_place(heard.raw)
+            if (
+                (resolved.status != "not_found"
+                and (heard.needs or heard.faq) == [])
+                or (resolved.status != "not_found" and len(heard.folded.split()) <= 4)
+            ):
+                place = resolved
+        if place is None or place.status == "not_found":
+            if heard.needs or (heard.is_question and heard.faq) or heard.greeting:
+                return False
+            self._ask(state, "commune", out, hint=t(state.lang, "commune_not_found"))
+            return True
+        if place.status == "ambiguous":
+            self._ask_which_commune(state, [m.commune for m in place.candidates], out)
+            return True
+        self._absorb_facts(state, heard)
+        if heard.needs and state.need is None:
+            self._set_need(state, heard.needs[0].id, heard.categories)
+        self._on_commune(state, place.candidates[0].commune, out)
+        return True
+
+    def _not_an_answer(
+        self, state: ConversationState, heard: Understood, out: _Out, hint_key: str | None
+    ) -> bool:
+        """Not an answer: let a question, a need or a command through, else ask again."""
+        if heard.needs or (heard.is_question and heard.faq) or heard.hors_perimetre:
+            return False
+        if heard.skip:
+            self._skip_current(state)
+            state.asking = None
+            self._advance(state, out)
+            return True
+        asking = state.asking or "besoin"
+        self._ask(state, asking, out, hint=t(state.lang, hint_key) if hint_key else None)
+        return True
+
+    def _on_commune(self, state: ConversationState, commune: Commune | None, out: _Out) -> None:
+        lang = state.lang
+        if commune is None:
+            self._ask(state, "commune", out, hint=t(lang, "commune_not_found"))
+            return
+        state.facts.commune = commune.insee
+        state.pending_communes = []
+        if state.asking in {"commune", "confirmation_commune"}:
+            state.asking = None
+        if state.need is None:
+            state.asking = "besoin"
+            out.say(
+                t(lang, "commune_noted", commune=commune.name) + " " + t(lang, "menu_prompt"),
+                self._menu_choices(lang),
+            )
+            self._remember_choices(state, out)
+            return
+        self._advance(state, out)
+
+    # --- the orientation itself ------------------------------------------------------------------
+
+    def _set_need(self, state: ConversationState, need: str, categories: list[str]) -> None:
+        if need != state.need:
+            state.page = 0
+            state.categories = []
+        state.need = need
+        allowed = set(self.kb.needs[need].categories) if need in self.kb.needs else set()
+        named = [c for c in categories if c in allowed]
+        if named:
+            state.categories = named
+        if state.asking == "besoin":
+            state.asking = None
+
+    def _advance(self, state: ConversationState, out: _Out, intro: str = "") -> None:
+        """Ask the one fact still missing, or show the structures."""
+        lang = state.lang
+        need_id = state.need
+        if need_id is None or need_id not in self.kb.needs:
+            out.say((intro + "\n" if intro else "") + t(lang, "menu_prompt"),
+                    self._menu_choices(lang))  # fmt: skip
+            state.asking = "besoin"
+            self._remember_choices(state, out)
+            return
+        need = self.kb.needs[need_id]
+        out.trace.need = need_id
+        if state.facts.commune is None:
+            self._ask(state, "commune", out, intro=intro)
+            return
+        commune = self.gazetteer.get(state.facts.commune)
+        if commune is None:
+            state.facts.commune = None
+            self._ask(state, "commune", out, intro=intro)
+            return
+        categories = state.categories or list(need.categories)
+        if need_id == "emploi_territoire" and not self._has_tzcld(commune):
+            self._no_tzcld(state, commune, out, intro)
+            return
+        missing = self._missing_fact(state, need.faits_requis, categories, commune)
+        if missing is not None:
+            self._ask(state, missing, out, intro=intro)
+            return
+        self._show_results(state, commune, categories, out, intro)
+
+    def _missing_fact(
+        self, state: ConversationState, required: Sequence[str], categories: Sequence[str],
+        commune: Commune,
+    ) -> str | None:  # fmt: skip
+        facts = self._rule_facts(state)
+        wanted: list[str] = [REQUIRED_ID.get(f, f) for f in required if f != "commune"]
+        for cat in categories:
+            for verdict in self._verdicts_for_category(cat, facts, commune):
+                if verdict.result is None:
+                    wanted += [m for m in verdict.missing if m not in wanted]
+        for fact in wanted:
+            asking = ASKING_ID.get(fact)
+            if asking is None or asking in state.asked:
+                continue
+            if self._fact_known(state, fact):
+                continue
+            return asking
+        return None
+
+    def _verdicts_for_category(
+        self, categorie: str, facts: RuleFacts, commune: Commune
+    ) -> list[Verdict]:
+        cat = self.kb.categories.get(categorie)
+        if (
+            cat is None
+            or not cat.regle_eligibilite
+            or cat.regle_eligibilite not in self.rules.rules
+        ):
+            return []
+        return [self.rules.evaluate(cat.regle_eligibilite, facts, is_iae=categorie in IAE_CATEGORIES,
+                                    service_zone=lambda _insee: True)]  # fmt: skip
+
+    def _fact_known(self, state: ConversationState, fact: str) -> bool:
+        facts = state.facts
+        return {
+            "age": facts.age is not None,
+            "statuts": facts.statuts_connus or bool(facts.statuts),
+            "sans_emploi_mois": facts.sans_emploi_mois is not None,
+            "residence_depuis_mois": facts.residence_depuis_mois is not None,
+            "commune": facts.commune is not None,
+        }.get(fact, True)
+
+    def _show_results(
+        self, state: ConversationState, commune: Commune, categories: Sequence[str], out: _Out,
+        intro: str,
+    ) -> None:  # fmt: skip
+        lang = state.lang
+        meta = self._meta_for(commune)
+        radius, max_km = meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
+        result = self.services.search(categories, commune, radius, max_km)
+        facts = self._rule_facts(state)
+        routed: list[Routed] = []
+        verdicts: dict[str, str] = {}
+        refused: dict[str, Verdict] = {}
+        for proposal in result.proposals:
+            verdict = self._verdict_for(proposal, facts, commune)
+            cat = proposal.place.categorie
+            if verdict is not None and verdict.result is not None:
+                verdicts.setdefault(cat, verdict.result)
+            if verdict is not None and verdict.result == "non_eligible":
+                refused.setdefault(cat, verdict)
+                continue
+            routed.append(Routed(proposal, verdict, self._referent_name(state, cat, commune)))
+        order = {c: i for i, c in enumerate(categories)}
+        if state.categories:
+            routed.sort(key=lambda r: (order.get(r.proposal.place.categorie, 99),
+                                       r.proposal.distance_km or 0))  # fmt: skip
+        size = self.settings.max_resultats
+        page = routed[state.page * size : (state.page + 1) * size]
+        out.trace.eligibility = verdicts
+        out.trace.structures = [
+            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
+             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            for r in page
+        ]  # fmt: skip
+        state.asking = None
+        lines: list[str] = [intro] if intro else []
+        if refused and not page:
+            self._explain_refusal(state, commune, refused, out, lines)
+            return
+        if not page:
+            lines.append(self._nothing_found(state, commune, categories, max_km)
+                         if state.page == 0 else t(lang, "no_more"))  # fmt: skip
+            out.say("\n".join(lines), self._after_results_choices(state, False))
+            self._remember_choices(state, out)
+            return
+        header = (
+            t(lang, "results_widened", rayon=_fmt_km(radius), max=_fmt_km(max_km))
+            if result.widened
+            else t(lang, "results_intro", commune=commune.name)
+        )
+        lines.append(header)
+        start = state.page * size
+        lines += [proposal_text(self.kb, r, start + i + 1, lang) for i, r in enumerate(page)]
+        for cat, verdict in refused.items():
+            lines.append(self._refusal_line(cat, verdict, lang))
+        more = len(routed) > (state.page + 1) * size
+        out.say("\n\n".join(lines), self._after_results_choices(state, more, page),
+                structures=tuple(card(r) for r in page))  # fmt: skip
+        self._remember_choices(state, out)
+        for r in page:
+            out.usage.append(UsageEvent(kind="orientation", need=state.need,
+                                        categorie=r.proposal.place.categorie,
+                                        departement=commune.dept, referral=state.referral))  # fmt: skip
+
+    def _verdict_for(
+        self, proposal: Proposal, facts: RuleFacts, commune: Commune
+    ) -> Verdict | None:
+        place = proposal.place
+        service = place.service
+        cat = self.kb.categories.get(place.categorie)
+        rule_id = None
+        if service is not None and service.eligibilite and service.eligibilite.regle:
+            rule_id = service.eligibilite.regle
+        elif cat is not None:
+            rule_id = cat.regle_eligibilite
+        if rule_id is None or rule_id not in self.rules.rules:
+            return None
+        zone_keys = place.zone_keys
+
+        def in_service_zone(insee: str) -> bool:
+            if not zone_keys:
+                return True
+            return bool({f"c:{insee}", f"d:{commune.dept}", f"e:{commune.epci}", "f"} & zone_keys)
+
+        verdict = self.rules.evaluate(
+            rule_id, facts, service_zone=in_service_zone, is_iae=place.categorie in IAE_CATEGORIES
+        )
+        if verdict.result is None:  # asked already and still unknown: the structure will see
+            verdict = Verdict(verdict.rule_id, "a_verifier", verdict.missing, verdict.explanation,
+                              verdict.decide_par, verdict.question)  # fmt: skip
+        return verdict
+
+    def _explain_refusal(
+        self, state: ConversationState, commune: Commune, refused: dict[str, Verdict], out: _Out,
+        lines: list[str],
+    ) -> None:  # fmt: skip
+        lang = state.lang
+        for cat, verdict in refused.items():
+            lines.append(self._refusal_line(cat, verdict, lang))
+        alternatives: list[str] = []
+        for verdict in refused.values():
+            rule = self.rules.rules.get(verdict.rule_id)
+            alternatives += [
+                a for a in (rule.alternatives if rule else []) if a not in alternatives
+            ]
+        meta = self._meta_for(commune)
+        alt = self.services.search(alternatives, commune, meta.recherche.rayon_defaut_km,
+                                   meta.recherche.rayon_max_km) if alternatives else None  # fmt: skip
+        facts = self._rule_facts(state)
+        shown: list[Routed] = []
+        for proposal in alt.proposals if alt else ():
+            alt_verdict = self._verdict_for(proposal, facts, commune)
+            if alt_verdict is not None and alt_verdict.result == "non_eligible":
+                continue
+            shown.append(Routed(proposal, alt_verdict,
+                                self._referent_name(state, proposal.place.categorie, commune)))  # fmt: skip
+            if len(shown) >= 2:
+                break
+        if shown:
+            lines.append(t(lang, "alternatives"))
+            lines += [proposal_text(self.kb, r, i + 1, lang) for i, r in enumerate(shown)]
+        referent = self._referent_for_person(state, commune)
+        if referent:
+            lines.append(t(lang, "results_none_referent", referent=referent))
+        out.trace.structures = [
+            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
+             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            for r in shown
+        ]  # fmt: skip
+        out.say("\n\n".join(lines), self._after_results_choices(state, False, shown),
+                structures=tuple(card(r) for r in shown))  # fmt: skip
+        self._remember_choices(state, out)
+
+    def _refusal_line(self, categorie: str, verdict: Verdict, lang: str) -> str:
+        label = category_label(self.kb, categorie, lang)
+        line = t(lang, "not_eligible_intro", categorie=label)
+        if verdict.explanation:
+            line += " " + verdict.explanation
+        if verdict.decide_par:
+            line += " " + t(lang, "decides", qui=verdict.decide_par.rstrip(".").lower())
+        return line
+
+    def _nothing_found(
+        self, state: ConversationState, commune: Commune, categories: Sequence[str], max_km: float
+    ) -> str:
+        lang = state.lang
+        text = t(lang, "results_none", max=_fmt_km(max_km), commune=commune.name)
+        referent = self._referent_for_person(state, commune)
+        if referent:
+            text += "\n" + t(lang, "results_none_referent", referent=referent)
+        return text
+
+    def _has_tzcld(self, commune: Commune) -> bool:
+        meta = self._meta_for(commune)
+        found = self.services.search(["ebe_tzcld"], commune, meta.recherche.rayon_max_km,
+                                     meta.recherche.rayon_max_km)  # fmt: skip
+        return any(p.in_zone for p in found.proposals)
+
+    def _no_tzcld(self, state: ConversationState, commune: Commune, out: _Out, intro: str) -> None:
+        lang = state.lang
+        out.trace.eligibility = {"ebe_tzcld": "non_eligible"}
+        lines = [intro] if intro else []
+        lines.append(t(lang, "tzcld_outside", commune=commune.name))
+        rule = self.rules.rules.get("tzcld")
+        alternatives = list(rule.alternatives) if rule else ["aci", "ei", "ai"]
+        state.categories = []
+        meta = self._meta_for(commune)
+        found = self.services.search(alternatives, commune, meta.recherche.rayon_defaut_km,
+                                     meta.recherche.rayon_max_km)  # fmt: skip
+        facts = self._rule_facts(state)
+        shown = [
+            Routed(p, self._verdict_for(p, facts, commune),
+                   self._referent_name(state, p.place.categorie, commune))
+            for p in found.proposals[: self.settings.max_resultats]
+        ]  # fmt: skip
+        if shown:
+            lines.append(t(lang, "alternatives"))
+            lines += [proposal_text(self.kb, r, i + 1, lang) for i, r in enumerate(shown)]
+        out.trace.structures = [
+            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
+             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            for r in shown
+        ]  # fmt: skip
+        state.asking = None
+        out.say("\n\n".join(lines), self._after_results_choices(state, False, shown),
+                structures=tuple(card(r) for r in shown))  # fmt: skip
+        self._remember_choices(state, out)
+
+    # --- questions --------------------------------------------------------------------------------
+
+    def _ask(
+        self, state: ConversationState, asking: str, out: _Out, hint: str | None = None,
+        intro: str = "",
+    ) -> None:  # fmt: skip
+        lang = state.lang
+        state.asking = asking
+        if asking not in state.asked and asking != "commune":
+            state.asked.append(asking)
+        choices: list[Choice] = []
+        extra: dict[str, Any] = {}
+        if asking == "commune":
+            text = t(lang, "ask_commune") + " " + t(lang, "ask_commune_location")
+            extra["request_location"] = True
+        elif asking == "age":
+            text = t(lang, "ask_age")
+        elif asking == "situation":
+            if state.need == "emploi_handicap":
+                text = t(lang, "ask_rqth")
+                choices = [Choice("sit:RQTH", t(lang, "yes")), Choice("sit:none", t(lang, "no")),
+                           Choice("skip", t(lang, "skip"))]  # fmt: skip
+            else:
+                text = t(lang, "ask_situation")
+                choices = [
+                    Choice(f"sit:{s}", self._statut_label(s, lang)) for s in SITUATION_CHOICES
+                ]
+                choices += [Choice("sit:none", "Aucune de celles-ci" if lang == "fr" else "None"),
+                            Choice("skip", t(lang, "skip"))]  # fmt: skip
+        elif asking == "duree_sans_emploi":
+            text = t(lang, "ask_duree_sans_emploi")
+        elif asking == "residence_depuis":
+            text = t(lang, "ask_residence_depuis")
+        else:
+            text = t(lang, "menu_prompt")
+            choices = list(self._menu_choices(lang))
+        parts = [p for p in (intro, hint, text) if p]
+        out.say("\n".join(parts), choices, **extra)
+        self._remember_choices(state, out)
+
+    def _ask_which_commune(
+        self, state: ConversationState, communes: list[Commune], out: _Out
+    ) -> None:
+        lang = state.lang
+        state.asking = "confirmation_commune"
+        state.pending_communes = [c.insee for c in communes[:5]]
+        choices = [Choice(f"commune:{c.insee}", f"{c.name} ({c.dept})") for c in communes[:5]]
+        choices.append(Choice("commune:none", t(lang, "commune_none_of_these")))
+        out.say(t(lang, "commune_which"), choices)
+        self._remember_choices(state, out)
+
+    def _skip_current(self, state: ConversationState) -> None:
+        if state.asking == "situation":
+            self._set_situation(state, [])
+        elif state.asking and state.asking not in state.asked:
+            state.asked.append(state.asking)
+        state.asking = None
+
+    def _set_situation(self, state: ConversationState, statuts: Sequence[str]) -> None:
+        for s in statuts:
+            if s not in state.facts.statuts:
+                state.facts.statuts.append(s)
+        state.facts.statuts_connus = True
+        if "situation" not in state.asked:
+            state.asked.append("situation")
+        if state.asking == "situation":
+            state.asking = None
+
+    def _absorb_facts(self, state: ConversationState, heard: Understood) -> None:
+        facts = state.facts
+        if heard.age is not None:
+            facts.age = heard.age
+        for statut in heard.statuts:
+            if statut not in facts.statuts:
+                facts.statuts.append(statut)
+        if (
+            (heard.durations_months
+            and "chomage" in heard.folded)
+            or "sans emploi" in heard.folded
+            or (
+                heard.durations_months
+                and ("sans travail" in heard.folded or "pas de travail" in heard.folded)
+            )
+        ):
+            if heard.durations_months and facts.sans_emploi_mois is None:
+                facts.sans_emploi_mois = heard.durations_months[0]
+        if heard.durations_months and re.search(r"\b(habite|vis|suis (ici|arrive)|arrive)\b",
+                                                heard.folded):  # fmt: skip
+            if facts.residence_depuis_mois is None:
+                facts.residence_depuis_mois = heard.durations_months[-1]
+        if facts.sans_emploi_mois is not None and facts.sans_emploi_mois >= 24:
+            if "DETLD" not in facts.statuts:
+                facts.statuts.append("DETLD")
+
+    def _rule_facts(self, state: ConversationState) -> RuleFacts:
+        f = state.facts
+        month = (self.today or dt.date.today()).month
+        return RuleFacts(
+            age=f.age,
+            statuts=frozenset(f.statuts),
+            statuts_connus=f.statuts_connus,
+            sans_emploi_mois=f.sans_emploi_mois,
+            residence_depuis_mois=f.residence_depuis_mois,
+            commune=f.commune,
+            mois_courant=month,
+        )
+
+    # --- FAQ, out of scope, emergencies, not understood ------------------------------------------
+
+    def _faq_ambiguous(self, heard: Understood) -> bool:
+        if len(heard.faq) < 2:
+            return False
+        return heard.faq[0].score - heard.faq[1].score < self.settings.ecart_ambiguite and (
+            heard.faq[0].score < 97
+        )
+
+    def _answer_faq(self, state: ConversationState, faq_id: str, out: _Out) -> None:
+        faq = self.kb.faq[faq_id]
+        lang = state.lang
+        state.last_faq = faq_id
+        state.pending_faq = []
+        out.trace.faq = [faq_id]
+        out.usage.append(UsageEvent(kind="faq", categorie=faq_id, departement=self._dept(state)))
+        choices: list[Choice] = []
+        if state.need:
+            choices.append(Choice(f"need:{state.need}", self._need_label(state.need, lang)))
+        else:
+            for cat_id in faq.categories:
+                needs = [n for n in self.kb.needs.values() if cat_id in n.categories]
+                if needs and all(c.id != f"need:{needs[0].id}" for c in choices):
+                    choices.append(
+                        Choice(f"need:{needs[0].id}", self._need_label(needs[0].id, lang))
+                    )
+                if len(choices) >= 2:
+                    break
+        choices += [Choice("menu", t(lang, "other_need")), Choice("human", t(lang, "human"))]
+        out.say(faq_text(faq, lang), choices)
+        self._remember_choices(state, out)
+
+    def _did_you_mean(self, state: ConversationState, heard: Understood, out: _Out) -> None:
+        lang = state.lang
+        low = self.settings.faq_seuil_bas
+        options = [s.id for s in heard.faq[:3] if s.score >= low - 5]
+        state.pending_faq = options
+        choices = [Choice(f"faq:{f}", self._faq_question(f, lang)) for f in options]
+        choices.append(Choice("menu", t(lang, "none_of_these")))
+        out.trace.faq = []
+        out.say(t(lang, "did_you_mean"), choices)
+        self._remember_choices(state, out)
+
+    def _on_out_of_scope(self, state: ConversationState, topic: str, out: _Out) -> None:
+        lang = state.lang
+        entry = next(h for h in self.kb.national.hors_perimetre if h.id == topic)
+        text = entry.reponse_en if (lang == "en" and entry.reponse_en) else entry.reponse
+        out.trace.need = "hors_perimetre"
+        out.usage.append(UsageEvent(kind="hors_perimetre", categorie=topic,
+                                    departement=self._dept(state)))  # fmt: skip
+        out.say(text.strip(), self._menu_choices(lang))
+        self._remember_choices(state, out)
+
+    def _on_urgence(self, state: ConversationState, out: _Out) -> None:
+        lang = state.lang
+        numbers = list(self.kb.national.urgences)
+        meta = self._home_meta()
+        if meta is not None:
+            numbers = list(meta.urgences) + [u for u in numbers if u.numero not in
+                                             {m.numero for m in meta.urgences}]  # fmt: skip
+        lines = [t(lang, "urgence")]
+        for u in numbers:
+            label = u.libelle_en if (lang == "en" and u.libelle_en) else u.libelle
+            lines.append(f"☎ {u.numero} — {label}")
+        lines.append(t(lang, "urgence_after"))
+        out.trace.need = "urgence"
+        out.usage.append(UsageEvent(kind="urgence", need="urgence", departement=self._dept(state)))
+        out.say("\n".join(lines), [Choice("human", t(lang, "human")),
+                                   Choice("menu", t(lang, "other_need"))])  # fmt: skip
+        self._remember_choices(state, out)
+
+    def _not_understood(self, state: ConversationState, heard: Understood, out: _Out) -> None:
+        lang = state.lang
+        best = heard.faq[0] if heard.faq else None
+        out.trace.need = "information" if state.need is None else state.need
+        out.unanswered.append(Unanswered(
+            text=heard.raw[:500], best_match=best.id if best else None,
+            score=best.score if best else None, departement=self._dept(state)))  # fmt: skip
+        out.usage.append(UsageEvent(kind="non_compris", departement=self._dept(state)))
+        choices = [*self._menu_choices(lang), Choice("human", t(lang, "human"))]
+        out.say(t(lang, "not_understood"), choices)
+        self._remember_choices(state, out)
+
+    # --- a human ------------------------------------------------------------------------------------
+
+    def _offer_human(self, state: ConversationState, out: _Out) -> None:
+        lang = state.lang
+        lines = [t(lang, "human_intro")]
+        commune = self.gazetteer.get(state.facts.commune) if state.facts.commune else None
+        meta = self._meta_for(commune) if commune else self._home_meta()
+        if meta is not None and meta.conseiller is not None:
+            c = meta.conseiller
+            contact = " · ".join(p for p in (c.nom, c.telephone, c.courriel) if p)
+            lines.append(t(lang, "human_contact", contact=contact))
+        if commune is not None:
+            referent = self._referent_for_person(state, commune)
+            if referent:
+                lines.append(t(lang, "human_referent", referent=referent))
+        out.trace.faq = ["faq_parler_humain"] if "faq_parler_humain" in self.kb.faq else []
+        choices = [
+            Choice("cb:ask", t(lang, "callback_offer")),
+            Choice("menu", t(lang, "other_need")),
+        ]
+        out.say("\n".join(lines), choices)
+        self._remember_choices(state, out)
+
+    def _on_callback_choice(self, state: ConversationState, value: str, out: _Out) -> None:
+        lang = state.lang
+        if value == "ask":
+            state.asking = "consentement"
+            out.say(t(lang, "callback_consent"), [Choice("cb:yes", t(lang, "yes")),
+                                                  Choice("cb:no", t(lang, "no"))])  # fmt: skip
+        elif value == "yes":
+            state.asking = "telephone"
+            out.say(t(lang, "callback_ask_phone"))
+        else:
+            state.asking = None
+            out.say(t(lang, "callback_declined"), self._menu_choices(lang))
+        self._remember_choices(state, out)
+
+    def _record_callback(self, state: ConversationState, phone: str, out: _Out) -> None:
+        lang = state.lang
+        out.callbacks.append(CallbackRequest(phone=phone, moment=None, commune=state.facts.commune,
+                                             need=state.need, referral=state.referral))  # fmt: skip
+        out.usage.append(UsageEvent(kind="rappel", need=state.need, departement=self._dept(state),
+                                    referral=state.referral))  # fmt: skip
+        state.callback_requested = True
+        state.asking = None
+        out.say(t(lang, "callback_done"), self._menu_choices(lang))
+        self._remember_choices(state, out)
+
+    # --- small helpers ------------------------------------------------------------------------------
+
+    def _menu_choices(self, lang: str) -> tuple[Choice, ...]:
+        return tuple(
+            Choice(f"need:{n.id}", n.libelle_en if lang == "en" else n.libelle)
+            for n in self.kb.needs.values()
+            if n.id in NEEDS[:10]
+        )
+
+    def _after_results_choices(
+        self, state: ConversationState, more: bool, shown: Sequence[Routed] = ()
+    ) -> list[Choice]:
+        lang = state.lang
+        choices: list[Choice] = []
+        if more:
+            choices.append(Choice("more", t(lang, "more")))
+        for r in shown:
+            cat = self.kb.categories.get(r.proposal.place.categorie)
+            if cat and cat.faq and cat.faq[0] in self.kb.faq and len(choices) < 2:
+                faq_choice = Choice(f"faq:{cat.faq[0]}", self._faq_question(cat.faq[0], lang))
+                if faq_choice not in choices:
+                    choices.append(faq_choice)
+        choices += [Choice("menu", t(lang, "other_need")), Choice("human", t(lang, "human"))]
+        return choices
+
+    def _current_choices(self, state: ConversationState) -> list[Choice]:
+        return [Choice(i, label) for i, label in state.choices]
+
+    def _remember_choices(self, state: ConversationState, out: _Out) -> None:
+        last = out.replies[-1] if out.replies else None
+        state.choices = [(c.id, c.label) for c in last.choices] if last else []
+
+    def _prepend_privacy(self, state: ConversationState, out: _Out) -> None:
+        notice = t(state.lang, "privacy")
+        if out.replies:
+            first = out.replies[0]
+            out.replies[0] = Reply(f"{notice}\n\n{first.text}", first.choices, first.structures,
+                                   first.request_location)  # fmt: skip
+        else:
+            out.say(notice)
+
+    def _faq_question(self, faq_id: str, lang: str) -> str:
+        faq = self.kb.faq[faq_id]
+        return faq.question_en if (lang == "en" and faq.question_en) else faq.question
+
+    def _need_label(self, need_id: str, lang: str) -> str:
+        need = self.kb.needs.get(need_id)
+        if need is None:
+            return need_id
+        return need.libelle_en if lang == "en" else need.libelle
+
+    def _statut_label(self, statut: str, lang: str) -> str:
+        for entry in self.kb.statuts:
+            if entry.id == statut:
+                return entry.libelle_en if (lang == "en" and entry.libelle_en) else entry.libelle
+        return statut
+
+    def _home_meta(self) -> Meta | None:
+        return self.kb.metas.get(self.home) or next(iter(self.kb.metas.values()), None)
+
+    def _meta_for(self, commune: Commune | None) -> Meta:
+        meta = (self.kb.metas.get(commune.dept) if commune else None) or self._home_meta()
+        if meta is None:
+            raise LookupError("the knowledge base has no département file")
+        return meta
+
+    def _dept(self, state: ConversationState) -> str:
+        if state.facts.commune:
+            commune = self.gazetteer.get(state.facts.commune)
+            if commune is not None:
+                return commune.dept
+        return self.home
+
+    def _referent_name(
+        self, state: ConversationState, categorie: str, commune: Commune
+    ) -> str | None:
+        cat = self.kb.categories.get(categorie)
+        if cat is None or cat.acces_par_defaut.prescription == "non" or not cat.orienteurs:
+            return None
+        preferred = self._preferred_referents(state)
+        kinds = [k for k in preferred if k in cat.orienteurs] + list(cat.orienteurs)
+        return self._nearest_referent(kinds, commune)
+
+    def _referent_for_person(self, state: ConversationState, commune: Commune) -> str | None:
+        kinds = [*self._preferred_referents(state), "france_travail", "france_services"]
+        return self._nearest_referent(kinds, commune)
+
+    def _preferred_referents(self, state: ConversationState) -> list[str]:
+        facts = state.facts
+        kinds = [k for statut, k in REFERENT_BY_STATUT if statut in facts.statuts]
+        if facts.age is not None and facts.age < 26:
+            kinds.append("mission_locale")
+        return kinds
+
+    def _nearest_referent(self, kinds: Sequence[str], commune: Commune) -> str | None:
+        meta = self._meta_for(commune)
+        for kind in dict.fromkeys(kinds):
+            found = self.referents.nearest([kind], commune, meta.recherche.rayon_max_km)
+            if found is not None:
+                return found.place.structure.nom
+        return None
+
+
+def _parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
+    """`CODE[__b-<need>][__c-<insee>]` (Telegram allows 64 chars of [A-Za-z0-9_-])."""
+    parts = [p for p in payload.strip().split("__") if p]
+    if not parts:
+        return None, {}
+    code = parts[0].upper() if re.fullmatch(r"[A-Za-z0-9-]{2,40}", parts[0]) else None
+    presets: dict[str, str] = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("-")
+        if key in {"b", "c"} and value:
+            presets[key] = value
+    return code, presets
+
+
+def _trace_asking(asking: str | None) -> str | None:
+    return "consentement" if asking == "telephone" else asking
+
+
+def _months(value: int | None, lang: str) -> str | None:
+    return None if value is None else t(lang, "months", n=value)
+
+
+def _fmt_km(value: float) -> str:
+    return f"{value:g}"
+
+
+_FRENCH_MARKERS = frozenset(["je", "suis", "cherche", "bonjour", "travail", "quoi", "une", "pour", "habite"])
+
+
+def _looks_french(folded: str) -> bool:
+    return sum(w in _FRENCH_MARKERS for w in folded.split()) >= 2

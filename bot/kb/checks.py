@@ -1,0 +1,445 @@
+"""Cross-reference checks of a knowledge base whose items each passed their pydantic model.
+
+Every problem is located (file, line, column) through the item's YAML document, and suggests
+the closest existing id when a reference is probably a typo.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Final, Generic, Protocol, TypeVar
+
+from bot.kb import vocab
+from bot.kb.knowledge import Problem
+from bot.kb.models import (
+    Category,
+    Faq,
+    LexiconEntry,
+    Meta,
+    National,
+    Need,
+    Rule,
+    Service,
+    StatutEntry,
+    Structure,
+    Zone,
+)
+from bot.kb.yamlpos import YamlDocument
+from bot.rules import CommuneLike
+from bot.text import did_you_mean
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+Path = tuple[str | int, ...]
+
+DEPARTEMENTS: Final = frozenset(
+    [f"{n:02d}" for n in range(1, 96) if n != 20] + ["2A", "2B", "971", "972", "973", "974", "976"]
+)
+REGIONS: Final = frozenset(
+    ["01", "02", "03", "04", "06", "11", "24", "27", "28", "32", "44", "52", "53", "75", "76",
+     "84", "93", "94"]
+)  # fmt: skip
+_SIREN = re.compile(r"^\d{9}$")
+_INSEE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_STALE_DAYS = {"1m": 31, "3m": 92, "6m": 183, "12m": 366}
+_DEFAULT_STALE_DAYS = 366
+
+
+class GazetteerLike(Protocol):
+    """What the checks and the rules need from `bot.places.Gazetteer`.
+
+    `communes_of_epci(siren)` is used when the gazetteer has it.
+    """
+
+    def __contains__(self, insee: object, /) -> bool: ...
+    def get(self, insee: str, /) -> CommuneLike | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Located(Generic[T_co]):
+    """A validated item and where it was written."""
+
+    item: T_co
+    doc: YamlDocument
+    path: Path
+
+    def problem(self, message: str, *sub: str | int, key: bool = False) -> Problem:
+        return self.doc.problem((*self.path, *sub), message, key=key)
+
+    @property
+    def in_departement_file(self) -> bool:
+        return "/departements/" in f"/{self.doc.file}"
+
+
+@dataclass(slots=True)
+class Sections:
+    """Every validated item of the knowledge base, in file order."""
+
+    metas: list[Located[Meta]] = field(default_factory=list)
+    national: list[Located[National]] = field(default_factory=list)
+    categories: list[Located[Category]] = field(default_factory=list)
+    needs: list[Located[Need]] = field(default_factory=list)
+    rules: list[Located[Rule]] = field(default_factory=list)
+    zones: list[Located[Zone]] = field(default_factory=list)
+    structures: list[Located[Structure]] = field(default_factory=list)
+    services: list[Located[Service]] = field(default_factory=list)
+    orienteurs: list[Located[Structure]] = field(default_factory=list)
+    faq: list[Located[Faq]] = field(default_factory=list)
+    lexique: list[LexiconEntry] = field(default_factory=list)
+    statuts: list[StatutEntry] = field(default_factory=list)
+    # where each section key was first seen, for problems about a whole section
+    anchors: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Report:
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def suggestion(value: str, candidates: Iterable[str]) -> str:
+    """ " — vouliez-vous dire « x » ?" when a candidate is close to `value`, else ""."""
+    hint = did_you_mean(value, candidates)
+    return f" — vouliez-vous dire « {hint} » ?" if hint else ""
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+
+def check_all(sections: Sections, gazetteer: GazetteerLike, today: dt.date, report: Report) -> None:
+    """Run every cross-reference check, appending to `report`."""
+    ids = _Ids(sections)
+    _check_duplicates(sections, report)
+    _check_metas(sections, report)
+    _check_categories(sections, ids, report)
+    _check_needs_and_rules(sections, ids, report)
+    _check_zones(sections, gazetteer, report)
+    _check_places(sections, ids, gazetteer, report)
+    _check_services(sections, ids, report)
+    _check_vocabulary(sections, ids, report)
+    _check_freshness(sections, today, report)
+
+
+@dataclass(slots=True)
+class _Ids:
+    categories: frozenset[str]
+    needs: frozenset[str]
+    rules: dict[str, Rule]
+    zones: frozenset[str]
+    faq: frozenset[str]
+    structures: dict[str, Structure]
+
+    def __init__(self, sections: Sections) -> None:
+        self.categories = frozenset(e.item.id for e in sections.categories)
+        self.needs = frozenset(e.item.id for e in sections.needs)
+        self.rules = {e.item.id: e.item for e in reversed(sections.rules)}
+        self.zones = frozenset(e.item.id for e in sections.zones)
+        self.faq = frozenset(e.item.id for e in sections.faq)
+        both = [*sections.structures, *sections.orienteurs]
+        self.structures = {e.item.id: e.item for e in reversed(both)}
+
+
+def _reference(
+    entry: Located[object],
+    report: Report,
+    what: str,
+    value: str,
+    known: Iterable[str],
+    *path: str | int,
+) -> None:
+    message = f"{what} inconnue « {value} »{suggestion(value, known)}"
+    report.errors.append(entry.problem(message, *path))
+
+
+def _check_list(
+    entry: Located[object],
+    report: Report,
+    what: str,
+    values: Sequence[str],
+    known: Iterable[str],
+    name: str,
+) -> None:
+    pool = known if isinstance(known, (set, frozenset, dict)) else frozenset(known)
+    for i, value in enumerate(values):
+        if value not in pool:
+            _reference(entry, report, what, value, pool, name, i)
+
+
+# --- duplicates ---------------------------------------------------------------------------------
+
+
+def _check_duplicates(sections: Sections, report: Report) -> None:
+    groups: list[Sequence[Located[object]]] = [
+        sections.categories,
+        sections.needs,
+        sections.rules,
+        sections.zones,
+        [*sections.structures, *sections.orienteurs],
+        sections.services,
+    ]
+    for group in groups:
+        _duplicates_in(group, report)
+    _faq_duplicates(sections.faq, report)
+
+
+def _item_id(entry: Located[object]) -> str:
+    return str(getattr(entry.item, "id", ""))
+
+
+def _duplicates_in(entries: Sequence[Located[object]], report: Report) -> None:
+    first: dict[str, Located[object]] = {}
+    for entry in entries:
+        item_id = _item_id(entry)
+        if item_id in first:
+            _duplicate(entry, first[item_id], report)
+        else:
+            first[item_id] = entry
+
+
+def _duplicate(entry: Located[object], previous: Located[object], report: Report) -> None:
+    line, column = previous.doc.position((*previous.path, "id"))
+    where = f"{previous.doc.file}:{line}:{column}"
+    report.errors.append(
+        entry.problem(f"identifiant en double « {_item_id(entry)} » (déjà défini en {where})", "id")
+    )
+
+
+def _faq_duplicates(entries: Sequence[Located[Faq]], report: Report) -> None:
+    national: dict[str, Located[Faq]] = {}
+    local: dict[tuple[str, str], Located[Faq]] = {}
+    for entry in entries:
+        faq = entry.item
+        if entry.in_departement_file and faq.portee == "departement":
+            key = (entry.doc.file, faq.id)
+            if key in local:
+                _duplicate(entry, local[key], report)
+            local[key] = entry
+        elif faq.id in national:
+            _duplicate(entry, national[faq.id], report)
+        else:
+            national[faq.id] = entry
+            if entry.in_departement_file:
+                message = "une FAQ d'un fichier de département doit avoir « portee: departement »"
+                report.warnings.append(entry.problem(message, "portee"))
+
+
+# --- per section --------------------------------------------------------------------------------
+
+
+def _check_metas(sections: Sections, report: Report) -> None:
+    for entry in sections.metas:
+        meta = entry.item
+        if meta.departement not in DEPARTEMENTS:
+            report.errors.append(
+                entry.problem(f"département inconnu « {meta.departement} »", "departement")
+            )
+        for i, code in enumerate(meta.departements_voisins):
+            if code not in DEPARTEMENTS:
+                message = f"département voisin inconnu « {code} »"
+                report.errors.append(entry.problem(message, "departements_voisins", i))
+    for extra in sections.national[1:]:
+        first = sections.national[0].doc.file
+        report.errors.append(extra.problem(f"section « national » déjà définie dans {first}"))
+
+
+def _check_categories(sections: Sections, ids: _Ids, report: Report) -> None:
+    for entry in sections.categories:
+        category = entry.item
+        rule_id = category.regle_eligibilite
+        if rule_id is not None:
+            if rule_id not in ids.rules:
+                _reference(entry, report, "règle", rule_id, ids.rules, "regle_eligibilite")
+            elif category.id in vocab.IAE_CATEGORIES:
+                _iae_rule(entry, ids.rules[rule_id], report, "regle_eligibilite")
+        _check_list(entry, report, "FAQ", category.faq, ids.faq, "faq")
+        _check_list(entry, report, "catégorie", category.orienteurs, ids.categories, "orienteurs")
+
+
+def _iae_rule(entry: Located[object], rule: Rule, report: Report, *path: str) -> None:
+    if rule.si_faux == "non_eligible":
+        message = (
+            f"la règle « {rule.id} » a « si_faux: non_eligible » : impossible pour l'IAE, "
+            "qu'un prescripteur peut toujours valider (utilisez a_verifier)"
+        )
+        report.errors.append(entry.problem(message, *path))
+
+
+def _check_needs_and_rules(sections: Sections, ids: _Ids, report: Report) -> None:
+    for need in sections.needs:
+        _check_list(need, report, "catégorie", need.item.categories, ids.categories, "categories")
+    for rule in sections.rules:
+        _check_list(
+            rule, report, "catégorie", rule.item.alternatives, ids.categories, "alternatives"
+        )
+    for faq in sections.faq:
+        _check_list(faq, report, "catégorie", faq.item.categories, ids.categories, "categories")
+
+
+def _check_zones(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+    for entry in sections.zones:
+        zone = entry.item
+        check = _ZONE_CODE_CHECKS[zone.type]
+        for i, code in enumerate(zone.codes):
+            message = check(code, gazetteer)
+            if message:
+                report.errors.append(entry.problem(message, "codes", i))
+
+
+def _commune_code(code: str, gazetteer: GazetteerLike) -> str | None:
+    return None if code in gazetteer else f"code INSEE de commune inconnu « {code} »"
+
+
+def _epci_code(code: str, gazetteer: GazetteerLike) -> str | None:
+    if not _SIREN.match(code):
+        return f"un EPCI se désigne par son SIREN à 9 chiffres, pas « {code} »"
+    communes_of_epci: Callable[[str], object] | None = getattr(gazetteer, "communes_of_epci", None)
+    if communes_of_epci is not None and not communes_of_epci(code):
+        return f"EPCI inconnu « {code} » (aucune commune de ce SIREN)"
+    return None
+
+
+def _departement_code(code: str, gazetteer: GazetteerLike) -> str | None:
+    if code in DEPARTEMENTS:
+        return None
+    return f"département inconnu « {code} »{suggestion(code, DEPARTEMENTS)}"
+
+
+def _region_code(code: str, gazetteer: GazetteerLike) -> str | None:
+    return None if code in REGIONS else f"code de région inconnu « {code} »"
+
+
+def _pays_code(code: str, gazetteer: GazetteerLike) -> str | None:
+    return None if code == "france" else f"seul le pays « france » est connu, pas « {code} »"
+
+
+_ZONE_CODE_CHECKS: Final[dict[str, Callable[[str, GazetteerLike], str | None]]] = {
+    "commune": _commune_code,
+    "liste_communes": _commune_code,
+    "epci": _epci_code,
+    "departement": _departement_code,
+    "region": _region_code,
+    "pays": _pays_code,
+}
+
+
+def eligibility_code_problem(code: str, gazetteer: GazetteerLike) -> str | None:
+    """Why a `zone_eligibilite` code (INSEE, département, EPCI SIREN, "france") is wrong."""
+    if code == "france" or code in DEPARTEMENTS:
+        return None
+    if _SIREN.match(code):
+        return _epci_code(code, gazetteer)
+    if _INSEE.match(code):
+        return _commune_code(code, gazetteer)
+    return (
+        f"code de zone inconnu « {code} » (attendu : code INSEE de commune, code de département, "
+        "SIREN d'EPCI ou « france »)"
+    )
+
+
+def _check_places(sections: Sections, ids: _Ids, gazetteer: GazetteerLike, report: Report) -> None:
+    places: Iterator[Located[Structure] | Located[Service]] = _chain(
+        sections.structures, sections.orienteurs, sections.services
+    )
+    for entry in places:
+        item = entry.item
+        if item.code_insee is not None and item.code_insee not in gazetteer:
+            message = f"code INSEE inconnu « {item.code_insee} »"
+            report.errors.append(entry.problem(message, "code_insee"))
+        for i, code in enumerate(item.zone_eligibilite):
+            problem = eligibility_code_problem(code, gazetteer)
+            if problem:
+                report.errors.append(entry.problem(problem, "zone_eligibilite", i))
+        _check_list(entry, report, "zone", item.zones, ids.zones, "zones")
+
+
+def _chain(*groups: Sequence[T]) -> Iterator[T]:
+    for group in groups:
+        yield from group
+
+
+def _check_services(sections: Sections, ids: _Ids, report: Report) -> None:
+    for entry in sections.structures:
+        _categories_of_kind(entry, vocab.STRUCTURE_CATEGORIES, "structure", report)
+    for entry in sections.orienteurs:
+        _categories_of_kind(entry, vocab.REFERENT_CATEGORIES, "orienteur", report)
+    for service in sections.services:
+        _check_service(service, ids, report)
+
+
+def _categories_of_kind(
+    entry: Located[Structure], allowed: Sequence[str], kind: str, report: Report
+) -> None:
+    for i, category in enumerate(entry.item.categories):
+        if category not in allowed:
+            message = f"la catégorie « {category} » ne convient pas à un(e) {kind}"
+            report.errors.append(entry.problem(message, "categories", i))
+
+
+def _check_service(entry: Located[Service], ids: _Ids, report: Report) -> None:
+    service = entry.item
+    structure = ids.structures.get(service.structure_id)
+    if structure is None:
+        what = "structure"
+        _reference(entry, report, what, service.structure_id, ids.structures, "structure_id")
+    elif service.categorie not in structure.categories:
+        message = (
+            f"la catégorie « {service.categorie} » n'est pas dans celles de la structure "
+            f"« {structure.id} » ({', '.join(structure.categories)})"
+        )
+        report.warnings.append(entry.problem(message, "categorie"))
+    rule_id = service.eligibilite.regle if service.eligibilite else None
+    if rule_id is not None:
+        if rule_id not in ids.rules:
+            _reference(entry, report, "règle", rule_id, ids.rules, "eligibilite", "regle")
+        elif service.categorie in vocab.IAE_CATEGORIES:
+            _iae_rule(entry, ids.rules[rule_id], report, "eligibilite", "regle")
+    in_person = "en-presentiel" in service.modes_accueil
+    located = service.code_insee is not None or (
+        service.latitude is not None and service.longitude is not None
+    )
+    if in_person and not located:
+        message = "service en présentiel sans code_insee ni latitude/longitude : distance inconnue"
+        report.warnings.append(entry.problem(message, "modes_accueil"))
+
+
+def _check_vocabulary(sections: Sections, ids: _Ids, report: Report) -> None:
+    missing = [
+        ("faq", "FAQ", vocab.FAQ_TOPICS, ids.faq, report.errors),
+        ("besoins", "besoin", vocab.ROUTABLE_NEEDS, ids.needs, report.errors),
+        ("categories", "catégorie", vocab.CATEGORIES, ids.categories, report.warnings),
+    ]
+    for section, what, wanted, known, sink in missing:
+        absent = [value for value in wanted if value not in known]
+        if absent:
+            message = f"{what} attendu(e)s mais absent(e)s : {', '.join(absent)}"
+            sink.append(_section_problem(sections, section, message))
+
+
+def _section_problem(sections: Sections, section: str, message: str) -> Problem:
+    anchor = sections.anchors.get(section)
+    if anchor is None:
+        return Problem(f"commun/{section}.yaml", 1, 1, f"section « {section} » absente : {message}")
+    doc, key = anchor
+    return doc.problem((key,), message, key=True)
+
+
+def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None:
+    dated: Iterator[Located[Structure] | Located[Service] | Located[Faq]] = _chain(
+        sections.structures, sections.orienteurs, sections.services, sections.faq
+    )
+    for entry in dated:
+        item = entry.item
+        frequency = getattr(item, "frequence_maj", None)
+        limit = _STALE_DAYS.get(frequency or "", _DEFAULT_STALE_DAYS)
+        age = (today - item.date_maj).days
+        if age > limit:
+            message = f"date_maj du {item.date_maj.isoformat()} : à revérifier ({age} jours)"
+            report.warnings.append(entry.problem(message, "date_maj"))
+    for faq in sections.faq:
+        expiry = faq.item.valide_jusqu_au
+        if expiry is not None and expiry < today:
+            message = f"réponse périmée depuis le {expiry.isoformat()} (valide_jusqu_au)"
+            report.warnings.append(faq.problem(message, "valide_jusqu_au"))

@@ -1,0 +1,337 @@
+"""YAML loading that remembers where everything came from.
+
+`load_yaml` builds plain Python objects (dict, list, str, int, float, bool, date, None) from the
+node tree of PyYAML's (C, when available) composer, and keeps that tree so that a path such as
+`("services", 3, "categorie")` (a pydantic error `loc`) maps back to a 1-based line and column.
+Malformed YAML and duplicate keys become `Problem`s in plain French.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import yaml
+
+from bot.kb.knowledge import Problem
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# libyaml / PyYAML messages, in plain French.
+_PROBLEMS = {
+    "mapping values are not allowed in this context": "« : » inattendu (une valeur contenant "
+    "« : » doit être entre guillemets, ou l'indentation est fausse)",
+    "mapping values are not allowed here": "« : » inattendu (une valeur contenant « : » doit être"
+    " entre guillemets, ou l'indentation est fausse)",
+    "found character that cannot start any token": "caractère inattendu (une tabulation ? "
+    "indentez avec des espaces ; mettez entre guillemets un texte commençant par @ ou `)",
+    "did not find expected key": "indentation incohérente ou clé attendue",
+    "did not find expected '-' indicator": "un élément de liste « - » est attendu ici "
+    "(indentation incohérente ?)",
+    "did not find expected ',' or ']'": "« ] » fermant manquant",
+    "did not find expected ',' or '}'": "« } » fermant manquant",
+    "found undefined alias": "alias (*nom) sans ancre (&nom) correspondante",
+    "found unexpected end of stream": "fin du fichier inattendue (guillemet non fermé ?)",
+    "could not find expected ':'": "« : » attendu après la clé",
+    "found unknown escape character": "séquence d'échappement inconnue entre guillemets doubles",
+}
+_CONTEXTS = {
+    "while scanning a quoted scalar": "dans un texte entre guillemets",
+    "while parsing a block mapping": "dans le dictionnaire commencé",
+    "while parsing a block collection": "dans la liste commencée",
+    "while parsing a flow sequence": "dans la liste [ ] ouverte",
+    "while parsing a flow mapping": "dans le dictionnaire { } ouvert",
+    "while scanning a simple key": "en lisant une clé",
+}
+
+
+class YamlDocument:
+    """A parsed YAML file: its data and a way back from data paths to positions.
+
+    Positions come from PyYAML's node tree, composed again from the text only when a position is
+    first asked for: valid files, the vast majority, never pay for it.
+    """
+
+    __slots__ = ("_composed", "_root", "_text", "data", "file")
+
+    def __init__(self, file: str, data: Any, text: str) -> None:
+        self.file = file
+        self.data = data
+        self._text = text
+        self._root: yaml.Node | None = None
+        self._composed = False
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if not self._composed:
+            self._composed = True
+            loader = _Loader(self._text)
+            try:
+                self._root = loader.get_single_node()
+            except yaml.YAMLError:  # several documents: positions in the first one only
+                self._root = None
+            finally:
+                loader.dispose()
+        return self._root
+
+    def position(self, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+        """(line, column), 1-based, of the value at `path` (of its key if `key` is true).
+
+        Path elements that do not exist are skipped, so a missing field points to the mapping
+        that lacks it and pydantic's union tags are ignored.
+        """
+        node = self.root
+        if node is None:
+            return 1, 1
+        mark = node.start_mark
+        for element in path:
+            found = _child(node, element)
+            if found is None:
+                continue
+            key_node, node = found
+            mark = key_node.start_mark if key and key_node is not None else node.start_mark
+        return mark.line + 1, mark.column + 1
+
+    def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
+        line, column = self.position(path, key=key)
+        return Problem(self.file, line, column, message)
+
+
+def _child(node: yaml.Node, element: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
+    if isinstance(node, yaml.SequenceNode):
+        if isinstance(element, int) and 0 <= element < len(node.value):
+            return None, node.value[element]
+        return None
+    if isinstance(node, yaml.MappingNode):
+        return _mapping_child(node, str(element))
+    return None
+
+
+def _mapping_child(node: yaml.MappingNode, name: str) -> tuple[yaml.Node, yaml.Node] | None:
+    merged: list[yaml.Node] = []
+    for key_node, value_node in node.value:
+        if key_node.tag == _MERGE_TAG:
+            merged.extend(
+                value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            )
+        elif isinstance(key_node, yaml.ScalarNode) and key_node.value == name:
+            return key_node, value_node
+    for source in merged:
+        if isinstance(source, yaml.MappingNode) and (found := _mapping_child(source, name)):
+            return found
+    return None
+
+
+def load_yaml(text: str, file: str) -> tuple[YamlDocument | None, list[Problem]]:
+    """Parse `text`; a None document means it is malformed (the problems say where and why)."""
+    loader = _Loader(text)
+    builder = _Builder(loader, file)
+    try:
+        data = builder.run()
+    except yaml.MarkedYAMLError as error:
+        return None, [_syntax_problem(error, file)]
+    except yaml.YAMLError as error:  # e.g. unreadable characters
+        return None, [Problem(file, 1, 1, f"YAML mal formé : {error}")]
+    finally:
+        loader.dispose()
+    document = YamlDocument(file, data, text)
+    return document, builder.located_problems(document)
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    problem = (error.problem or "").strip()
+    message = _PROBLEMS.get(problem, problem or "erreur de syntaxe")
+    context = (error.context or "").strip()
+    if context and error.context_mark is not None and error.context_mark is not mark:
+        where = _CONTEXTS.get(context, context)
+        message += f" ({where} ligne {error.context_mark.line + 1})"
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    return Problem(file, line, column, f"YAML mal formé : {message}")
+
+
+_YAML11_WORDS = frozenset(
+    f(word)
+    for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for f in (str.lower, str.capitalize, str.upper)
+)
+_MISSING: Any = object()  # no key read yet in the current mapping
+_INVALID: Any = object()  # an unusable key (a list or a mapping)
+_MERGE: Any = object()  # the "<<" merge key
+
+
+class _Frame:
+    """One open mapping or sequence while reading the event stream."""
+
+    __slots__ = ("container", "key", "key_mark", "last_key", "merges")
+
+    def __init__(self, container: dict[Any, Any] | list[Any]) -> None:
+        self.container = container
+        self.key: Any = _MISSING
+        self.key_mark: Any = None  # the key's PyYAML mark
+        self.last_key: Any = None
+        self.merges: list[Any] = []
+
+
+class _Builder:
+    """Builds plain Python data straight from the parser's events (no node tree: fast).
+
+    Scalars are resolved like PyYAML's SafeLoader (YAML 1.1: dates, booleans, numbers, null).
+    Duplicate keys and other oddities are collected with their path, and located afterwards.
+    """
+
+    def __init__(self, loader: yaml.SafeLoader, file: str) -> None:
+        self.loader = loader
+        self.constructors: dict[Any, Callable[..., Any]] = loader.yaml_constructors
+        self.resolve: Callable[..., str] = loader.resolve
+        # Plain scalars that may not be strings: those starting like a number, a date, .inf,
+        # "<<" or "~", and the YAML 1.1 words for booleans and null (all other words are strings).
+        first = frozenset(k for k in loader.yaml_implicit_resolvers if k)
+        self.implicit_first = frozenset(k for k in first if not k.isalpha())
+        self.implicit_words = _YAML11_WORDS
+        self.file = file
+        self.anchors: dict[str, Any] = {}
+        self.stack: list[_Frame] = []
+        self.root: Any = None
+        self.documents = 0
+        self.pending: list[tuple[tuple[int, int], str, tuple[str | int, ...] | None]] = []
+
+    def run(self) -> Any:
+        get_event: Callable[[], Any] = self.loader.get_event
+        stack = self.stack
+        while True:
+            event = get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                value = event.value
+                if event.tag is not None or (
+                    event.implicit[0]
+                    and (
+                        not value or value[0] in self.implicit_first or value in self.implicit_words
+                    )
+                ):
+                    value = self.scalar(event)
+                self.add(value, event)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                container: Any = {} if kind is yaml.MappingStartEvent else []
+                self.add(container, event)
+                stack.append(_Frame(container))
+            elif kind is yaml.MappingEndEvent:
+                frame = stack.pop()
+                if frame.merges:
+                    self.merge(frame, event)
+            elif kind is yaml.SequenceEndEvent:
+                stack.pop()
+            elif kind is yaml.AliasEvent:
+                self.alias(event)
+            elif kind is yaml.DocumentStartEvent:
+                self.documents += 1
+                if self.documents == 2:
+                    self.report(event.start_mark, "un seul document YAML par fichier (« --- »)")
+            elif kind is yaml.StreamEndEvent:
+                return self.root
+
+    def add(self, value: Any, event: yaml.NodeEvent) -> None:
+        anchor = event.anchor
+        if anchor is not None:
+            self.anchors[anchor] = value
+        if not self.stack:
+            if self.documents == 1:
+                self.root = value
+            return
+        frame = self.stack[-1]
+        container = frame.container
+        if type(container) is list:
+            container.append(value)
+        elif frame.key is _MISSING:
+            self.set_key(frame, value, event.start_mark)
+        else:
+            self.set_value(frame, value)
+
+    def set_key(self, frame: _Frame, key: Any, mark: Any) -> None:
+        if isinstance(key, (dict, list)):
+            self.report(mark, "une clé doit être un texte simple", path=self.path())
+            key = _INVALID
+        frame.key, frame.key_mark, frame.last_key = key, mark, key
+
+    def set_value(self, frame: _Frame, value: Any) -> None:
+        key, frame.key = frame.key, _MISSING
+        container = frame.container
+        if key is _MERGE:
+            frame.merges.append(value)
+        elif key is _INVALID:
+            return
+        elif key in container:
+            self.report(frame.key_mark, f"clé en double « {key} »", path=(*self.path(), key))
+        else:
+            container[key] = value
+
+    def merge(self, frame: _Frame, event: yaml.Event) -> None:
+        mapping = frame.container
+        assert isinstance(mapping, dict)
+        for merged in frame.merges:
+            for source in merged if isinstance(merged, list) else [merged]:
+                if not isinstance(source, dict):
+                    self.report(event.start_mark, "« << » doit fusionner un dictionnaire")
+                    continue
+                for key, value in source.items():
+                    mapping.setdefault(key, value)
+
+    def alias(self, event: yaml.AliasEvent) -> None:
+        if event.anchor not in self.anchors:
+            self.report(event.start_mark, f"YAML mal formé : alias *{event.anchor} sans ancre")
+            self.add(None, event)
+            return
+        value = self.anchors[event.anchor]
+        event.anchor = None  # add() must not re-anchor the alias itself
+        self.add(value, event)
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        """The value of a tagged scalar or of a plain one that may not be a string."""
+        tag, value = event.tag, event.value
+        if tag is None or tag == "!":
+            if not event.implicit[0]:
+                return value  # quoted: always a string
+            tag = self.resolve(yaml.ScalarNode, value, (True, False))
+        if tag == _STR_TAG:
+            return value
+        if tag == _MERGE_TAG:
+            return _MERGE
+        constructor = self.constructors.get(tag)
+        if constructor is None:
+            self.report(event.start_mark, f"étiquette YAML inconnue « {tag} »")
+            return value
+        args: list[Any] = [tag, value, event.start_mark, event.end_mark, event.style]
+        node = yaml.ScalarNode(*args)
+        try:
+            return constructor(self.loader, node)
+        except (yaml.YAMLError, ValueError) as error:
+            self.report(event.start_mark, f"valeur illisible « {value} » ({error})")
+            return value
+
+    def path(self) -> tuple[str | int, ...]:
+        """Where the value being read sits: keys and indices of the enclosing containers."""
+        path: list[str | int] = []
+        for frame in self.stack[:-1]:
+            container = frame.container
+            path.append(len(container) - 1 if isinstance(container, list) else frame.last_key)
+        return tuple(path)
+
+    def report(self, mark: Any, message: str, *, path: tuple[str | int, ...] | None = None) -> None:
+        self.pending.append((_where(mark), message, path))
+
+    def located_problems(self, document: YamlDocument) -> list[Problem]:
+        problems = []
+        for mark, message, path in self.pending:
+            if path is not None and message.startswith("clé en double"):
+                first, _ = document.position(path, key=True)
+                message += f" (déjà présente ligne {first})"
+            problems.append(Problem(self.file, *mark, message))
+        return problems
+
+
+def _where(mark: Any) -> tuple[int, int]:
+    """1-based (line, column) of a PyYAML mark (pure-Python or libyaml), (1, 1) without one."""
+    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)

@@ -1,0 +1,134 @@
+"""How proposals, FAQ answers and personal data are written for a phone screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.kb.knowledge import KnowledgeBase
+from bot.kb.models import Faq
+from bot.messages import StructureCard
+from bot.ranking import Proposal
+from bot.rules import Verdict
+from bot.texts import t
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A proposal with its eligibility pre-screen and the referent to name."""
+
+    proposal: Proposal
+    verdict: Verdict | None
+    referent: str | None  # name of the nearest referent who can orient there
+
+
+def km(distance: float | None, lang: str) -> str:
+    if distance is None:
+        return "à distance" if lang == "fr" else "remote"
+    text = f"{distance:.1f}"
+    return (text.replace(".", ",") if lang == "fr" else text) + " km"
+
+
+def category_label(kb: KnowledgeBase, categorie: str, lang: str) -> str:
+    cat = kb.categories.get(categorie)
+    if cat is None:
+        return categorie
+    if lang == "en" and cat.libelle_en:
+        return cat.libelle_en
+    return cat.sigles[0] if cat.sigles else cat.libelle
+
+
+def proposal_text(kb: KnowledgeBase, routed: Routed, number: int, lang: str) -> str:
+    place = routed.proposal.place
+    structure, service = place.structure, place.service
+    name = structure.nom
+    flags = (
+        f" ({t(lang, 'example_flag')})"
+        if (structure.exemple or (service and service.exemple))
+        else ""
+    )
+    head = (
+        f"{number}) {name}{flags} — {category_label(kb, place.categorie, lang)}, "
+        f"{km(routed.proposal.distance_km, lang)}"
+    )
+    lines = [head]
+    lines.append(f"   {access_text(kb, routed, lang)}")
+    why = why_text(routed.verdict, lang)
+    if why:
+        lines.append(f"   {t(lang, 'why')} : {why}" if lang == "fr" else f"   Why: {why}")
+    contact = contact_text(routed)
+    if contact:
+        lines.append(f"   {contact}")
+    return "\n".join(lines)
+
+
+def access_text(kb: KnowledgeBase, routed: Routed, lang: str) -> str:
+    place = routed.proposal.place
+    service = place.service
+    cat = kb.categories.get(place.categorie)
+    prescription = cat.acces_par_defaut.prescription if cat else "non"
+    by_users = (
+        "usagers" in service.mobilisable_par
+        if service and service.mobilisable_par
+        else (cat is None or "usagers" in cat.acces_par_defaut.mobilisable_par)
+    )
+    referent = f" ({routed.referent})" if routed.referent else ""
+    if prescription == "obligatoire" or not by_users:
+        return f"{t(lang, 'how_referent')}{referent}."
+    if prescription == "conseillee":
+        return f"{t(lang, 'how_direct_or_referent')}{referent}."
+    return f"{t(lang, 'how_direct')}."
+
+
+def why_text(verdict: Verdict | None, lang: str) -> str:
+    if verdict is None:
+        return ""
+    parts = []
+    if verdict.explanation:
+        parts.append(verdict.explanation.rstrip("."))
+    elif verdict.result == "a_verifier":
+        parts.append("à vérifier avec la structure" if lang == "fr" else "to be checked")
+    if verdict.decide_par:
+        decider = verdict.decide_par.rstrip(".")
+        parts.append(t(lang, "decides", qui=decider[0].lower() + decider[1:]).rstrip("."))
+    return ". ".join(parts) + "." if parts else ""
+
+
+def contact_text(routed: Routed) -> str:
+    place = routed.proposal.place
+    service, structure = place.service, place.structure
+    phone = (service.telephone if service else None) or structure.telephone
+    address = (service.adresse if service else None) or structure.adresse
+    commune = (service.commune if service else None) or structure.commune
+    parts = []
+    if address or commune:
+        parts.append("📍 " + ", ".join(p for p in (address, commune) if p))
+    if phone:
+        parts.append(f"☎ {phone}")
+    return " · ".join(parts)
+
+
+def card(routed: Routed) -> StructureCard:
+    place = routed.proposal.place
+    service, structure = place.service, place.structure
+    return StructureCard(
+        id=structure.id,
+        nom=structure.nom,
+        categorie=place.categorie,
+        distance_km=routed.proposal.distance_km,
+        adresse=(service.adresse if service else None) or structure.adresse,
+        commune=(service.commune if service else None) or structure.commune,
+        telephone=(service.telephone if service else None) or structure.telephone,
+        site_web=structure.site_web,
+        latitude=place.lat,
+        longitude=place.lon,
+        exemple=structure.exemple or bool(service and service.exemple),
+    )
+
+
+def faq_text(faq: Faq, lang: str) -> str:
+    answer = faq.reponse_en if (lang == "en" and faq.reponse_en) else faq.reponse
+    answer = answer.strip()
+    if faq.non_verifie:
+        answer += " (à vérifier)" if lang == "fr" else " (to be checked)"
+    source = faq.liens[0].url if faq.liens else faq.sources[0]
+    return f"{answer}\n{t(lang, 'faq_source')} : {source}"

@@ -1,0 +1,217 @@
+"""Where to send a person: eligibility zone first, distance second.
+
+Built once per knowledge base: services are bucketed by category on a coarse grid, so a search
+looks only at the cells around the person, whatever the size of the knowledge base.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.kb.knowledge import KnowledgeBase
+from bot.kb.models import Service, Structure, Zone
+from bot.places import Commune, Gazetteer, distance_km
+
+CELL_DEG = 0.5
+ZONE_ONLY_CATEGORIES = frozenset({"ebe_tzcld"})  # residence in the zone is the rule, not km
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Something we can point to: a service with its structure, or a referent (orienteur)."""
+
+    service: Service | None
+    structure: Structure
+    categorie: str
+    lat: float | None
+    lon: float | None
+    zone_keys: frozenset[str]  # empty: open to anyone within the radius
+    remote: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    place: Place
+    distance_km: float | None
+    in_zone: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    proposals: tuple[Proposal, ...]
+    radius_km: float
+    widened: bool
+
+
+def person_keys(commune: Commune) -> frozenset[str]:
+    keys = {f"c:{commune.insee}", f"d:{commune.dept}", f"r:{commune.region}", "f"}
+    if commune.epci:
+        keys.add(f"e:{commune.epci}")
+    return frozenset(keys)
+
+
+class PlaceIndex:
+    """Services (or referents) by category, on a grid of CELL_DEG degrees."""
+
+    def __init__(self, places: Iterable[Place]) -> None:
+        self._grid: dict[str, dict[tuple[int, int], list[Place]]] = defaultdict(dict)
+        self._unlocated: dict[str, list[Place]] = defaultdict(list)
+        for place in places:
+            if place.lat is None or place.lon is None or place.remote:
+                self._unlocated[place.categorie].append(place)
+            else:
+                cell = _cell(place.lat, place.lon)
+                self._grid[place.categorie].setdefault(cell, []).append(place)
+
+    def search(
+        self,
+        categories: Sequence[str],
+        commune: Commune,
+        radius_km: float,
+        max_km: float,
+        limit: int = 50,
+    ) -> SearchResult:
+        """Eligible places of these categories, nearest first; widen to max_km if none."""
+        keys = person_keys(commune)
+        found = self._within(categories, commune, keys, radius_km)
+        widened = False
+        if not any(p.distance_km is not None or p.in_zone for p in found) and max_km > radius_km:
+            found, widened = self._within(categories, commune, keys, max_km), True
+        found.sort(key=_order)
+        return SearchResult(tuple(found[:limit]), max_km if widened else radius_km, widened)
+
+    def _within(
+        self, categories: Sequence[str], commune: Commune, keys: frozenset[str], km: float
+    ) -> list[Proposal]:
+        out: list[Proposal] = []
+        seen: set[tuple[str, str]] = set()
+        for cat in categories:
+            for place in self._unlocated.get(cat, ()):
+                proposal = _zone_only(place, keys)
+                if proposal is not None:
+                    out.append(proposal)
+            if commune.lat is None or commune.lon is None:
+                continue
+            for place in self._near(cat, commune.lat, commune.lon, km):
+                in_zone = bool(place.zone_keys & keys)
+                if place.zone_keys and not in_zone:
+                    continue
+                distance = distance_km(commune.lat, commune.lon, place.lat or 0, place.lon or 0)
+                if cat in ZONE_ONLY_CATEGORIES:
+                    if in_zone:
+                        out.append(Proposal(place, round(distance, 1), True))
+                    continue
+                if distance <= km:
+                    out.append(Proposal(place, round(distance, 1), in_zone))
+        unique: list[Proposal] = []
+        for p in out:
+            ident = (p.place.structure.id, p.place.categorie)
+            if ident not in seen:
+                seen.add(ident)
+                unique.append(p)
+        return unique
+
+    def _near(self, categorie: str, lat: float, lon: float, km: float) -> Iterable[Place]:
+        grid = self._grid.get(categorie)
+        if not grid:
+            return
+        dlat = km / 111.0
+        dlon = km / max(1.0, 111.0 * math.cos(math.radians(lat)))
+        i0, j0 = _cell(lat - dlat, lon - dlon)
+        i1, j1 = _cell(lat + dlat, lon + dlon)
+        if (i1 - i0 + 1) * (j1 - j0 + 1) > len(grid):
+            for bucket in grid.values():
+                yield from bucket
+            return
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                yield from grid.get((i, j), ())
+
+    def nearest(self, categories: Sequence[str], commune: Commune, km: float) -> Proposal | None:
+        """The nearest place of these categories (zone permitting), for naming a referent."""
+        result = self._within(categories, commune, person_keys(commune), km)
+        result.sort(key=_order)
+        return result[0] if result else None
+
+
+def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, PlaceIndex]:
+    """(services index, referents index) for one knowledge base."""
+    services: list[Place] = []
+    for service in kb.services:
+        structure = kb.structures.get(service.structure_id)
+        if structure is None or structure.statut != "actif":
+            continue
+        lat, lon = _coordinates(gazetteer, service, structure)
+        remote = service.modes_accueil == ["a-distance"]
+        zone_keys = _zone_keys(service.zone_eligibilite, service.zones, kb.zones)
+        services.append(Place(service, structure, service.categorie, lat, lon, zone_keys, remote))
+    referents: list[Place] = []
+    for orienteur in kb.orienteurs:
+        if orienteur.statut != "actif":
+            continue
+        lat, lon = _coordinates(gazetteer, None, orienteur)
+        zone_keys = _zone_keys(orienteur.zone_eligibilite, orienteur.zones, kb.zones)
+        for cat in orienteur.categories:
+            referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False))
+    return PlaceIndex(services), PlaceIndex(referents)
+
+
+def _order(p: Proposal) -> tuple[int, float]:
+    return (1 if p.distance_km is None else 0, p.distance_km or 0.0)
+
+
+def _zone_only(place: Place, keys: frozenset[str]) -> Proposal | None:
+    if not place.zone_keys or "f" in place.zone_keys or place.zone_keys & keys:
+        return Proposal(place, None, bool(place.zone_keys & keys))
+    return None
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return (math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG))
+
+
+def _coordinates(
+    gazetteer: Gazetteer, service: Service | None, structure: Structure
+) -> tuple[float | None, float | None]:
+    for source in (service, structure):
+        if source is not None and source.latitude is not None and source.longitude is not None:
+            return source.latitude, source.longitude
+    for source in (service, structure):
+        if source is not None and source.code_insee:
+            commune = gazetteer.get(source.code_insee)
+            if commune is not None and commune.lat is not None:
+                return commune.lat, commune.lon
+    return None, None
+
+
+_ZONE_PREFIX = {"commune": "c", "liste_communes": "c", "epci": "e", "departement": "d",
+                "region": "r"}  # fmt: skip
+
+
+def _zone_keys(
+    codes: Iterable[str], zone_ids: Iterable[str], zones: dict[str, Zone]
+) -> frozenset[str]:
+    keys = {_code_key(code) for code in codes}
+    for zone_id in zone_ids:
+        zone = zones.get(zone_id)
+        if zone is None:
+            continue
+        if zone.type == "pays":
+            keys.add("f")
+        else:
+            keys.update(f"{_ZONE_PREFIX[zone.type]}:{code}" for code in zone.codes)
+    return frozenset(keys)
+
+
+def _code_key(code: str) -> str:
+    """A d·i v1 `zone_eligibilite` code: INSEE commune, département, EPCI SIREN or france."""
+    if code == "france":
+        return "f"
+    if len(code) == 9 and code.isdigit():
+        return f"e:{code}"
+    if len(code) <= 3:
+        return f"d:{code}"
+    return f"c:{code}"

@@ -1,0 +1,241 @@
+"""Everything the bot says that does not come from the knowledge base, in French then English.
+
+Plain French: short sentences, second person ("vous"), one idea per sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "privacy": {
+        "fr": "Je garde seulement votre commune, votre âge, votre situation et votre besoin, "
+        "pour vous orienter. Tapez /mes_donnees pour les voir et /oubli pour tout effacer.",
+        "en": "I only keep your town, age, situation and need, to guide you. "
+        "Type /mes_donnees to see them and /oubli to erase everything.",
+    },
+    "welcome": {
+        "fr": "Bonjour ! Je vous aide à trouver une structure près de chez vous : emploi, "
+        "mobilité, création d'activité. Dites-moi ce que vous cherchez et où vous habitez.",
+        "en": "Hello! I help you find a local organisation: work, transport, starting a "
+        "business. Tell me what you are looking for and where you live.",
+    },
+    "menu_prompt": {
+        "fr": "Que cherchez-vous ?",
+        "en": "What are you looking for?",
+    },
+    "help": {
+        "fr": "Écrivez votre besoin avec vos mots, par exemple : « je cherche du travail à "
+        "Nancy ».\nCommandes : /recommencer pour repartir de zéro, /conseiller pour parler à "
+        "une personne, /mes_donnees pour voir ce que je garde, /oubli pour tout effacer.",
+        "en": "Write what you need in your own words, for example: “I am looking for a job in "
+        "Nancy”.\nCommands: /recommencer to start again, /conseiller to talk to a person, "
+        "/mes_donnees to see what I keep, /oubli to erase everything.",
+    },
+    "restart": {
+        "fr": "C'est reparti de zéro. Que cherchez-vous ?",
+        "en": "Starting again. What are you looking for?",
+    },
+    "forgotten": {
+        "fr": "J'ai effacé tout ce que je savais de vous. Vous pouvez recommencer quand vous "
+        "voulez.",
+        "en": "I erased everything I knew about you. You can start again whenever you want.",
+    },
+    "ask_commune": {
+        "fr": "Dans quelle commune habitez-vous ? Vous pouvez écrire le nom ou le code postal.",
+        "en": "Which town do you live in? You can write its name or postal code.",
+    },
+    "ask_commune_location": {
+        "fr": "Vous pouvez aussi partager votre position.",
+        "en": "You can also share your location.",
+    },
+    "commune_not_found": {
+        "fr": "Je ne trouve pas cette commune. Pouvez-vous écrire son code postal ?",
+        "en": "I cannot find this town. Can you write its postal code?",
+    },
+    "commune_which": {
+        "fr": "Plusieurs communes correspondent. Laquelle est la vôtre ?",
+        "en": "Several towns match. Which one is yours?",
+    },
+    "commune_none_of_these": {"fr": "Aucune de celles-ci", "en": "None of these"},
+    "commune_noted": {"fr": "C'est noté : {commune}.", "en": "Noted: {commune}."},
+    "ask_age": {"fr": "Quel âge avez-vous ?", "en": "How old are you?"},
+    "age_not_understood": {
+        "fr": "Je n'ai pas compris votre âge. Écrivez-le en chiffres, par exemple : 17.",
+        "en": "I did not understand your age. Write it in numbers, for example: 17.",
+    },
+    "ask_situation": {
+        "fr": "Quelle est votre situation ? Cela m'aide à voir ce qui vous est ouvert.",
+        "en": "What is your situation? It helps me see what is open to you.",
+    },
+    "ask_rqth": {
+        "fr": "Avez-vous une reconnaissance de travailleur handicapé (RQTH) ?",
+        "en": "Do you have a disabled worker recognition (RQTH)?",
+    },
+    "ask_duree_sans_emploi": {
+        "fr": "Depuis combien de temps êtes-vous sans emploi ?",
+        "en": "How long have you been without a job?",
+    },
+    "ask_residence_depuis": {
+        "fr": "Depuis combien de temps habitez-vous dans votre commune ?",
+        "en": "How long have you lived in your town?",
+    },
+    "duration_not_understood": {
+        "fr": "Je n'ai pas compris la durée. Écrivez par exemple : « 8 mois » ou « 2 ans ».",
+        "en": "I did not understand the duration. Write for example: “8 months” or “2 years”.",
+    },
+    "skip": {"fr": "Je ne sais pas", "en": "I don't know"},
+    "results_intro": {
+        "fr": "Voici ce que je vous propose près de {commune} :",
+        "en": "Here is what I suggest near {commune}:",
+    },
+    "results_widened": {
+        "fr": "Rien à moins de {rayon} km. Voici les plus proches, jusqu'à {max} km :",
+        "en": "Nothing within {rayon} km. Here are the nearest, up to {max} km:",
+    },
+    "results_none": {
+        "fr": "Je ne connais pas de structure de ce type à moins de {max} km de {commune}.",
+        "en": "I know no such organisation within {max} km of {commune}.",
+    },
+    "results_none_referent": {
+        "fr": "Votre référent peut chercher avec vous : {referent}.",
+        "en": "Your adviser can look with you: {referent}.",
+    },
+    "example_flag": {"fr": "fiche d'exemple", "en": "example record"},
+    "how_direct": {"fr": "Vous pouvez y aller directement", "en": "You can go directly"},
+    "how_referent": {
+        "fr": "Passez par votre référent",
+        "en": "Go through your adviser",
+    },
+    "how_direct_or_referent": {
+        "fr": "Vous pouvez y aller directement, ou passer par votre référent",
+        "en": "You can go directly, or through your adviser",
+    },
+    "why": {"fr": "Pourquoi", "en": "Why"},
+    "decides": {"fr": "C'est {qui} qui décide.", "en": "{qui} decides."},
+    "more": {"fr": "Voir d'autres", "en": "See more"},
+    "no_more": {
+        "fr": "Je n'ai pas d'autre structure à vous proposer pour ce besoin.",
+        "en": "I have no other organisation to suggest for this need.",
+    },
+    "other_need": {"fr": "Autre besoin", "en": "Something else"},
+    "human": {"fr": "Parler à un conseiller", "en": "Talk to an adviser"},
+    "share_location": {"fr": "Partager ma position", "en": "Share my location"},
+    "not_understood": {
+        "fr": "Je n'ai pas compris, désolé. Je note votre question pour l'améliorer. "
+        "Choisissez un sujet, ou demandez à parler à un conseiller.",
+        "en": "Sorry, I did not understand. I note your question to improve. Pick a topic, "
+        "or ask to talk to an adviser.",
+    },
+    "did_you_mean": {"fr": "Vouliez-vous dire :", "en": "Did you mean:"},
+    "none_of_these": {"fr": "Autre chose", "en": "Something else"},
+    "faq_source": {"fr": "Source", "en": "Source"},
+    "faq_followup": {
+        "fr": "Voulez-vous chercher une structure près de chez vous ?",
+        "en": "Do you want to find an organisation near you?",
+    },
+    "urgence": {
+        "fr": "Si vous êtes en danger ou sans abri ce soir, appelez tout de suite :",
+        "en": "If you are in danger or without shelter tonight, call now:",
+    },
+    "urgence_after": {
+        "fr": "Ces appels sont gratuits. Je reste là si vous voulez ensuite parler de "
+        "travail ou de mobilité.",
+        "en": "These calls are free. I am here if you then want to talk about work or transport.",
+    },
+    "unsupported": {
+        "fr": "Je ne sais lire que du texte et des positions pour l'instant. Pouvez-vous "
+        "écrire votre message ?",
+        "en": "For now I can only read text and locations. Can you write your message?",
+    },
+    "failure": {
+        "fr": "Désolé, j'ai eu un problème. Votre conversation est gardée. Pouvez-vous "
+        "réécrire votre message ?",
+        "en": "Sorry, something went wrong. Your conversation is kept. Can you write your "
+        "message again?",
+    },
+    "too_long": {
+        "fr": "Votre message est très long. J'ai lu seulement le début.",
+        "en": "Your message is very long. I only read the beginning.",
+    },
+    "referral_ok": {
+        "fr": "Bienvenue ! Votre conseiller vous a envoyé ici (code {code}).",
+        "en": "Welcome! Your adviser sent you here (code {code}).",
+    },
+    "referral_unknown": {
+        "fr": "Je ne reconnais pas ce code. Ce n'est pas grave : dites-moi ce que vous cherchez.",
+        "en": "I do not recognise this code. No problem: tell me what you are looking for.",
+    },
+    "human_intro": {
+        "fr": "Une personne peut vous aider.",
+        "en": "A person can help you.",
+    },
+    "human_contact": {"fr": "Contact : {contact}", "en": "Contact: {contact}"},
+    "human_referent": {
+        "fr": "Près de chez vous : {referent}",
+        "en": "Near you: {referent}",
+    },
+    "callback_offer": {"fr": "Être rappelé·e", "en": "Get a call back"},
+    "callback_consent": {
+        "fr": "Pour vous rappeler, je garde votre numéro de téléphone jusqu'à l'appel. "
+        "Un conseiller du Département le verra. Vous êtes d'accord ?",
+        "en": "To call you back, I keep your phone number until the call. An adviser of "
+        "the Département will see it. Do you agree?",
+    },
+    "yes": {"fr": "Oui", "en": "Yes"},
+    "no": {"fr": "Non", "en": "No"},
+    "callback_ask_phone": {
+        "fr": "Quel est votre numéro de téléphone ?",
+        "en": "What is your phone number?",
+    },
+    "callback_bad_phone": {
+        "fr": "Ce numéro ne semble pas correct. Écrivez 10 chiffres, par exemple 06 12 34 56 78.",
+        "en": "This number does not look right. Write 10 digits, for example 06 12 34 56 78.",
+    },
+    "callback_done": {
+        "fr": "C'est noté. Un conseiller va vous rappeler. Tapez /oubli pour annuler et "
+        "effacer votre numéro.",
+        "en": "Noted. An adviser will call you back. Type /oubli to cancel and erase your number.",
+    },
+    "callback_declined": {
+        "fr": "D'accord, je ne garde pas votre numéro.",
+        "en": "All right, I do not keep your number.",
+    },
+    "my_data_title": {"fr": "Ce que je garde sur vous :", "en": "What I keep about you:"},
+    "my_data_nothing": {"fr": "Rien pour l'instant.", "en": "Nothing for now."},
+    "my_data_why": {
+        "fr": "Pourquoi : pour continuer la conversation et vous orienter. Rien n'est "
+        "transmis à la CAF ni à France Travail. Tapez /oubli pour tout effacer.",
+        "en": "Why: to continue the conversation and guide you. Nothing is sent to the CAF "
+        "or France Travail. Type /oubli to erase everything.",
+    },
+    "label_commune": {"fr": "Commune", "en": "Town"},
+    "label_age": {"fr": "Âge", "en": "Age"},
+    "label_situation": {"fr": "Situation", "en": "Situation"},
+    "label_need": {"fr": "Besoin", "en": "Need"},
+    "label_sans_emploi": {"fr": "Sans emploi depuis", "en": "Without a job for"},
+    "label_residence": {"fr": "Dans la commune depuis", "en": "In the town for"},
+    "label_questions": {"fr": "Questions non comprises", "en": "Questions not understood"},
+    "label_callbacks": {"fr": "Demandes de rappel", "en": "Call-back requests"},
+    "label_referral": {"fr": "Code conseiller", "en": "Adviser code"},
+    "months": {"fr": "{n} mois", "en": "{n} months"},
+    "years_old": {"fr": "{n} ans", "en": "{n} years old"},
+    "not_eligible_intro": {
+        "fr": "{categorie} : ce n'est sans doute pas possible pour vous.",
+        "en": "{categorie}: probably not possible for you.",
+    },
+    "alternatives": {
+        "fr": "Voici d'autres pistes :",
+        "en": "Here are other options:",
+    },
+    "tzcld_outside": {
+        "fr": "Il n'y a pas de territoire zéro chômeur à {commune} d'après mes fiches.",
+        "en": "There is no zero-long-term-unemployment territory in {commune} in my records.",
+    },
+}
+
+
+def t(lang: str, key: str, **values: Any) -> str:
+    entry = TEXTS[key]
+    text = entry.get(lang) or entry["fr"]
+    return text.format(**values) if values else text

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates .venv and installs Aiguillage in it (idempotent; quick when nothing changed).
+# Usage: scripts/setup.sh [extras]   e.g. scripts/setup.sh dev,e2e
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-}"
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+  .venv/bin/python -m pip install --quiet --upgrade pip
+fi
+stamp=".venv/.installed-${extras:-base}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  target="."
+  [ -n "$extras" ] && target=".[${extras}]"
+  .venv/bin/python -m pip install --quiet --editable "$target"
+  touch "$stamp"
+fi
