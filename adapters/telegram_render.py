@@ -163,9 +163,9 @@ def _map_lines(structures: tuple[StructureCard, ...]) -> tuple[list[str], list[s
         if card.latitude is None or card.longitude is None:
             continue
         url = map_url(card.latitude, card.longitude)
-        label = f"📍 {card.nom} : voir sur la carte"
+        label = f"🗺️ {card.nom} : voir sur la carte"
         html_lines.append(f'<a href="{escape(url)}">{escape(label)}</a>')
-        plain_lines.append(f"📍 {card.nom} : {url}")
+        plain_lines.append(f"🗺️ {card.nom} : {url}")
     return html_lines, plain_lines
 
 

@@ -37,7 +37,7 @@ def generate(out: Path, per_departement: int, seed: int) -> int:
     shutil.copy(DEFAULT_KNOWLEDGE / "communes.csv.gz", out / "communes.csv.gz")
     (out / "departements").mkdir(parents=True)
     by_dept: dict[str, list[Commune]] = defaultdict(list)
-    for commune in gazetteer.communes():
+    for commune in gazetteer:
         if commune.lat is not None and commune.population:
             by_dept[commune.dept].append(commune)
     total = 0

@@ -69,7 +69,9 @@ class App:
 def load_static(config: Config) -> tuple[Gazetteer, KnowledgeBase]:
     """Load the gazetteer and the knowledge base; raises KnowledgeError if it is invalid."""
     gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
-    return gazetteer, load_knowledge(config.knowledge, gazetteer)
+    knowledge = load_knowledge(config.knowledge, gazetteer)
+    gazetteer.warm_up()  # so that the first person does not wait for the indexes
+    return gazetteer, knowledge
 
 
 @asynccontextmanager

@@ -21,7 +21,7 @@ from bot.kb.models import Meta
 from bot.kb.vocab import IAE_CATEGORIES, NEEDS
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
 from bot.places import Commune, Gazetteer
-from bot.present import Routed, card, category_label, faq_text, proposal_text
+from bot.present import Routed, card, category_label, deciders_text, faq_text, proposal_text
 from bot.ranking import Proposal, build_indexes
 from bot.rules import Facts as RuleFacts
 from bot.rules import RuleBook, Verdict
@@ -89,6 +89,7 @@ class OrientationDialogue:
         self.understanding = Understanding(kb, gazetteer, home_departement)
         self.services, self.referents = build_indexes(kb, gazetteer)
         self.rules = RuleBook.compile(kb.rules, kb.zones, gazetteer)
+        self._statuts_of_rule: dict[str, frozenset[str]] = {}
 
     # --- entry points (the Dialogue protocol) --------------------------------------------------
 
@@ -560,7 +561,7 @@ class OrientationDialogue:
             if verdict is not None and verdict.result == "non_eligible":
                 refused.setdefault(cat, verdict)
                 continue
-            routed.append(Routed(proposal, verdict, self._referent_name(state, cat, commune)))
+            routed.append(self._routed(state, proposal, verdict, commune))
         order = {c: i for i, c in enumerate(categories)}
         if state.categories:
             routed.sort(key=lambda r: (order.get(r.proposal.place.categorie, 99),
@@ -591,7 +592,7 @@ class OrientationDialogue:
         )
         lines.append(header)
         start = state.page * size
-        lines += [proposal_text(self.kb, r, start + i + 1, lang) for i, r in enumerate(page)]
+        lines += self._listing(page, start, lang)
         for cat, verdict in refused.items():
             lines.append(self._refusal_line(cat, verdict, lang))
         more = len(routed) > (state.page + 1) * size
@@ -653,13 +654,12 @@ class OrientationDialogue:
             alt_verdict = self._verdict_for(proposal, facts, commune)
             if alt_verdict is not None and alt_verdict.result == "non_eligible":
                 continue
-            shown.append(Routed(proposal, alt_verdict,
-                                self._referent_name(state, proposal.place.categorie, commune)))  # fmt: skip
+            shown.append(self._routed(state, proposal, alt_verdict, commune))
             if len(shown) >= 2:
                 break
         if shown:
             lines.append(t(lang, "alternatives"))
-            lines += [proposal_text(self.kb, r, i + 1, lang) for i, r in enumerate(shown)]
+            lines += self._listing(shown, 0, lang)
         referent = self._referent_for_person(state, commune)
         if referent:
             lines.append(t(lang, "results_none_referent", referent=referent))
@@ -710,13 +710,12 @@ class OrientationDialogue:
                                      meta.recherche.rayon_max_km)  # fmt: skip
         facts = self._rule_facts(state)
         shown = [
-            Routed(p, self._verdict_for(p, facts, commune),
-                   self._referent_name(state, p.place.categorie, commune))
+            self._routed(state, p, self._verdict_for(p, facts, commune), commune)
             for p in found.proposals[: self.settings.max_resultats]
-        ]  # fmt: skip
+        ]
         if shown:
             lines.append(t(lang, "alternatives"))
-            lines += [proposal_text(self.kb, r, i + 1, lang) for i, r in enumerate(shown)]
+            lines += self._listing(shown, 0, lang)
         out.trace.structures = [
             {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
              "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
@@ -967,6 +966,36 @@ class OrientationDialogue:
 
     # --- small helpers ------------------------------------------------------------------------------
 
+    def _routed(
+        self, state: ConversationState, proposal: Proposal, verdict: Verdict | None,
+        commune: Commune,
+    ) -> Routed:  # fmt: skip
+        reasons: tuple[str, ...] = ()
+        if verdict is not None:
+            counted = self._rule_statuts(verdict.rule_id)
+            reasons = tuple(
+                self._statut_label(s, state.lang) for s in state.facts.statuts if s in counted
+            )
+        referent = self._referent_name(state, proposal.place.categorie, commune)
+        return Routed(proposal, verdict, referent, reasons)
+
+    def _rule_statuts(self, rule_id: str) -> frozenset[str]:
+        """The situations a rule counts, following the rules it refers to."""
+        cached = self._statuts_of_rule.get(rule_id)
+        if cached is None:
+            found: set[str] = set()
+            rule = self.rules.rules.get(rule_id)
+            if rule is not None:
+                _collect_statuts(rule.conditions, found, self)
+            cached = self._statuts_of_rule[rule_id] = frozenset(found)
+        return cached
+
+    def _listing(self, routed: Sequence[Routed], start: int, lang: str) -> list[str]:
+        """One paragraph per structure, then who decides (said once)."""
+        lines = [proposal_text(self.kb, r, start + i + 1, lang) for i, r in enumerate(routed)]
+        deciders = deciders_text([r.verdict for r in routed], lang)
+        return [*lines, deciders] if deciders else lines
+
     def _menu_choices(self, lang: str) -> tuple[Choice, ...]:
         return tuple(
             Choice(f"need:{n.id}", n.libelle_en if lang == "en" else n.libelle)
@@ -1080,6 +1109,21 @@ def _parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
         if key in {"b", "c"} and value:
             presets[key] = value
     return code, presets
+
+
+def _collect_statuts(node: Any, found: set[str], dialogue: OrientationDialogue) -> None:
+    if isinstance(node, dict):
+        if node.get("fait") == "statuts":
+            value = node.get("contient") or node.get("contient_un_de") or []
+            found.update([value] if isinstance(value, str) else value)
+        if isinstance(node.get("regle"), str):
+            found.update(dialogue._rule_statuts(node["regle"]))
+        for child in node.values():
+            if isinstance(child, list | dict):
+                _collect_statuts(child, found, dialogue)
+    elif isinstance(node, list):
+        for child in node:
+            _collect_statuts(child, found, dialogue)
 
 
 def _trace_asking(asking: str | None) -> str | None:

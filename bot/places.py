@@ -186,18 +186,26 @@ class Gazetteer:
 
     def __init__(
         self,
-        communes: dict[str, Commune],
+        rows: dict[str, list[str]],
         aliases: dict[str, str],
         names: dict[str, list[tuple[str, str]]],
         arm_parent: dict[str, str],
         dept_names: dict[str, str],
     ) -> None:
-        self._communes = communes
+        self._rows = rows  # INSEE → CSV row, for COM and ARM; Commune values are made lazily
+        self._made: dict[str, Commune] = {}
         self._aliases = aliases
         self._names = names
         self._arm_parent = arm_parent
         self._dept_names = dept_names
-        self._depts = frozenset(c.dept for c in communes.values())
+        self._depts = frozenset(row[3] for row in rows.values())
+
+    def _commune(self, insee: str) -> Commune:
+        """The Commune of a COM/ARM code, made from its row on first use (keeps load fast)."""
+        commune = self._made.get(insee)
+        if commune is None:
+            commune = self._made[insee] = _commune_from_row(self._rows[insee])
+        return commune
 
     def warm_up(self) -> None:
         """Build the secondary indexes now rather than on first use (they take ~0.3 s).
@@ -220,18 +228,18 @@ class Gazetteer:
     def _by_dept(self) -> dict[str, _KeyPool]:
         by_dept: dict[str, list[str]] = defaultdict(list)
         for key, entries in self._names.items():
-            for dept in {self._communes[insee].dept for insee, _ in entries}:
+            for dept in {self._rows[insee][3] for insee, _ in entries}:
                 by_dept[dept].append(key)
         return {dept: _KeyPool(keys) for dept, keys in by_dept.items()}
 
     @cached_property
     def _postal(self) -> dict[str, tuple[str, ...]]:
-        return _postal_index(self._communes.values(), self._arm_parent)
+        return _postal_index(self, self._arm_parent)
 
     @cached_property
     def _epci(self) -> dict[str, list[Commune]]:
         members: dict[str, list[Commune]] = defaultdict(list)
-        for commune in self._communes.values():
+        for commune in self:
             if commune.epci:
                 members[commune.epci].append(commune)
         return dict(members)
@@ -239,7 +247,7 @@ class Gazetteer:
     @cached_property
     def _grid(self) -> dict[tuple[int, int], list[tuple[Commune, float, float]]]:
         cities = set(self._arm_parent.values())
-        return _build_grid(c for c in self._communes.values() if c.insee not in cities)
+        return _build_grid(c for c in self if c.insee not in cities)
 
     # ------------------------------------------------------------------ loading
 
@@ -256,17 +264,18 @@ class Gazetteer:
     def get(self, insee: str) -> Commune | None:
         """The commune for an INSEE code; a former commune's code gives its current commune."""
         code = insee.strip().upper()
-        return self._communes.get(code) or self._communes.get(self._aliases.get(code, ""))
+        code = code if code in self._rows else self._aliases.get(code, "")
+        return self._commune(code) if code else None
 
     def __contains__(self, insee: object) -> bool:
         return isinstance(insee, str) and self.get(insee) is not None
 
     def __len__(self) -> int:
-        return len(self._communes)
+        return len(self._rows)
 
     def __iter__(self) -> Iterator[Commune]:
         """Every commune and arrondissement, in INSEE code order."""
-        return iter(self._communes.values())
+        return (self._commune(insee) for insee in self._rows)
 
     def communes_of_epci(self, siren: str) -> tuple[Commune, ...]:
         """Member communes (and arrondissements) of an EPCI, by SIREN."""
@@ -355,7 +364,9 @@ class Gazetteer:
         for size in (4, 3, 2, 1):
             for start in range(0, len(tokens) - size + 1):
                 key = " ".join(t.key for t in tokens[start : start + size])
-                if key not in self._names or not _plausible_anywhere(key):
+                if key not in self._names:
+                    continue
+                if not (_plausible_anywhere(key) or self._big_town_at_home(key, home)):
                     continue
                 dept = _dept_after(tokens, start + size, self) or home
                 found = self._resolve_name(key, dept, key)
@@ -403,14 +414,25 @@ class Gazetteer:
         if capitalized or len(content) > 1 or content[0] not in _NOT_PLACES:
             return True
         entries = self._names.get(key, [])
-        biggest = max((self._communes[insee].population or 0 for insee, _ in entries), default=0)
+        biggest = max((self._commune(insee).population or 0 for insee, _ in entries), default=0)
         return biggest >= BIG_TOWN
+
+    def _big_town_at_home(self, key: str, home: str | None) -> bool:
+        """A big town of the home département is meant even when its name is also a word
+        ("garage solidaire muret" in Haute-Garonne)."""
+        content = _content_words(key)
+        if home is None or len(content) != 1 or len(content[0]) < 4 or content[0] in _GRAMMAR:
+            return False
+        return any(
+            self._rows[insee][3] == home and (self._commune(insee).population or 0) >= BIG_TOWN
+            for insee, _ in self._names.get(key, [])
+        )
 
     # ------------------------------------------------------------------ internals: names
 
     def _matches(self, key: str, score: float, only_dept: str | None = None) -> list[PlaceMatch]:
         entries = self._names.get(key, [])
-        found = [PlaceMatch(self._communes[insee], score, name) for insee, name in entries]
+        found = [PlaceMatch(self._commune(insee), score, name) for insee, name in entries]
         return [m for m in found if only_dept is None or m.commune.dept == only_dept]
 
     def _prefix_matches(self, key: str, dept: str | None) -> list[PlaceMatch]:
@@ -468,7 +490,7 @@ class Gazetteer:
     def _resolve_code(self, code: str, rest: str, query: str, home: str | None) -> Resolution:
         """A 5-digit postal code first, else an INSEE code; a name next to it filters."""
         insees = self._postal.get(code, ())
-        matches = [PlaceMatch(self._communes[i], 100.0, code) for i in insees]
+        matches = [PlaceMatch(self._commune(i), 100.0, code) for i in insees]
         if rest and len(matches) > 1:
             named = [m for m in matches if fuzz.ratio(rest, place_key(m.commune.name)) >= 75]
             matches = named or matches
@@ -505,16 +527,16 @@ class Gazetteer:
 
 def _parse(
     path: Path,
-) -> tuple[dict[str, Commune], dict[str, str], dict[str, list[tuple[str, str]]], dict[str, str]]:
-    """Communes (COM, ARM), former-code aliases, the name index and ARM → city."""
-    communes: dict[str, Commune] = {}
+) -> tuple[dict[str, list[str]], dict[str, str], dict[str, list[tuple[str, str]]], dict[str, str]]:
+    """Rows of communes (COM, ARM), former-code aliases, the name index and ARM → city."""
+    communes: dict[str, list[str]] = {}
     aliases: dict[str, str] = {}
     arm_parent: dict[str, str] = {}
     named: list[tuple[str, str, str]] = []  # (name as written, INSEE it designates, type)
     for row in _read_rows(path):
         insee, name, kind, parent = row[0], row[1], row[9], row[10]
         if kind in ("COM", "ARM"):
-            communes[insee] = _commune_from_row(row)
+            communes[insee] = row
             if kind == "ARM":
                 arm_parent[insee] = parent
         named.append((name, insee if kind in ("COM", "ARM") else parent, kind))
@@ -552,7 +574,7 @@ def _commune_from_row(row: list[str]) -> Commune:
 
 
 def _name_index(
-    named: Sequence[tuple[str, str, str]], communes: dict[str, Commune]
+    named: Sequence[tuple[str, str, str]], communes: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, str]]]:
     """Folded key → [(INSEE of the COM/ARM it designates, name as written)], no duplicates."""
     index: dict[str, list[tuple[str, str]]] = {}

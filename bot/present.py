@@ -19,6 +19,7 @@ class Routed:
     proposal: Proposal
     verdict: Verdict | None
     referent: str | None  # name of the nearest referent who can orient there
+    reasons: tuple[str, ...] = ()  # the person's situations that the rule counts ("RSA")
 
 
 def km(distance: float | None, lang: str) -> str:
@@ -41,18 +42,15 @@ def proposal_text(kb: KnowledgeBase, routed: Routed, number: int, lang: str) -> 
     place = routed.proposal.place
     structure, service = place.structure, place.service
     name = structure.nom
-    flags = (
-        f" ({t(lang, 'example_flag')})"
-        if (structure.exemple or (service and service.exemple))
-        else ""
-    )
+    example = structure.exemple or bool(service and service.exemple)
+    flags = f" ({t(lang, 'example_flag')})" if example and "exemple" not in name.lower() else ""
     head = (
         f"{number}) {name}{flags} — {category_label(kb, place.categorie, lang)}, "
         f"{km(routed.proposal.distance_km, lang)}"
     )
     lines = [head]
     lines.append(f"   {access_text(kb, routed, lang)}")
-    why = why_text(routed.verdict, lang)
+    why = why_text(routed.verdict, lang, routed.reasons)
     if why:
         lines.append(f"   {t(lang, 'why')} : {why}" if lang == "fr" else f"   Why: {why}")
     contact = contact_text(routed)
@@ -79,18 +77,30 @@ def access_text(kb: KnowledgeBase, routed: Routed, lang: str) -> str:
     return f"{t(lang, 'how_direct')}."
 
 
-def why_text(verdict: Verdict | None, lang: str) -> str:
+def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) -> str:
+    """One line: what counted, and the pre-screen's explanation (who decides is said once)."""
     if verdict is None:
         return ""
-    parts = []
+    said = ""
+    if reasons and verdict.result == "eligible":
+        said = t(lang, "you_said", what=", ".join(reasons)) + " "
     if verdict.explanation:
-        parts.append(verdict.explanation.rstrip("."))
-    elif verdict.result == "a_verifier":
-        parts.append("à vérifier avec la structure" if lang == "fr" else "to be checked")
-    if verdict.decide_par:
-        decider = verdict.decide_par.rstrip(".")
-        parts.append(t(lang, "decides", qui=decider[0].lower() + decider[1:]).rstrip("."))
-    return ". ".join(parts) + "." if parts else ""
+        return said + first_sentence(verdict.explanation)
+    if verdict.result == "a_verifier":
+        return said + t(lang, "to_check")
+    return said.strip()
+
+
+def deciders_text(verdicts: list[Verdict | None], lang: str) -> str:
+    """"Qui décide : …", once for each distinct decider of the structures shown."""
+    seen = list(dict.fromkeys(v.decide_par.strip() for v in verdicts if v and v.decide_par))
+    return "\n".join(f"{t(lang, 'who_decides')} : {d}" for d in seen)
+
+
+def first_sentence(text: str) -> str:
+    text = text.strip()
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
 
 
 def contact_text(routed: Routed) -> str:

@@ -112,6 +112,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You can go directly, or through your adviser",
     },
     "why": {"fr": "Pourquoi", "en": "Why"},
+    "you_said": {"fr": "{what}.", "en": "{what}."},
+    "who_decides": {"fr": "Qui décide", "en": "Who decides"},
+    "to_check": {
+        "fr": "À vérifier avec la structure ou votre référent.",
+        "en": "To be checked with the organisation or your adviser.",
+    },
     "decides": {"fr": "C'est {qui} qui décide.", "en": "{qui} decides."},
     "more": {"fr": "Voir d'autres", "en": "See more"},
     "no_more": {

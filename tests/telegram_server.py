@@ -17,6 +17,7 @@ import json
 import re
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,7 +77,7 @@ SEND_METHODS = {
     "editMessageReplyMarkup",
     "answerCallbackQuery",
 }
-MEDIA = {
+MEDIA: dict[str, Callable[[], Any]] = {
     "photo": lambda: [{"file_id": "p1", "file_unique_id": "up1", "width": 90, "height": 90}],
     "voice": lambda: {"file_id": "v1", "file_unique_id": "uv1", "duration": 3},
     "sticker": lambda: {
@@ -378,9 +379,9 @@ class FakeTelegram:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sockets = getattr(site._server, "sockets", None)
+        assert sockets, "the server did not bind"
+        self.port = int(sockets[0].getsockname()[1])
         self._watchdog = asyncio.create_task(self._stop_later())
         return self
 
@@ -738,7 +739,9 @@ class FakeTelegram:
             check_markup(markup)
         self._rate(chat)
         if self.hold_sends:
-            self.held += 1
+            async with self._new:
+                self.held += 1
+                self._new.notify_all()
             await asyncio.sleep(3600)  # the client dies meanwhile; the message is never accepted
         sent = Sent(
             chat,

@@ -13,6 +13,7 @@ from bot.kb import vocab
 from bot.kb.check_cli import run_check
 from bot.kb.knowledge import KnowledgeError
 from bot.kb.loader import collect_problems, load_knowledge
+from bot.kb.yamlpos import load_yaml
 
 TODAY = dt.date(2026, 11, 26)
 DEPT_FILE = "knowledge/departements/54.yaml"
@@ -431,3 +432,70 @@ def test_check_cli_reports_errors_then_warnings_and_fails(tmp_path: Path) -> Non
     assert lines[0].startswith(f"{at(text, 'structure_id: local--garag', 14)}: structure inconnue")
     assert lines[1].startswith(f"{at(text, '2020-01-01')}: attention : date_maj du 2020-01-01")
     assert lines[2] == "1 erreur, 1 avertissement"
+
+
+# --- positions of the YAML reader ---------------------------------------------------------------
+
+
+def test_positions_of_keys_values_and_items() -> None:
+    text = "a:\n  - x: 1\n    y: [p, q]\n  - &base {z: 2}\nb:\n  <<: *base\n  w: 3\n"
+    doc, problems = load_yaml(text, "f.yaml")
+    assert problems == []
+    assert doc is not None
+    assert doc.data == {"a": [{"x": 1, "y": ["p", "q"]}, {"z": 2}], "b": {"z": 2, "w": 3}}
+    assert doc.position(("a", 0, "y", 1)) == (3, 12)
+    assert doc.position(("a", 0, "y"), key=True) == (3, 5)
+    assert doc.position(("a", 0, "missing")) == (2, 5)  # the mapping that lacks it
+    assert doc.position(("b", "z")) == (4, 15)  # merged: where it was written
+    assert doc.position(("a", 7)) == (2, 3)  # no such item: the list
+
+
+def test_yaml_values_keep_pyyaml_meaning() -> None:
+    text = "d: 2026-11-01\nn: 007\nf: 6.18\nb: non\nt: yes\nq: '54'\ne:\n"
+    doc, _ = load_yaml(text, "f.yaml")
+    assert doc is not None
+    assert doc.data == {
+        "d": dt.date(2026, 11, 1),
+        "n": 7,
+        "f": 6.18,
+        "b": "non",
+        "t": True,
+        "q": "54",
+        "e": None,
+    }
+
+
+def test_impossible_date_and_second_document() -> None:
+    _, problems = load_yaml("a: 2026-02-30\n---\nb: 1\n", "f.yaml")
+    assert [str(p) for p in problems] == [
+        "f.yaml:1:4: valeur illisible « 2026-02-30 » (day is out of range for month)",
+        "f.yaml:2:1: un seul document YAML par fichier (« --- »)",
+    ]
+
+
+def test_meta_outside_departements_and_section_not_a_list(tmp_path: Path) -> None:
+    rules = "meta:\n  departement: '54'\n" + RULES + "zones: nope\n"
+    root = write_kb(tmp_path, commun__regles_yaml=rules)
+    found = errors(root)
+    assert (
+        "knowledge/commun/regles.yaml:1:1: « meta » n'a sa place que dans un fichier de "
+        "departements/" in found
+    )
+    assert any("la section « zones » doit être une liste" in p for p in found)
+
+
+def test_local_faq_overrides_the_national_one(tmp_path: Path) -> None:
+    local = (
+        "faq:\n  - id: faq_aides_permis\n    question: Aides au permis en Meurthe-et-Moselle ?\n"
+        "    reponse: Le Département aide.\n    sources: [https://example.org]\n"
+        "    date_maj: 2026-10-01\n    portee: departement\n"
+    )
+    root = write_kb(tmp_path, departements__54_yaml=DEPT + local)
+    kb = load_knowledge(root, FakeGazetteer(), today=TODAY)
+    assert kb.faq["faq_aides_permis"].question == "Aides au permis en Meurthe-et-Moselle ?"
+    assert kb.faq["faq_pass_iae"].portee == "national"
+
+
+def test_references_to_an_invalid_item_are_not_reported_twice(tmp_path: Path) -> None:
+    root, text = dept(tmp_path, "    nom: Garage solidaire de Nancy\n", "")
+    assert errors(root) == [f"{at(text, 'source: local', nth=0)}: champ obligatoire manquant : nom"]

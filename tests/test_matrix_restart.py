@@ -65,6 +65,16 @@ async def _expected(config: Config, texts: list[str]) -> list[str]:
         return bodies
 
 
+async def _wait_log(log: Path, text: str, seen: int, timeout: float = 60) -> None:
+    """Until `text` appears in the log more than `seen` times (lines are distinct by time)."""
+    for _ in range(int(timeout / 0.05)):
+        lines = {line for line in log.read_text(errors="replace").splitlines() if text in line}
+        if len(lines) > seen:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the bot did not log {text!r} in {timeout} s")
+
+
 async def _write(ben: Person, room: str, texts: list[str], rng: random.Random) -> None:
     for text in texts:
         await ben.say(room, text)
@@ -109,8 +119,10 @@ async def test_sigkill_while_people_write_loses_and_repeats_nothing(
                 asyncio.create_task(_write(ben, room, script, random.Random(rng.random())))
                 for ben, room, script in zip(people, rooms, scripts, strict=True)
             ]
-            # two hard kills while the people are writing; restart after a short outage
-            for pause in (1.2, 1.5):
+            # two hard kills while the people are writing (each once the bot is serving again),
+            # then a restart after a short outage
+            for kill, pause in enumerate((1.2, 0.6)):
+                await _wait_log(log, "session restored" if kill else "serving matrix", 0)
                 await asyncio.sleep(pause)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
@@ -136,6 +148,7 @@ async def test_sigkill_while_people_write_loses_and_repeats_nothing(
     # the logs hold no message text and no user id
     logged = log.read_text(errors="replace")
     restored = {line for line in logged.splitlines() if "session restored" in line}
-    assert "serving matrix" in logged and len(restored) == 2  # same device after each kill
+    logins = {line for line in logged.splitlines() if "logged in with the password" in line}
+    assert len(restored) == 2 and len(logins) == 1  # the same device after each kill
     for secret in [bot_id, *(p.user_id for p in people), *MESSAGES[1:6]]:
         assert secret not in logged

@@ -375,3 +375,9 @@ def test_iteration_covers_communes_and_arrondissements(gaz: Gazetteer) -> None:
 def test_unknown_number_next_to_a_name_falls_back_to_the_name(gaz: Gazetteer) -> None:
     assert found(gaz.resolve("Nancy 99999")) == NANCY
     assert gaz.resolve("99999").status == "not_found"
+
+
+def test_big_home_town_named_like_a_word_is_recognised(gaz: Gazetteer) -> None:
+    # "muret" is also a word (a low wall): recognised anywhere only as a big town at home.
+    assert found(gaz.find_in_text("garage solidaire muret", home_departement="31")) == "31395"
+    assert gaz.find_in_text("garage solidaire muret", home_departement="54") is None

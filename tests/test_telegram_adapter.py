@@ -89,7 +89,7 @@ async def test_location_share_and_location_request(tmp_path: Path) -> None:
 async def test_map_link_for_structures_is_one_message(tmp_path: Path) -> None:
     async with telegram_bot(tmp_path) as tg:
         (reply,) = await tg.say(CHAT, "carte")
-        assert "Garage <Solidaire> & Co : voir sur la carte" in reply.text
+        assert "🗺️ Garage <Solidaire> & Co : voir sur la carte" in reply.text
         assert (
             'href="https://www.openstreetmap.org/?mlat=48.69210&amp;mlon=6.18440#map=16/'
             in reply.raw

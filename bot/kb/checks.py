@@ -98,6 +98,8 @@ class Sections:
 class Report:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # ids of items that failed validation (already reported): references to them are not errors
+    invalid_ids: set[str] = field(default_factory=set)
 
 
 def suggestion(value: str, candidates: Iterable[str]) -> str:
@@ -150,6 +152,8 @@ def _reference(
     known: Iterable[str],
     *path: str | int,
 ) -> None:
+    if value in report.invalid_ids:
+        return
     message = f"{what} inconnue « {value} »{suggestion(value, known)}"
     report.errors.append(entry.problem(message, *path))
 

@@ -49,8 +49,9 @@ class _Section:
     located: bool = True
 
 
-def _section(key: str, attribute: str, model: type[BaseModel], *, single: bool = False,
-             located: bool = True) -> _Section:  # fmt: skip
+def _section(
+    key: str, attribute: str, model: type[BaseModel], *, single: bool = False, located: bool = True
+) -> _Section:
     adapter = None if single else TypeAdapter(list[model])  # type: ignore[valid-type]
     return _Section(key, attribute, model, adapter, located)
 
@@ -253,12 +254,17 @@ def _load_section(
     for i, item in enumerate(items):
         if item is not None:
             target.append(Located(item, doc, (spec.key, i)) if spec.located else item)
+        elif isinstance(value[i], dict) and isinstance(value[i].get("id"), str):
+            report.invalid_ids.add(value[i]["id"])
 
 
 def _validate_one(
-    doc: YamlDocument, model: type[BaseModel], value: Any, path: tuple[str | int, ...],
+    doc: YamlDocument,
+    model: type[BaseModel],
+    value: Any,
+    path: tuple[str | int, ...],
     report: Report,
-) -> BaseModel | None:  # fmt: skip
+) -> BaseModel | None:
     try:
         return model.model_validate(value)
     except ValidationError as error:

@@ -8,6 +8,7 @@ Malformed YAML and duplicate keys become `Problem`s in plain French.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +19,9 @@ from bot.kb.knowledge import Problem
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 # libyaml / PyYAML messages, in plain French.
 _PROBLEMS = {
@@ -299,6 +303,9 @@ class _Builder:
             return value
         if tag == _MERGE_TAG:
             return _MERGE
+        quick = _quick_scalar(tag, value)
+        if quick is not None:
+            return quick
         constructor = self.constructors.get(tag)
         if constructor is None:
             self.report(event.start_mark, f"étiquette YAML inconnue « {tag} »")
@@ -335,3 +342,17 @@ class _Builder:
 def _where(mark: Any) -> tuple[int, int]:
     """1-based (line, column) of a PyYAML mark (pure-Python or libyaml), (1, 1) without one."""
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+
+def _quick_scalar(tag: str, value: str) -> int | float | dt.date | None:
+    """The common numbers and dates, without PyYAML's slower constructors (None: not one)."""
+    try:
+        if tag == _TIMESTAMP_TAG and len(value) == 10:
+            return dt.date.fromisoformat(value)
+        if tag == _INT_TAG and value.isdigit() and (value[0] != "0" or value == "0"):
+            return int(value)  # YAML 1.1 reads 0-prefixed numbers as octal: left to PyYAML
+        if tag == _FLOAT_TAG and "." in value and ":" not in value and value[-1].isdigit():
+            return float(value.replace("_", ""))
+    except ValueError:
+        return None
+    return None
