@@ -4,7 +4,10 @@ Exactly-once, in short: the `getUpdates` offset lives in SQLite (`telegram:offse
 past updates that were handled by the dispatcher, whose replies Telegram accepted, and that the
 dispatcher was told about (`confirm_sent`). A crash before that point makes Telegram deliver the
 update again after the restart; the dispatcher's inbox then returns the stored turn if it was not
-sent yet, or nothing if it was. PTB's `Updater` is not used: it keeps the offset in memory only.
+sent yet, or nothing if it was; the parts of a multi-message turn already sent are skipped. The
+one message in flight at a hard kill (accepted by Telegram, not yet recorded) is sent again:
+Telegram has no idempotency key, and a repeat is better than a loss. PTB's `Updater` is not used:
+it keeps the offset in memory only.
 
 Long polling is the default; webhook mode answers Telegram's POST only after the same steps, so
 Telegram re-delivers what was not handled. Updates from one chat are handled in order; different
@@ -57,7 +60,6 @@ from adapters.telegram_render import (
     deep_link,
     needs_mapping,
     render_replies,
-    valid_payload,
 )
 from bot.dispatcher import ConversationLocks, Dispatcher
 from bot.messages import Incoming, Location, Reply, Turn
@@ -346,6 +348,7 @@ class TelegramAdapter:
         self._chat_locks = ConversationLocks()
         self._stop = asyncio.Event()
         self.bot_username: str | None = settings.bot_username
+        self.webhook_port: int | None = None  # the port bound in webhook mode
         self.handled = 0  # updates answered since start (for tests and benchmarks)
 
     @staticmethod
@@ -504,13 +507,21 @@ class TelegramAdapter:
                 await self._process(update, chat, kind)
             except Stopped:
                 return False
+            except Exception as exc:  # a bug here must not stop the loop nor loop forever
+                log.error("update %s (%s) abandoned: %s", update.update_id, kind,
+                          type(exc).__name__)  # fmt: skip
+                await self._apologise(chat, update.update_id, None)
         self.handled += 1
         return True
 
     async def _process(self, update: Update, chat: int, kind: str) -> None:
         choice = None
         if update.callback_query is not None:
-            await self._acknowledge(update.callback_query)
+            try:
+                await self._acknowledge(update.callback_query)
+            except TelegramError as exc:  # best effort: the choice itself still counts
+                log.warning("update %s: callback not acknowledged (%s)", update.update_id,
+                            type(exc).__name__)  # fmt: skip
             choice = await self._resolve_choice(update.callback_query.data or "")
         incoming = to_incoming(update, choice)
         assert incoming is not None
@@ -571,24 +582,25 @@ class TelegramAdapter:
         if failures < self.settings.max_attempts:
             await self._sleep(self._backoff.delay(failures - 1))
             return failures
-        await self._apologise(chat, update.update_id)
+        await self._apologise(chat, update.update_id, incoming)
         with contextlib.suppress(Exception):
             await self._dispatcher.confirm_sent(incoming)
         return -1
 
-    async def _apologise(self, chat: int, update_id: int) -> None:
-        reply = self._failure_reply()
+    async def _apologise(self, chat: int, update_id: int, incoming: Incoming | None) -> None:
+        reply = self._failure_reply(incoming)
         try:
             await self.bot.send_message(chat, reply.text)
         except TelegramError as exc:
             log.error("update %s: apology not sent either (%s)", update_id, type(exc).__name__)
 
-    def _failure_reply(self) -> Reply:
-        """The core's failure reply when the dispatcher offers one, else ours."""
+    def _failure_reply(self, incoming: Incoming | None) -> Reply:
+        """The core's failure reply if the dispatcher offers one (`failure_reply(incoming)`),
+        else a short apology of our own."""
         factory = getattr(self._dispatcher, "failure_reply", None)
-        if callable(factory):
+        if callable(factory) and incoming is not None:
             with contextlib.suppress(Exception):
-                reply = factory()
+                reply = factory(incoming)
                 if isinstance(reply, Reply):
                     return reply
         return Reply(APOLOGY)
@@ -749,7 +761,3 @@ def create(context: AdapterContext) -> TelegramAdapter:
     """Build the adapter from the `telegram:` settings; raises ConfigError (in French)."""
     settings = TelegramSettings.parse(context.settings)
     return TelegramAdapter(context, settings)
-
-
-def is_valid_payload(code: str) -> bool:
-    return valid_payload(code)

@@ -61,13 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="fichier config.yaml")
-    common.add_argument("--departement", help="département de déploiement (ex. 54)")
-    common.add_argument("--knowledge", type=Path, help="dossier de la base de connaissances")
-    common.add_argument("--db", type=Path, help="fichier SQLite")
+    top = _common_options(argparse.ArgumentParser(add_help=False), None)
+    # On sub-commands the options must not reset what was given before the sub-command.
+    common = _common_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="aiguillage", description=__doc__, parents=[common],
+        prog="aiguillage", description=__doc__, parents=[top],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )  # fmt: skip
     sub = parser.add_subparsers(dest="command")
@@ -95,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
     rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
+    return parser
+
+
+def _common_options(parser: argparse.ArgumentParser, default: object) -> argparse.ArgumentParser:
+    parser.add_argument("--config", type=Path, default=default, help="fichier config.yaml")
+    parser.add_argument("--departement", default=default, help="département (ex. 54)")
+    parser.add_argument("--knowledge", type=Path, default=default,
+                        help="dossier de la base de connaissances")  # fmt: skip
+    parser.add_argument("--db", type=Path, default=default, help="fichier SQLite")
     return parser
 
 

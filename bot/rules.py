@@ -65,8 +65,7 @@ _OPERATORS_BY_FACT: Mapping[str, tuple[str, ...]] = {
     "statuts": ("contient", "contient_un_de"),
     "commune": ("dans_zone", "dans_zone_du_service", "dans", "dans_codes"),
 }
-_ALL_OPERATORS = ("op", "contient", "contient_un_de", "dans_zone", "dans_zone_du_service", "dans",
-                  "dans_codes")  # fmt: skip
+_ALL_OPERATORS = frozenset(op for ops in _OPERATORS_BY_FACT.values() for op in ops)
 _COMBINATORS = ("tous", "au_moins_un", "non", "au_moins", "regle")
 
 
@@ -513,9 +512,7 @@ class RuleBook:
         """The problems of inline conditions (a service's `eligibilite.conditions`)."""
         compiler = _Compiler(owner, self.rules, self.zones.zones)
         compiler.compile(conditions)
-        if compiler.issues:
-            return tuple(compiler.issues)
-        return ()
+        return tuple(compiler.issues)
 
     def evaluate(
         self,

@@ -12,6 +12,13 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'"})
 
 
+# Lexicon variants that fold into these would rewrite every sentence ("jé" → "je").
+COMMON_WORDS = frozenset(
+    "je j tu il elle on ce se sa ses ces et est a as en la le les un une de des du ou "
+    "ma me mes ne pas que qui".split()
+)
+
+
 def fold(text: str) -> str:
     """Lower case, no accents, ligatures opened, every non-alphanumeric run made one space.
 

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz, process
 
 from bot.kb.knowledge import KnowledgeBase
 from bot.places import Gazetteer, Resolution
-from bot.text import fold
+from bot.text import COMMON_WORDS, fold
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -256,13 +256,6 @@ class _PhraseIndex:
                 if owner not in found:
                     found.append(owner)
         return found
-
-
-# Variants that fold into everyday words would rewrite every sentence ("jé" → "je").
-COMMON_WORDS = frozenset(
-    "je j tu il elle on ce se sa ses ces et est a as en la le les un une de des du ou "
-    "ma me mes ne pas que qui".split()
-)
 
 
 def _compile_lexicon(

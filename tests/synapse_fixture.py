@@ -1,6 +1,7 @@
 """A real Synapse on 127.0.0.1 for the Matrix tests, plus small helpers for beneficiary clients.
 
-Import the `synapse` fixture from a test module (`from tests.synapse_fixture import synapse`).
+Import the fixture into a test module (`from tests.synapse_fixture import synapse_server`) and
+ask for `synapse`.
 It starts the homeserver installed by `scripts/synapse.sh install` on a free port, in a
 temporary directory, once per test session, and stops it at the end. Without the install the
 Matrix tests are skipped with a message naming the command.
@@ -93,8 +94,8 @@ def _pid(data: Path) -> int | None:
         return None
 
 
-@pytest.fixture(scope="session")
-def synapse() -> Iterator[Synapse]:
+@pytest.fixture(scope="session", name="synapse")
+def synapse_server() -> Iterator[Synapse]:
     external = os.environ.get("AIGUILLAGE_SYNAPSE_URL")
     if external:
         if not _ready(external):

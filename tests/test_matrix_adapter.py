@@ -20,7 +20,7 @@ from adapters.base import AdapterContext, ConfigError
 from bot.dispatcher import Dispatcher, StepResult
 from bot.messages import Choice, Incoming, Location, Reply, Turn
 from bot.store import Store
-from tests.synapse_fixture import Person, Synapse, person, synapse  # noqa: F401
+from tests.synapse_fixture import Person, Synapse, person, synapse_server  # noqa: F401
 
 E2E = bool(nio.crypto.ENCRYPTION_ENABLED)
 
@@ -76,7 +76,9 @@ def test_matrix_link() -> None:
 
 
 def test_html_is_escaped_and_choices_are_a_list() -> None:
-    reply = Reply("Vous avez écrit : <b>&\"'\nSuite", (Choice("a", "<i>Emploi</i>"), Choice("b", "B&B")))
+    reply = Reply(
+        "Vous avez écrit : <b>&\"'\nSuite", (Choice("a", "<i>Emploi</i>"), Choice("b", "B&B"))
+    )
     content = mx.reply_content(reply)
     assert content["format"] == "org.matrix.custom.html"
     assert content["body"] == "Vous avez écrit : <b>&\"'\nSuite\n\n1. <i>Emploi</i>\n2. B&B"
@@ -166,8 +168,8 @@ class ScriptedDialogue:
         count = int((state or {}).get("n", 0)) + 1
         choices: tuple[Choice, ...] = ()
         if incoming.start is not None:
-            text, choices = "Bonjour ! Que cherchez-vous ?", (Choice("emploi", "Un emploi"),
-                                                           Choice("mobilite", "Me déplacer"))  # fmt: skip
+            text = "Bonjour ! Que cherchez-vous ?"
+            choices = (Choice("emploi", "Un emploi"), Choice("mobilite", "Me déplacer"))
         elif incoming.location is not None:
             text = f"position {incoming.location.lat:.4f},{incoming.location.lon:.4f}"
         elif incoming.unsupported is not None:
@@ -243,7 +245,9 @@ async def test_invite_greeting_text_choices_location_and_media(
         greeting = await ben.wait_replies(room, 1)
         assert greeting[0].body == "Bonjour ! Que cherchez-vous ?\n\n1. Un emploi\n2. Me déplacer"
         assert greeting[0].formatted_body is not None
-        assert greeting[0].formatted_body.endswith("<ol><li>Un emploi</li><li>Me déplacer</li></ol>")
+        assert greeting[0].formatted_body.endswith(
+            "<ol><li>Un emploi</li><li>Me déplacer</li></ol>"
+        )
 
         got = await ben.ask(room, "2")
         assert [r.body for r in got] == ["reçu : 2"]
@@ -257,7 +261,9 @@ async def test_invite_greeting_text_choices_location_and_media(
         assert [r.body for r in got] == ["position 48.6921,6.1844"]
 
         before = len(ben.replies(room))
-        await ben.send(room, {"msgtype": "m.image", "body": "photo.jpg", "url": "mxc://localhost/x"})
+        await ben.send(
+            room, {"msgtype": "m.image", "body": "photo.jpg", "url": "mxc://localhost/x"}
+        )
         got = await ben.collect(room, before)
         assert [r.body for r in got] == ["non lu : image"]
 
@@ -280,16 +286,18 @@ async def test_credentials_are_saved_private_and_reused(synapse: Synapse, tmp_pa
 @pytest.mark.synapse
 async def test_first_start_does_not_replay_history(synapse: Synapse, tmp_path: Path) -> None:
     user = synapse.register("bot")
-    async with running_bot(synapse, tmp_path / "one", user=user) as bot, person(
-        synapse, bot.user_id
-    ) as ben:
+    async with (
+        running_bot(synapse, tmp_path / "one", user=user) as bot,
+        person(synapse, bot.user_id) as ben,
+    ):
         room = await ben.dm()
         await ben.wait_replies(room, 1)
         await ben.ask(room, "ancien message")
     # a brand-new data dir (no cursor) must not answer "ancien message" again
-    async with running_bot(synapse, tmp_path / "two", user=user) as bot2, person(
-        synapse, bot2.user_id
-    ) as ben2:
+    async with (
+        running_bot(synapse, tmp_path / "two", user=user) as bot2,
+        person(synapse, bot2.user_id) as ben2,
+    ):
         room2 = await ben2.dm()
         await ben2.wait_replies(room2, 1)
         await ben2.ask(room2, "nouveau")
@@ -304,14 +312,19 @@ async def test_first_start_does_not_replay_history(synapse: Synapse, tmp_path: P
 async def test_invite_policy_servers_refuses_other_servers(
     synapse: Synapse, tmp_path: Path
 ) -> None:
-    async with running_bot(
-        synapse, tmp_path, invite_policy="servers", allowed_servers=["example.org"]
-    ) as bot, person(synapse, bot.user_id) as ben:
+    async with (
+        running_bot(
+            synapse, tmp_path, invite_policy="servers", allowed_servers=["example.org"]
+        ) as bot,
+        person(synapse, bot.user_id) as ben,
+    ):
         resp = await ben.client.room_create(is_direct=True, invite=[bot.user_id])
         room_id = resp.room_id
         await ben.wait_for(
-            lambda: bot.user_id not in ben.client.rooms[room_id].invited_users
-            and bot.user_id not in ben.client.rooms[room_id].users,
+            lambda: (
+                bot.user_id not in ben.client.rooms[room_id].invited_users
+                and bot.user_id not in ben.client.rooms[room_id].users
+            ),
             what="invitation rejected",
         )
         assert ben.replies(room_id) == []
@@ -319,14 +332,18 @@ async def test_invite_policy_servers_refuses_other_servers(
 
 @pytest.mark.synapse
 async def test_shared_room_separate_and_refuse(synapse: Synapse, tmp_path: Path) -> None:
-    async with running_bot(synapse, tmp_path / "s") as bot, person(
-        synapse, bot.user_id
-    ) as ann, person(synapse, bot.user_id) as bob:
+    async with (
+        running_bot(synapse, tmp_path / "s") as bot,
+        person(synapse, bot.user_id) as ann,
+        person(synapse, bot.user_id) as bob,
+    ):
         resp = await ann.client.room_create(invite=[bot.user_id, bob.user_id])
         room = resp.room_id
         await bob.wait_for(lambda: room in bob.client.invited_rooms, what="bob invited")
         assert not isinstance(await bob.client.join(room), nio.ErrorResponse)
-        await ann.wait_for(lambda: ann._bot_joined(room) and bob.user_id in ann.client.rooms[room].users)
+        await ann.wait_for(
+            lambda: ann._bot_joined(room) and bob.user_id in ann.client.rooms[room].users
+        )
         await ann.wait_replies(room, 1)  # the greeting, to the inviter
         a = await ann.ask(room, "je suis Ann")
         b = await bob.ask(room, "je suis Bob")
@@ -338,9 +355,11 @@ async def test_shared_room_separate_and_refuse(synapse: Synapse, tmp_path: Path)
         states = [await bot.store.load_state(k) for k in keys]
         assert sorted(s["n"] for s in states if s) == [1, 2]  # Ann: greeting + 1, Bob: 1
 
-    async with running_bot(synapse, tmp_path / "r", shared_rooms="refuse") as bot, person(
-        synapse, bot.user_id
-    ) as ann, person(synapse, bot.user_id) as bob:
+    async with (
+        running_bot(synapse, tmp_path / "r", shared_rooms="refuse") as bot,
+        person(synapse, bot.user_id) as ann,
+        person(synapse, bot.user_id) as bob,
+    ):
         resp = await ann.client.room_create(invite=[bob.user_id])
         room = resp.room_id
         await bob.wait_for(lambda: room in bob.client.invited_rooms, what="bob invited")
@@ -372,9 +391,10 @@ async def test_bot_leaves_when_the_person_leaves(synapse: Synapse, tmp_path: Pat
 @pytest.mark.synapse
 @pytest.mark.skipif(not E2E, reason="needs matrix-nio[e2e] (pip install 'aiguillage[e2e]')")
 async def test_encrypted_dm(synapse: Synapse, tmp_path: Path) -> None:
-    async with running_bot(synapse, tmp_path / "bot") as bot, person(
-        synapse, bot.user_id, store_dir=tmp_path / "ben-store"
-    ) as ben:
+    async with (
+        running_bot(synapse, tmp_path / "bot") as bot,
+        person(synapse, bot.user_id, store_dir=tmp_path / "ben-store") as ben,
+    ):
         assert bot.adapter.encryption
         room = await ben.dm(encrypted=True)
         greeting = await ben.wait_replies(room, 1)
@@ -394,11 +414,80 @@ async def test_encrypted_room_without_encryption_gets_a_clear_answer(
 ) -> None:
     if not E2E:
         pytest.skip("the beneficiary side needs matrix-nio[e2e] to encrypt")
-    async with running_bot(synapse, tmp_path / "bot", encryption="off") as bot, person(
-        synapse, bot.user_id, store_dir=tmp_path / "ben-store"
-    ) as ben:
+    async with (
+        running_bot(synapse, tmp_path / "bot", encryption="off") as bot,
+        person(synapse, bot.user_id, store_dir=tmp_path / "ben-store") as ben,
+    ):
         room = await ben.dm(encrypted=True)
         await ben.wait_replies(room, 1)  # the greeting is sent in clear
         got = await ben.ask(room, "bonjour")
         assert got[-1].body == mx.ENCRYPTION_UNAVAILABLE_REPLY
     assert any("encryption is off" in r.getMessage() for r in caplog.records)
+
+
+# --- against Synapse, with the real core ---------------------------------------------------------
+
+
+def _real_app(data_dir: Path) -> Any:
+    from bot.app import open_app
+    from bot.config import Config
+
+    @contextlib.asynccontextmanager
+    async def dispatcher() -> AsyncIterator[Dispatcher]:
+        async with open_app(Config(database=data_dir / "a.db")) as app:
+            yield app.dispatcher
+
+    return dispatcher()
+
+
+async def _replayed(data_dir: Path, events: list[dict[str, Any]]) -> list[str]:
+    """What the core answers to these events in a fresh conversation (it is deterministic)."""
+    from adapters.base import render_numbered
+    from bot.app import open_app
+    from bot.config import Config
+
+    bodies: list[str] = []
+    async with open_app(Config(database=data_dir / "replay.db")) as app:
+        for n, fields in enumerate(events):
+            turn = await app.dispatcher.handle(Incoming("matrix", "x", f"$r{n}", **fields))
+            bodies += [render_numbered(r) for r in turn.replies]
+    return bodies
+
+
+@pytest.mark.synapse
+async def test_real_orientation_by_words_numbers_location_and_code(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with (
+        running_bot(synapse, tmp_path, dispatcher_factory=_real_app) as bot,
+        person(synapse, bot.user_id) as ben,
+    ):
+        room = await ben.dm()
+        greeting = await ben.collect(room, 0)
+        assert "\n1. " in greeting[-1].body and "<ol><li>" in (greeting[-1].formatted_body or "")
+        script = [
+            "je cherche un chantier d'insertion",  # free text: a need
+            "Nancy",  # a commune
+            "1",  # a number: the first choice offered
+        ]
+        for text in script:
+            await ben.ask(room, text)
+        before = len(ben.replies(room))
+        await ben.send(room, {"msgtype": "m.location", "body": "Ma position",
+                              "geo_uri": "geo:48.6921,6.1844"})  # fmt: skip
+        await ben.collect(room, before)
+        before = len(ben.replies(room))
+        await ben.send(room, {"msgtype": "m.image", "body": "p.jpg", "url": "mxc://localhost/x"})
+        await ben.collect(room, before)
+        coded = await ben.ask(room, "code CD54-NANCY")
+        assert any("CD54-NANCY" in r.body for r in coded)
+        escaped = await ben.ask(room, "<b>&")
+        assert all("<b>" not in (r.formatted_body or "") for r in escaped)
+    events: list[dict[str, Any]] = [{"start": ""}]
+    events += [{"text": t} for t in script]
+    events += [{"location": Location(48.6921, 6.1844)}, {"unsupported": "image"},
+               {"text": "code CD54-NANCY"}, {"text": "<b>&"}]  # fmt: skip
+    expected = await _replayed(tmp_path, events)
+    assert [r.body for r in ben.replies(room)] == expected
+    # the orientation went through: structures were proposed after the number answer
+    assert any("km" in body for body in expected)

@@ -24,7 +24,7 @@ from adapters.base import render_numbered
 from bot.app import open_app
 from bot.config import Config
 from bot.messages import Incoming
-from tests.synapse_fixture import Person, Synapse, person, synapse  # noqa: F401
+from tests.synapse_fixture import Person, Synapse, person, synapse_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 3

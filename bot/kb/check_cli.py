@@ -22,8 +22,8 @@ def run_check(
     for problem in errors:
         print(problem, file=out)
     for problem in warnings:
-        print(f"{problem.file}:{problem.line}:{problem.column}: attention : {problem.message}",
-              file=out)  # fmt: skip
+        where = f"{problem.file}:{problem.line}:{problem.column}"
+        print(f"{where}: attention : {problem.message}", file=out)
     if kb is None:
         print(
             f"{_count(len(errors), 'erreur')}, {_count(len(warnings), 'avertissement')}", file=out

@@ -29,7 +29,7 @@ from bot.kb.models import (
 )
 from bot.kb.yamlpos import YamlDocument
 from bot.rules import CommuneLike
-from bot.text import did_you_mean
+from bot.text import COMMON_WORDS, did_you_mean, fold
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -122,6 +122,7 @@ def check_all(sections: Sections, gazetteer: GazetteerLike, today: dt.date, repo
     _check_places(sections, ids, gazetteer, report)
     _check_services(sections, ids, report)
     _check_vocabulary(sections, ids, report)
+    _check_lexicon(sections, report)
     _check_freshness(sections, today, report)
 
 
@@ -401,12 +402,34 @@ def _check_service(entry: Located[Service], ids: _Ids, report: Report) -> None:
         elif service.categorie in vocab.IAE_CATEGORIES:
             _iae_rule(entry, ids.rules[rule_id], report, "eligibilite", "regle")
     in_person = "en-presentiel" in service.modes_accueil
-    located = service.code_insee is not None or (
-        service.latitude is not None and service.longitude is not None
+    located = any(
+        place is not None
+        and (
+            place.code_insee is not None
+            or (place.latitude is not None and place.longitude is not None)
+        )
+        for place in (service, structure)
     )
     if in_person and not located:
         message = "service en présentiel sans code_insee ni latitude/longitude : distance inconnue"
         report.warnings.append(entry.problem(message, "modes_accueil"))
+
+
+def _check_lexicon(sections: Sections, report: Report) -> None:
+    """A variant that folds into an everyday word would rewrite every sentence ("jé" → "je")."""
+    anchor = sections.anchors.get("lexique")
+    if anchor is None:
+        return
+    doc, key = anchor
+    for n, entry in enumerate(sections.lexique):
+        for m, variant in enumerate(entry.variantes):
+            folded = fold(variant)
+            if folded in COMMON_WORDS:
+                message = (
+                    f"la variante « {variant} » devient « {folded} » sans accents, un mot courant : "
+                    "elle est ignorée (elle changerait toutes les phrases)"
+                )
+                report.warnings.append(doc.problem((key, n, "variantes", m), message))
 
 
 def _check_vocabulary(sections: Sections, ids: _Ids, report: Report) -> None:

@@ -84,14 +84,14 @@ class Meta(Strict):
 
     schema_version: str = "1.0"
     departement: DeptCode
-    departements_voisins: list[DeptCode] = []
+    departements_voisins: list[DeptCode] = Field(default_factory=list)
     nom: str
     responsable: Contact | None = None
     date_maj: dt.date
     data_inclusion_schema: str = "1.0.10"
     recherche: Recherche = Recherche()
     langues: list[str] = ["fr", "en"]
-    urgences: list[Urgence] = []
+    urgences: list[Urgence] = Field(default_factory=list)
     # Our addition: who a person is handed to when they ask for a human.
     conseiller: Contact | None = None
 
@@ -101,15 +101,15 @@ class Meta(Strict):
 
 class AccesParDefaut(Strict):
     mobilisable_par: list[Mobilisable] = ["usagers", "professionnels"]
-    modes_mobilisation: list[ModeMobilisation] = []
+    modes_mobilisation: list[ModeMobilisation] = Field(default_factory=list)
     prescription: Prescription = "non"
 
 
 class DataInclusionMapping(Strict):
-    reseaux_porteurs: list[ReseauPorteur] = []
-    thematiques: list[Thematique] = []
+    reseaux_porteurs: list[ReseauPorteur] = Field(default_factory=list)
+    thematiques: list[Thematique] = Field(default_factory=list)
     type: TypeService | None = None
-    publics: list[Public] = []
+    publics: list[Public] = Field(default_factory=list)
 
 
 class Category(Strict):
@@ -117,15 +117,15 @@ class Category(Strict):
     famille: Famille
     libelle: str
     libelle_en: str | None = None
-    sigles: list[str] = []
-    synonymes: list[str] = []
-    synonymes_langues: dict[str, list[str]] = {}
+    sigles: list[str] = Field(default_factory=list)
+    synonymes: list[str] = Field(default_factory=list)
+    synonymes_langues: dict[str, list[str]] = Field(default_factory=dict)
     description_simple: str = Field("", max_length=400)
     description_simple_en: str = Field("", max_length=400)
     regle_eligibilite: Slug | None = None
     acces_par_defaut: AccesParDefaut = AccesParDefaut()
     orienteurs: list[ReferentCategoryId] = []  # which referents can orient towards it
-    faq: list[Slug] = []
+    faq: list[Slug] = Field(default_factory=list)
     data_inclusion: DataInclusionMapping = DataInclusionMapping()
     non_verifie: bool = False  # our addition: a fact marked [unverified] in the sources
 
@@ -136,9 +136,9 @@ class Need(Strict):
     id: NeedId
     libelle: str
     libelle_en: str
-    categories: list[StructureCategoryId] = []
-    mots_cles: list[str] = []
-    mots_cles_en: list[str] = []
+    categories: list[StructureCategoryId] = Field(default_factory=list)
+    mots_cles: list[str] = Field(default_factory=list)
+    mots_cles_en: list[str] = Field(default_factory=list)
     faits_requis: list[Literal["commune", "age", "situation", "duree_sans_emploi",
                                "residence_depuis"]] = []  # fmt: skip
 
@@ -166,12 +166,12 @@ class Rule(Strict):
     si_vrai: Literal["eligible", "a_verifier"] = "eligible"
     si_faux: Literal["non_eligible", "a_verifier"] = "a_verifier"
     si_inconnu: Literal["demander", "a_verifier"] = "demander"
-    questions: dict[str, str] = {}
+    questions: dict[str, str] = Field(default_factory=dict)
     decide_par: str
     explication_si_vrai: str = ""
     explication_si_faux: str = ""
     alternatives: list[StructureCategoryId] = []  # what to offer when non_eligible
-    sources: list[Url] = []
+    sources: list[Url] = Field(default_factory=list)
 
 
 # --- structures and services (data·inclusion v1 + extensions) -----------------------------------
@@ -203,7 +203,7 @@ class Structure(Address):
     siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
     site_web: Url | None = None
     accessibilite_lieu: Url | None = None
-    reseaux_porteurs: list[ReseauPorteur] = []
+    reseaux_porteurs: list[ReseauPorteur] = Field(default_factory=list)
     # extensions
     categories: list[CategoryId] = Field(min_length=1)
     statut: Literal["actif", "suspendu", "ferme"] = "actif"
@@ -211,8 +211,8 @@ class Structure(Address):
     verifie_par: str | None = None
     notes_admin: str | None = None
     exemple: bool = False
-    zone_eligibilite: list[str] = []
-    zones: list[Slug] = []
+    zone_eligibilite: list[str] = Field(default_factory=list)
+    zones: list[Slug] = Field(default_factory=list)
 
 
 class Eligibilite(Strict):
@@ -221,7 +221,7 @@ class Eligibilite(Strict):
 
 
 class Periode(Strict):
-    mois: list[Annotated[int, Field(ge=1, le=12)]] = []
+    mois: list[Annotated[int, Field(ge=1, le=12)]] = Field(default_factory=list)
     du: dt.date | None = None
     au: dt.date | None = None
 
@@ -237,28 +237,28 @@ class Service(Address):
     description: str = Field(min_length=5, max_length=10000)
     date_maj: dt.date
     type: TypeService | None = None
-    thematiques: list[Thematique] = []
+    thematiques: list[Thematique] = Field(default_factory=list)
     frais: Frais | None = None
     frais_precisions: str | None = None
-    publics: list[Public] = []
+    publics: list[Public] = Field(default_factory=list)
     publics_precisions: str | None = None
     conditions_acces: str | None = None
     contact_nom_prenom: str | None = None
-    modes_accueil: list[ModeAccueil] = []
-    zone_eligibilite: list[str] = []
+    modes_accueil: list[ModeAccueil] = Field(default_factory=list)
+    zone_eligibilite: list[str] = Field(default_factory=list)
     lien_mobilisation: Url | None = None
-    modes_mobilisation: list[ModeMobilisation] = []
-    mobilisable_par: list[Mobilisable] = []
+    modes_mobilisation: list[ModeMobilisation] = Field(default_factory=list)
+    mobilisable_par: list[Mobilisable] = Field(default_factory=list)
     mobilisation_precisions: str | None = None
     volume_horaire_hebdomadaire: float | None = None
     nombre_semaines: int | None = None
     # extensions
     categorie: StructureCategoryId
-    zones: list[Slug] = []
+    zones: list[Slug] = Field(default_factory=list)
     eligibilite: Eligibilite | None = None
     periode: Periode | None = None
-    mots_cles: list[str] = []
-    langues_accueil: list[str] = []
+    mots_cles: list[str] = Field(default_factory=list)
+    langues_accueil: list[str] = Field(default_factory=list)
     frequence_maj: Literal["1m", "3m", "6m", "12m"] | None = None
     exemple: bool = False
 
@@ -275,14 +275,14 @@ class Faq(Strict):
     id: Slug
     question: str
     question_en: str | None = None
-    variantes: list[str] = []
-    variantes_langues: dict[str, list[str]] = {}
-    mots_cles: list[str] = []
+    variantes: list[str] = Field(default_factory=list)
+    variantes_langues: dict[str, list[str]] = Field(default_factory=dict)
+    mots_cles: list[str] = Field(default_factory=list)
     reponse: str
     reponse_en: str | None = None
     reponse_courte: str | None = None
-    categories: list[CategoryId] = []
-    liens: list[Lien] = []
+    categories: list[CategoryId] = Field(default_factory=list)
+    liens: list[Lien] = Field(default_factory=list)
     sources: list[Url] = Field(min_length=1)
     public: Literal["beneficiaire", "professionnel", "tous"] = "tous"
     date_maj: dt.date
@@ -300,7 +300,7 @@ class StatutEntry(Strict):
     id: Statut
     libelle: str
     libelle_en: str | None = None
-    synonymes: list[str] = []
+    synonymes: list[str] = Field(default_factory=list)
 
 
 class HorsPerimetre(Strict):
@@ -313,7 +313,7 @@ class HorsPerimetre(Strict):
 
 
 class National(Strict):
-    urgences: list[Urgence] = []
-    urgence_mots_cles: list[str] = []
-    hors_perimetre: list[HorsPerimetre] = []
-    sources: list[Url] = []
+    urgences: list[Urgence] = Field(default_factory=list)
+    urgence_mots_cles: list[str] = Field(default_factory=list)
+    hors_perimetre: list[HorsPerimetre] = Field(default_factory=list)
+    sources: list[Url] = Field(default_factory=list)
