@@ -36,27 +36,55 @@ SCRIPT = [
     {"text": "xqzw blorp"},
     {"text": "/recommencer"},
 ]
-TOWNS = ["Nancy", "Lunéville", "Nevers", "Charleville-Mézières", "Saint-Denis 93", "Beauvais",
-         "Toulouse", "Lille", "Rennes", "Lyon", "Marseille", "Brest", "Metz", "Pau"]  # fmt: skip
+TOWNS = [
+    "Nancy",
+    "Lunéville",
+    "Nevers",
+    "Charleville-Mézières",
+    "Saint-Denis 93",
+    "Beauvais",
+    "Toulouse",
+    "Lille",
+    "Rennes",
+    "Lyon",
+    "Marseille",
+    "Brest",
+    "Metz",
+    "Pau",
+]
 
 
 def session(users: int) -> list[str]:
     lines = []
     for step in SCRIPT:
         for u in range(users):
-            item = {k: (v.format(town=TOWNS[u % len(TOWNS)]) if isinstance(v, str) else v)
-                    for k, v in step.items()}  # fmt: skip
+            item = {
+                k: (v.format(town=TOWNS[u % len(TOWNS)]) if isinstance(v, str) else v)
+                for k, v in step.items()
+            }
             lines.append(json.dumps({"user": f"u{u}", **item}, ensure_ascii=False))
     return lines
 
 
 def start(knowledge: Path, db: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "chat", "--jsonl", "--knowledge", str(knowledge),
-         "--db", str(db)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "chat",
+            "--jsonl",
+            "--knowledge",
+            str(knowledge),
+            "--db",
+            str(db),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
         bufsize=1,
-    )  # fmt: skip
+    )
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -113,8 +141,9 @@ def measure(knowledge: Path, users: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--knowledge", type=Path, default=DEFAULT_KNOWLEDGE)
-    parser.add_argument("--national", action="store_true",
-                        help="generate and use a national-scale knowledge base")  # fmt: skip
+    parser.add_argument(
+        "--national", action="store_true", help="generate and use a national-scale knowledge base"
+    )
     parser.add_argument("--per-departement", type=int, default=200)
     parser.add_argument("--users", type=int, default=100)
     args = parser.parse_args()

@@ -23,9 +23,17 @@ from bot.config import DEFAULT_KNOWLEDGE
 from bot.kb.vocab import REFERENT_CATEGORIES, STRUCTURE_CATEGORIES
 from bot.places import Commune, Gazetteer
 
-RULE_OF = {"aci": "iae_aci_ei_eiti", "ei": "iae_aci_ei_eiti", "eiti": "iae_aci_ei_eiti",
-           "ai": "iae_ai_etti", "etti": "iae_ai_etti", "cjs": "cjs", "cjm": "cjm", "ea": "ea",
-           "eatt": "ea"}  # fmt: skip
+RULE_OF = {
+    "aci": "iae_aci_ei_eiti",
+    "ei": "iae_aci_ei_eiti",
+    "eiti": "iae_aci_ei_eiti",
+    "ai": "iae_ai_etti",
+    "etti": "iae_ai_etti",
+    "cjs": "cjs",
+    "cjm": "cjm",
+    "ea": "ea",
+    "eatt": "ea",
+}
 
 
 def generate(out: Path, per_departement: int, seed: int) -> int:
@@ -59,33 +67,56 @@ def _departement(dept: str, towns: list[Commune], count: int, rng: random.Random
         town = rng.choice(towns)
         cat = STRUCTURE_CATEGORIES[n % len(STRUCTURE_CATEGORIES)]
         sid = f"bench--{dept}-{n}"
-        structures.append({
-            "source": "bench", "id": sid, "nom": f"Structure {cat} {n} de {town.name}",
-            "date_maj": "2026-11-01", "commune": town.name, "code_insee": town.insee,
-            "latitude": round((town.lat or 0) + rng.uniform(-0.02, 0.02), 5),
-            "longitude": round((town.lon or 0) + rng.uniform(-0.02, 0.02), 5),
-            "categories": [cat], "exemple": True,
-        })  # fmt: skip
+        structures.append(
+            {
+                "source": "bench",
+                "id": sid,
+                "nom": f"Structure {cat} {n} de {town.name}",
+                "date_maj": "2026-11-01",
+                "commune": town.name,
+                "code_insee": town.insee,
+                "latitude": round((town.lat or 0) + rng.uniform(-0.02, 0.02), 5),
+                "longitude": round((town.lon or 0) + rng.uniform(-0.02, 0.02), 5),
+                "categories": [cat],
+                "exemple": True,
+            }
+        )
         service: dict[str, Any] = {
-            "source": "bench", "structure_id": sid, "id": f"{sid}-s", "nom": f"Service {cat} {n}",
+            "source": "bench",
+            "structure_id": sid,
+            "id": f"{sid}-s",
+            "nom": f"Service {cat} {n}",
             "description": "Service généré pour les mesures de performance.",
-            "date_maj": "2026-11-01", "categorie": cat, "modes_accueil": ["en-presentiel"],
+            "date_maj": "2026-11-01",
+            "categorie": cat,
+            "modes_accueil": ["en-presentiel"],
             "exemple": True,
-        }  # fmt: skip
+        }
         if cat in RULE_OF:
             service["eligibilite"] = {"regle": RULE_OF[cat]}
         services.append(service)
     for n, kind in enumerate(REFERENT_CATEGORIES):
         town = towns[n % len(towns)]
-        orienteurs.append({
-            "source": "bench", "id": f"bench--{dept}-ref-{n}", "nom": f"{kind} {town.name}",
-            "date_maj": "2026-11-01", "commune": town.name, "code_insee": town.insee,
-            "latitude": town.lat, "longitude": town.lon, "categories": [kind], "exemple": True,
-        })  # fmt: skip
-    meta = {"departement": dept, "nom": f"Département {dept} (banc d'essai)",
-            "date_maj": "2026-11-01"}  # fmt: skip
-    return {"meta": meta, "structures": structures, "services": services,
-            "orienteurs": orienteurs}  # fmt: skip
+        orienteurs.append(
+            {
+                "source": "bench",
+                "id": f"bench--{dept}-ref-{n}",
+                "nom": f"{kind} {town.name}",
+                "date_maj": "2026-11-01",
+                "commune": town.name,
+                "code_insee": town.insee,
+                "latitude": town.lat,
+                "longitude": town.lon,
+                "categories": [kind],
+                "exemple": True,
+            }
+        )
+    meta = {
+        "departement": dept,
+        "nom": f"Département {dept} (banc d'essai)",
+        "date_maj": "2026-11-01",
+    }
+    return {"meta": meta, "structures": structures, "services": services, "orienteurs": orienteurs}
 
 
 def main() -> None:

@@ -65,9 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     # On sub-commands the options must not reset what was given before the sub-command.
     common = _common_options(argparse.ArgumentParser(add_help=False), argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="aiguillage", description=__doc__, parents=[top],
+        prog="aiguillage",
+        description=__doc__,
+        parents=[top],
         formatter_class=argparse.RawDescriptionHelpFormatter,
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", parents=[common], help="discuter dans le terminal")
     chat.add_argument("--jsonl", action="store_true", help="contrat JSON-lines sur stdin/stdout")
@@ -88,8 +90,9 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", parents=[common], help="chiffres d'usage et questions")
     stats.add_argument("--jours", type=int, default=30)
     stats.add_argument("--json", action="store_true")
-    stats.add_argument("--purger-questions", action="store_true",
-                       help="effacer les questions non comprises")  # fmt: skip
+    stats.add_argument(
+        "--purger-questions", action="store_true", help="effacer les questions non comprises"
+    )
     rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
@@ -99,8 +102,9 @@ def _parser() -> argparse.ArgumentParser:
 def _common_options(parser: argparse.ArgumentParser, default: object) -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, default=default, help="fichier config.yaml")
     parser.add_argument("--departement", default=default, help="département (ex. 54)")
-    parser.add_argument("--knowledge", type=Path, default=default,
-                        help="dossier de la base de connaissances")  # fmt: skip
+    parser.add_argument(
+        "--knowledge", type=Path, default=default, help="dossier de la base de connaissances"
+    )
     parser.add_argument("--db", type=Path, default=default, help="fichier SQLite")
     return parser
 
@@ -121,8 +125,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _cmd_chat(config: Config, args: argparse.Namespace) -> int:
-    return asyncio.run(_chat(config, bool(getattr(args, "jsonl", False)),
-                             getattr(args, "user", "moi")))  # fmt: skip
+    return asyncio.run(
+        _chat(config, bool(getattr(args, "jsonl", False)), getattr(args, "user", "moi"))
+    )
 
 
 async def _chat(config: Config, jsonl: bool, user: str) -> int:
@@ -151,9 +156,11 @@ async def _run(config: Config, name: str) -> int:
 
     async with open_app(config) as app:
         context = AdapterContext(
-            dispatcher=app.dispatcher, store=app.store,
-            settings=config.adapters.get(name, {}), data_dir=str(config.data_dir),
-        )  # fmt: skip
+            dispatcher=app.dispatcher,
+            store=app.store,
+            settings=config.adapters.get(name, {}),
+            data_dir=str(config.data_dir),
+        )
         adapter = adapters.create(name, context)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -211,11 +218,23 @@ async def _link(config: Config, args: argparse.Namespace) -> int:
     from bot.links import build_links, write_qr
     from bot.store import ReferralCode, Store
 
-    links = build_links(args.code, need=args.besoin, commune=args.commune,
-                        telegram_bot=args.telegram_bot, matrix_user=args.matrix_user)  # fmt: skip
+    links = build_links(
+        args.code,
+        need=args.besoin,
+        commune=args.commune,
+        telegram_bot=args.telegram_bot,
+        matrix_user=args.matrix_user,
+    )
     async with Store.open(config.database) as store:
-        await store.save_referral(ReferralCode(links.code, args.libelle or links.code,
-                                               config.departement, args.besoin, args.commune))  # fmt: skip
+        await store.save_referral(
+            ReferralCode(
+                links.code,
+                args.libelle or links.code,
+                config.departement,
+                args.besoin,
+                args.commune,
+            )
+        )
     print(f"Code à taper / code to type : code {links.code}")
     print(f"Charge utile / payload : {links.payload}")
     if links.telegram:
@@ -248,13 +267,20 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
         summary = await store.usage_summary(since)
         questions = await store.unanswered_questions()
     if args.json:
-        print(json.dumps({"depuis": since, **summary, "questions": questions},
-                         ensure_ascii=False, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {"depuis": since, **summary, "questions": questions}, ensure_ascii=False, indent=2
+            )
+        )
         return 0
     print(f"Depuis le {since} : {summary['personnes']} personnes, {summary['messages']} messages.")
-    for title, key in (("Par type", "par_type"), ("Par besoin", "par_besoin"),
-                       ("Par catégorie / FAQ", "par_categorie"),
-                       ("Par plateforme", "par_plateforme"), ("Par code conseiller", "par_code")):  # fmt: skip
+    for title, key in (
+        ("Par type", "par_type"),
+        ("Par besoin", "par_besoin"),
+        ("Par catégorie / FAQ", "par_categorie"),
+        ("Par plateforme", "par_plateforme"),
+        ("Par code conseiller", "par_code"),
+    ):
         if summary[key]:
             print(f"\n{title} :")
             for name, count in summary[key].items():
@@ -283,8 +309,10 @@ async def _rappels(config: Config, args: argparse.Namespace) -> int:
         print("Aucune demande de rappel. / No call-back request.")
     for r in requests:
         when = dt.datetime.fromtimestamp(r["at"]).strftime("%d/%m/%Y %H:%M")
-        print(f"#{r['id']} {when} ☎ {r['telephone']} · commune {r['commune'] or '?'} · "
-              f"besoin {r['need'] or '?'} · code {r['referral'] or '-'} · {r['status']}")  # fmt: skip
+        print(
+            f"#{r['id']} {when} ☎ {r['telephone']} · commune {r['commune'] or '?'} · "
+            f"besoin {r['need'] or '?'} · code {r['referral'] or '-'} · {r['status']}"
+        )
     return 0
 
 

@@ -49,8 +49,17 @@ class Config:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-_TOP_LEVEL = {"departement", "knowledge", "database", "log_level", "adapter", "dialogue",
-              "telegram", "matrix", "console"}  # fmt: skip
+_TOP_LEVEL = {
+    "departement",
+    "knowledge",
+    "database",
+    "log_level",
+    "adapter",
+    "dialogue",
+    "telegram",
+    "matrix",
+    "console",
+}
 
 
 def load_config(path: Path | None) -> Config:

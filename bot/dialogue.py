@@ -43,14 +43,28 @@ ASKING_ID = {
     "sans_emploi_mois": "duree_sans_emploi",
     "residence_depuis_mois": "residence_depuis",
 }
-REQUIRED_ID = {"situation": "statuts", "duree_sans_emploi": "sans_emploi_mois",
-               "residence_depuis": "residence_depuis_mois", "age": "age", "commune": "commune"}  # fmt: skip
+REQUIRED_ID = {
+    "situation": "statuts",
+    "duree_sans_emploi": "sans_emploi_mois",
+    "residence_depuis": "residence_depuis_mois",
+    "age": "age",
+    "commune": "commune",
+}
 SITUATION_CHOICES = ("RSA", "ASS", "AAH", "DETLD", "DEMANDEUR_EMPLOI", "RQTH")
 COMMANDS = {
-    "/start": "start", "/aide": "help", "/help": "help", "/recommencer": "restart",
-    "/restart": "restart", "/menu": "restart", "/mes_donnees": "my_data", "/mydata": "my_data",
-    "/oubli": "forget", "/forget": "forget", "/conseiller": "human", "/human": "human",
-}  # fmt: skip
+    "/start": "start",
+    "/aide": "help",
+    "/help": "help",
+    "/recommencer": "restart",
+    "/restart": "restart",
+    "/menu": "restart",
+    "/mes_donnees": "my_data",
+    "/mydata": "my_data",
+    "/oubli": "forget",
+    "/forget": "forget",
+    "/conseiller": "human",
+    "/human": "human",
+}
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 
 
@@ -129,9 +143,11 @@ class OrientationDialogue:
             ("label_residence", _months(facts.residence_depuis_mois, lang)),
             ("label_referral", state.referral),
             ("label_questions", " | ".join(data.get("unanswered", []))),
-            ("label_callbacks", ", ".join(
-                f"{c['telephone']} ({c['statut']})" for c in data.get("callbacks", []))),
-        ]  # fmt: skip
+            (
+                "label_callbacks",
+                ", ".join(f"{c['telephone']} ({c['statut']})" for c in data.get("callbacks", [])),
+            ),
+        ]
         shown = [f"• {t(lang, label)} : {value}" for label, value in rows if value]
         lines += shown or [t(lang, "my_data_nothing")]
         lines.append(t(lang, "my_data_why"))
@@ -234,10 +250,11 @@ class OrientationDialogue:
             state.facts.commune = commune.insee
             if state.need is None:
                 out.say(
-                    t(state.lang, "commune_noted", commune=commune.name) + " "
+                    t(state.lang, "commune_noted", commune=commune.name)
+                    + " "
                     + t(state.lang, "menu_prompt"),
                     self._menu_choices(state.lang),
-                )  # fmt: skip
+                )
                 out.trace.asking = "besoin"
                 state.asking = "besoin"
                 return True
@@ -295,11 +312,16 @@ class OrientationDialogue:
         """ "2", "2.", "le 2" or a label typed again: the id of the choice offered."""
         if not state.choices:
             return None
-        number = re.fullmatch(r"\s*(?:n°|no|le|la|numero|numéro)?\s*(\d{1,2})\s*[.)]?\s*", text,
-                              re.IGNORECASE)  # fmt: skip
+        number = re.fullmatch(
+            r"\s*(?:n°|no|le|la|numero|numéro)?\s*(\d{1,2})\s*[.)]?\s*", text, re.IGNORECASE
+        )
         if number:
             index = int(number.group(1)) - 1
-            if 0 <= index < len(state.choices) and state.asking not in {"age", "duree_sans_emploi", "residence_depuis"}:
+            if 0 <= index < len(state.choices) and state.asking not in {
+                "age",
+                "duree_sans_emploi",
+                "residence_depuis",
+            }:
                 return state.choices[index][0]
             return None
         found = self.understanding.match_label(text, [label for _, label in state.choices])
@@ -401,10 +423,8 @@ class OrientationDialogue:
         place = heard.place
         if place is None or place.status == "not_found":
             resolved = self.understanding.resolve_place(heard.raw)
-            if (
-                (resolved.status != "not_found"
-                and (heard.needs or heard.faq) == [])
-                or (resolved.status != "not_found" and len(heard.folded.split()) <= 4)
+            if (resolved.status != "not_found" and (heard.needs or heard.faq) == []) or (
+                resolved.status != "not_found" and len(heard.folded.split()) <= 4
             ):
                 place = resolved
         if place is None or place.status == "not_found":
@@ -474,8 +494,9 @@ class OrientationDialogue:
         lang = state.lang
         need_id = state.need
         if need_id is None or need_id not in self.kb.needs:
-            out.say((intro + "\n" if intro else "") + t(lang, "menu_prompt"),
-                    self._menu_choices(lang))  # fmt: skip
+            out.say(
+                (intro + "\n" if intro else "") + t(lang, "menu_prompt"), self._menu_choices(lang)
+            )
             state.asking = "besoin"
             self._remember_choices(state, out)
             return
@@ -500,9 +521,12 @@ class OrientationDialogue:
         self._show_results(state, commune, categories, out, intro)
 
     def _missing_fact(
-        self, state: ConversationState, required: Sequence[str], categories: Sequence[str],
+        self,
+        state: ConversationState,
+        required: Sequence[str],
+        categories: Sequence[str],
         commune: Commune,
-    ) -> str | None:  # fmt: skip
+    ) -> str | None:
         facts = self._rule_facts(state)
         wanted: list[str] = [REQUIRED_ID.get(f, f) for f in required if f != "commune"]
         for cat in categories:
@@ -528,8 +552,14 @@ class OrientationDialogue:
             or cat.regle_eligibilite not in self.rules.rules
         ):
             return []
-        return [self.rules.evaluate(cat.regle_eligibilite, facts, is_iae=categorie in IAE_CATEGORIES,
-                                    service_zone=lambda _insee: True)]  # fmt: skip
+        return [
+            self.rules.evaluate(
+                cat.regle_eligibilite,
+                facts,
+                is_iae=categorie in IAE_CATEGORIES,
+                service_zone=lambda _insee: True,
+            )
+        ]
 
     def _fact_known(self, state: ConversationState, fact: str) -> bool:
         facts = state.facts
@@ -542,9 +572,13 @@ class OrientationDialogue:
         }.get(fact, True)
 
     def _show_results(
-        self, state: ConversationState, commune: Commune, categories: Sequence[str], out: _Out,
+        self,
+        state: ConversationState,
+        commune: Commune,
+        categories: Sequence[str],
+        out: _Out,
         intro: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         lang = state.lang
         meta = self._meta_for(commune)
         radius, max_km = meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
@@ -564,24 +598,35 @@ class OrientationDialogue:
             routed.append(self._routed(state, proposal, verdict, commune))
         order = {c: i for i, c in enumerate(categories)}
         if state.categories:
-            routed.sort(key=lambda r: (order.get(r.proposal.place.categorie, 99),
-                                       r.proposal.distance_km or 0))  # fmt: skip
+            routed.sort(
+                key=lambda r: (
+                    order.get(r.proposal.place.categorie, 99),
+                    r.proposal.distance_km or 0,
+                )
+            )
         size = self.settings.max_resultats
         page = routed[state.page * size : (state.page + 1) * size]
         out.trace.eligibility = verdicts
         out.trace.structures = [
-            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
-             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            {
+                "id": r.proposal.place.structure.id,
+                "nom": r.proposal.place.structure.nom,
+                "categorie": r.proposal.place.categorie,
+                "distance_km": r.proposal.distance_km,
+            }
             for r in page
-        ]  # fmt: skip
+        ]
         state.asking = None
         lines: list[str] = [intro] if intro else []
         if refused and not page:
             self._explain_refusal(state, commune, refused, out, lines)
             return
         if not page:
-            lines.append(self._nothing_found(state, commune, categories, max_km)
-                         if state.page == 0 else t(lang, "no_more"))  # fmt: skip
+            lines.append(
+                self._nothing_found(state, commune, categories, max_km)
+                if state.page == 0
+                else t(lang, "no_more")
+            )
             out.say("\n".join(lines), self._after_results_choices(state, False))
             self._remember_choices(state, out)
             return
@@ -596,13 +641,22 @@ class OrientationDialogue:
         for cat, verdict in refused.items():
             lines.append(self._refusal_line(cat, verdict, lang))
         more = len(routed) > (state.page + 1) * size
-        out.say("\n\n".join(lines), self._after_results_choices(state, more, page),
-                structures=tuple(card(r) for r in page))  # fmt: skip
+        out.say(
+            "\n\n".join(lines),
+            self._after_results_choices(state, more, page),
+            structures=tuple(card(r) for r in page),
+        )
         self._remember_choices(state, out)
         for r in page:
-            out.usage.append(UsageEvent(kind="orientation", need=state.need,
-                                        categorie=r.proposal.place.categorie,
-                                        departement=commune.dept, referral=state.referral))  # fmt: skip
+            out.usage.append(
+                UsageEvent(
+                    kind="orientation",
+                    need=state.need,
+                    categorie=r.proposal.place.categorie,
+                    departement=commune.dept,
+                    referral=state.referral,
+                )
+            )
 
     def _verdict_for(
         self, proposal: Proposal, facts: RuleFacts, commune: Commune
@@ -628,14 +682,24 @@ class OrientationDialogue:
             rule_id, facts, service_zone=in_service_zone, is_iae=place.categorie in IAE_CATEGORIES
         )
         if verdict.result is None:  # asked already and still unknown: the structure will see
-            verdict = Verdict(verdict.rule_id, "a_verifier", verdict.missing, verdict.explanation,
-                              verdict.decide_par, verdict.question)  # fmt: skip
+            verdict = Verdict(
+                verdict.rule_id,
+                "a_verifier",
+                verdict.missing,
+                verdict.explanation,
+                verdict.decide_par,
+                verdict.question,
+            )
         return verdict
 
     def _explain_refusal(
-        self, state: ConversationState, commune: Commune, refused: dict[str, Verdict], out: _Out,
+        self,
+        state: ConversationState,
+        commune: Commune,
+        refused: dict[str, Verdict],
+        out: _Out,
         lines: list[str],
-    ) -> None:  # fmt: skip
+    ) -> None:
         lang = state.lang
         for cat, verdict in refused.items():
             lines.append(self._refusal_line(cat, verdict, lang))
@@ -646,8 +710,13 @@ class OrientationDialogue:
                 a for a in (rule.alternatives if rule else []) if a not in alternatives
             ]
         meta = self._meta_for(commune)
-        alt = self.services.search(alternatives, commune, meta.recherche.rayon_defaut_km,
-                                   meta.recherche.rayon_max_km) if alternatives else None  # fmt: skip
+        alt = (
+            self.services.search(
+                alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
+            )
+            if alternatives
+            else None
+        )
         facts = self._rule_facts(state)
         shown: list[Routed] = []
         for proposal in alt.proposals if alt else ():
@@ -664,12 +733,19 @@ class OrientationDialogue:
         if referent:
             lines.append(t(lang, "results_none_referent", referent=referent))
         out.trace.structures = [
-            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
-             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            {
+                "id": r.proposal.place.structure.id,
+                "nom": r.proposal.place.structure.nom,
+                "categorie": r.proposal.place.categorie,
+                "distance_km": r.proposal.distance_km,
+            }
             for r in shown
-        ]  # fmt: skip
-        out.say("\n\n".join(lines), self._after_results_choices(state, False, shown),
-                structures=tuple(card(r) for r in shown))  # fmt: skip
+        ]
+        out.say(
+            "\n\n".join(lines),
+            self._after_results_choices(state, False, shown),
+            structures=tuple(card(r) for r in shown),
+        )
         self._remember_choices(state, out)
 
     def _refusal_line(self, categorie: str, verdict: Verdict, lang: str) -> str:
@@ -693,8 +769,9 @@ class OrientationDialogue:
 
     def _has_tzcld(self, commune: Commune) -> bool:
         meta = self._meta_for(commune)
-        found = self.services.search(["ebe_tzcld"], commune, meta.recherche.rayon_max_km,
-                                     meta.recherche.rayon_max_km)  # fmt: skip
+        found = self.services.search(
+            ["ebe_tzcld"], commune, meta.recherche.rayon_max_km, meta.recherche.rayon_max_km
+        )
         return any(p.in_zone for p in found.proposals)
 
     def _no_tzcld(self, state: ConversationState, commune: Commune, out: _Out, intro: str) -> None:
@@ -706,8 +783,9 @@ class OrientationDialogue:
         alternatives = list(rule.alternatives) if rule else ["aci", "ei", "ai"]
         state.categories = []
         meta = self._meta_for(commune)
-        found = self.services.search(alternatives, commune, meta.recherche.rayon_defaut_km,
-                                     meta.recherche.rayon_max_km)  # fmt: skip
+        found = self.services.search(
+            alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
+        )
         facts = self._rule_facts(state)
         shown = [
             self._routed(state, p, self._verdict_for(p, facts, commune), commune)
@@ -717,21 +795,32 @@ class OrientationDialogue:
             lines.append(t(lang, "alternatives"))
             lines += self._listing(shown, 0, lang)
         out.trace.structures = [
-            {"id": r.proposal.place.structure.id, "nom": r.proposal.place.structure.nom,
-             "categorie": r.proposal.place.categorie, "distance_km": r.proposal.distance_km}
+            {
+                "id": r.proposal.place.structure.id,
+                "nom": r.proposal.place.structure.nom,
+                "categorie": r.proposal.place.categorie,
+                "distance_km": r.proposal.distance_km,
+            }
             for r in shown
-        ]  # fmt: skip
+        ]
         state.asking = None
-        out.say("\n\n".join(lines), self._after_results_choices(state, False, shown),
-                structures=tuple(card(r) for r in shown))  # fmt: skip
+        out.say(
+            "\n\n".join(lines),
+            self._after_results_choices(state, False, shown),
+            structures=tuple(card(r) for r in shown),
+        )
         self._remember_choices(state, out)
 
     # --- questions --------------------------------------------------------------------------------
 
     def _ask(
-        self, state: ConversationState, asking: str, out: _Out, hint: str | None = None,
+        self,
+        state: ConversationState,
+        asking: str,
+        out: _Out,
+        hint: str | None = None,
         intro: str = "",
-    ) -> None:  # fmt: skip
+    ) -> None:
         lang = state.lang
         state.asking = asking
         if asking not in state.asked and asking != "commune":
@@ -746,15 +835,20 @@ class OrientationDialogue:
         elif asking == "situation":
             if state.need == "emploi_handicap":
                 text = t(lang, "ask_rqth")
-                choices = [Choice("sit:RQTH", t(lang, "yes")), Choice("sit:none", t(lang, "no")),
-                           Choice("skip", t(lang, "skip"))]  # fmt: skip
+                choices = [
+                    Choice("sit:RQTH", t(lang, "yes")),
+                    Choice("sit:none", t(lang, "no")),
+                    Choice("skip", t(lang, "skip")),
+                ]
             else:
                 text = t(lang, "ask_situation")
                 choices = [
                     Choice(f"sit:{s}", self._statut_label(s, lang)) for s in SITUATION_CHOICES
                 ]
-                choices += [Choice("sit:none", "Aucune de celles-ci" if lang == "fr" else "None"),
-                            Choice("skip", t(lang, "skip"))]  # fmt: skip
+                choices += [
+                    Choice("sit:none", "Aucune de celles-ci" if lang == "fr" else "None"),
+                    Choice("skip", t(lang, "skip")),
+                ]
         elif asking == "duree_sans_emploi":
             text = t(lang, "ask_duree_sans_emploi")
         elif asking == "residence_depuis":
@@ -795,30 +889,18 @@ class OrientationDialogue:
             state.asking = None
 
     def _absorb_facts(self, state: ConversationState, heard: Understood) -> None:
+        """Keep every fact the message gave; a fact said again replaces the old one."""
         facts = state.facts
         if heard.age is not None:
             facts.age = heard.age
-        for statut in heard.statuts:
-            if statut not in facts.statuts:
-                facts.statuts.append(statut)
-        if (
-            (heard.durations_months
-            and "chomage" in heard.folded)
-            or "sans emploi" in heard.folded
-            or (
-                heard.durations_months
-                and ("sans travail" in heard.folded or "pas de travail" in heard.folded)
-            )
-        ):
-            if heard.durations_months and facts.sans_emploi_mois is None:
-                facts.sans_emploi_mois = heard.durations_months[0]
-        if heard.durations_months and re.search(r"\b(habite|vis|suis (ici|arrive)|arrive)\b",
-                                                heard.folded):  # fmt: skip
-            if facts.residence_depuis_mois is None:
-                facts.residence_depuis_mois = heard.durations_months[-1]
-        if facts.sans_emploi_mois is not None and facts.sans_emploi_mois >= 24:
-            if "DETLD" not in facts.statuts:
-                facts.statuts.append("DETLD")
+        facts.statuts += [s for s in heard.statuts if s not in facts.statuts]
+        if heard.sans_emploi_mois is not None:
+            facts.sans_emploi_mois = heard.sans_emploi_mois
+        if heard.residence_mois is not None:
+            facts.residence_depuis_mois = heard.residence_mois
+        long_term = facts.sans_emploi_mois is not None and facts.sans_emploi_mois >= 24
+        if long_term and "DETLD" not in facts.statuts:
+            facts.statuts.append("DETLD")
 
     def _rule_facts(self, state: ConversationState) -> RuleFacts:
         f = state.facts
@@ -881,8 +963,9 @@ class OrientationDialogue:
         entry = next(h for h in self.kb.national.hors_perimetre if h.id == topic)
         text = entry.reponse_en if (lang == "en" and entry.reponse_en) else entry.reponse
         out.trace.need = "hors_perimetre"
-        out.usage.append(UsageEvent(kind="hors_perimetre", categorie=topic,
-                                    departement=self._dept(state)))  # fmt: skip
+        out.usage.append(
+            UsageEvent(kind="hors_perimetre", categorie=topic, departement=self._dept(state))
+        )
         out.say(text.strip(), self._menu_choices(lang))
         self._remember_choices(state, out)
 
@@ -891,8 +974,9 @@ class OrientationDialogue:
         numbers = list(self.kb.national.urgences)
         meta = self._home_meta()
         if meta is not None:
-            numbers = list(meta.urgences) + [u for u in numbers if u.numero not in
-                                             {m.numero for m in meta.urgences}]  # fmt: skip
+            numbers = list(meta.urgences) + [
+                u for u in numbers if u.numero not in {m.numero for m in meta.urgences}
+            ]
         lines = [t(lang, "urgence")]
         for u in numbers:
             label = u.libelle_en if (lang == "en" and u.libelle_en) else u.libelle
@@ -900,23 +984,30 @@ class OrientationDialogue:
         lines.append(t(lang, "urgence_after"))
         out.trace.need = "urgence"
         out.usage.append(UsageEvent(kind="urgence", need="urgence", departement=self._dept(state)))
-        out.say("\n".join(lines), [Choice("human", t(lang, "human")),
-                                   Choice("menu", t(lang, "other_need"))])  # fmt: skip
+        out.say(
+            "\n".join(lines),
+            [Choice("human", t(lang, "human")), Choice("menu", t(lang, "other_need"))],
+        )
         self._remember_choices(state, out)
 
     def _not_understood(self, state: ConversationState, heard: Understood, out: _Out) -> None:
         lang = state.lang
         best = heard.faq[0] if heard.faq else None
         out.trace.need = "information" if state.need is None else state.need
-        out.unanswered.append(Unanswered(
-            text=heard.raw[:500], best_match=best.id if best else None,
-            score=best.score if best else None, departement=self._dept(state)))  # fmt: skip
+        out.unanswered.append(
+            Unanswered(
+                text=heard.raw[:500],
+                best_match=best.id if best else None,
+                score=best.score if best else None,
+                departement=self._dept(state),
+            )
+        )
         out.usage.append(UsageEvent(kind="non_compris", departement=self._dept(state)))
         choices = [*self._menu_choices(lang), Choice("human", t(lang, "human"))]
         out.say(t(lang, "not_understood"), choices)
         self._remember_choices(state, out)
 
-    # --- a human ------------------------------------------------------------------------------------
+    # --- a human ---------------------------------------------------------------------------------
 
     def _offer_human(self, state: ConversationState, out: _Out) -> None:
         lang = state.lang
@@ -943,8 +1034,10 @@ class OrientationDialogue:
         lang = state.lang
         if value == "ask":
             state.asking = "consentement"
-            out.say(t(lang, "callback_consent"), [Choice("cb:yes", t(lang, "yes")),
-                                                  Choice("cb:no", t(lang, "no"))])  # fmt: skip
+            out.say(
+                t(lang, "callback_consent"),
+                [Choice("cb:yes", t(lang, "yes")), Choice("cb:no", t(lang, "no"))],
+            )
         elif value == "yes":
             state.asking = "telephone"
             out.say(t(lang, "callback_ask_phone"))
@@ -955,21 +1048,37 @@ class OrientationDialogue:
 
     def _record_callback(self, state: ConversationState, phone: str, out: _Out) -> None:
         lang = state.lang
-        out.callbacks.append(CallbackRequest(phone=phone, moment=None, commune=state.facts.commune,
-                                             need=state.need, referral=state.referral))  # fmt: skip
-        out.usage.append(UsageEvent(kind="rappel", need=state.need, departement=self._dept(state),
-                                    referral=state.referral))  # fmt: skip
+        out.callbacks.append(
+            CallbackRequest(
+                phone=phone,
+                moment=None,
+                commune=state.facts.commune,
+                need=state.need,
+                referral=state.referral,
+            )
+        )
+        out.usage.append(
+            UsageEvent(
+                kind="rappel",
+                need=state.need,
+                departement=self._dept(state),
+                referral=state.referral,
+            )
+        )
         state.callback_requested = True
         state.asking = None
         out.say(t(lang, "callback_done"), self._menu_choices(lang))
         self._remember_choices(state, out)
 
-    # --- small helpers ------------------------------------------------------------------------------
+    # --- small helpers ----------------------------------------------------------------------------
 
     def _routed(
-        self, state: ConversationState, proposal: Proposal, verdict: Verdict | None,
+        self,
+        state: ConversationState,
+        proposal: Proposal,
+        verdict: Verdict | None,
         commune: Commune,
-    ) -> Routed:  # fmt: skip
+    ) -> Routed:
         reasons: tuple[str, ...] = ()
         if verdict is not None:
             counted = self._rule_statuts(verdict.rule_id)
@@ -1030,8 +1139,9 @@ class OrientationDialogue:
         notice = t(state.lang, "privacy")
         if out.replies:
             first = out.replies[0]
-            out.replies[0] = Reply(f"{notice}\n\n{first.text}", first.choices, first.structures,
-                                   first.request_location)  # fmt: skip
+            out.replies[0] = Reply(
+                f"{notice}\n\n{first.text}", first.choices, first.structures, first.request_location
+            )
         else:
             out.say(notice)
 
@@ -1138,7 +1248,9 @@ def _fmt_km(value: float) -> str:
     return f"{value:g}"
 
 
-_FRENCH_MARKERS = frozenset(["je", "suis", "cherche", "bonjour", "travail", "quoi", "une", "pour", "habite"])
+_FRENCH_MARKERS = frozenset(
+    ["je", "suis", "cherche", "bonjour", "travail", "quoi", "une", "pour", "habite"]
+)
 
 
 def _looks_french(folded: str) -> bool:

@@ -107,6 +107,10 @@ class Dispatcher:
             )
             return result.turn
 
+    def failure_reply(self, incoming: Incoming) -> Reply:
+        """The apology an adapter sends when it gives up on an event after retries."""
+        return self._dialogue().failure_reply(None)
+
     async def confirm_sent(self, incoming: Incoming) -> None:
         await self._store.mark_sent(incoming.platform, incoming.event_id)
 

@@ -187,8 +187,13 @@ def _coordinates(
     return None, None
 
 
-_ZONE_PREFIX = {"commune": "c", "liste_communes": "c", "epci": "e", "departement": "d",
-                "region": "r"}  # fmt: skip
+_ZONE_PREFIX = {
+    "commune": "c",
+    "liste_communes": "c",
+    "epci": "e",
+    "departement": "d",
+    "region": "r",
+}
 
 
 def _zone_keys(

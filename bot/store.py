@@ -232,11 +232,20 @@ class Store:
                 "INSERT INTO usage_events (at, day, platform, person, kind, need, categorie,"
                 " departement, referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (now, day, record.platform, record.key[:12], u.kind, u.need, u.categorie,
-                     u.departement, u.referral)
+                    (
+                        now,
+                        day,
+                        record.platform,
+                        record.key[:12],
+                        u.kind,
+                        u.need,
+                        u.categorie,
+                        u.departement,
+                        u.referral,
+                    )
                     for u in record.usage
                 ],
-            )  # fmt: skip
+            )
             await db.executemany(
                 "INSERT INTO unanswered (at, key, departement, text, best_match, score)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -249,11 +258,19 @@ class Store:
                 "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need, referral)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
-                     c.referral)
+                    (
+                        now,
+                        record.key,
+                        record.platform,
+                        c.phone,
+                        c.moment,
+                        c.commune,
+                        c.need,
+                        c.referral,
+                    )
                     for c in record.callbacks
                 ],
-            )  # fmt: skip
+            )
 
     async def mark_sent(self, platform: str, event_id: str) -> None:
         """The replies of this event reached the platform: drop them from the inbox."""
@@ -369,10 +386,16 @@ class Store:
         ) as cur:
             rows = await cur.fetchall()
         return [
-            {"id": r[0], "at": r[1], "departement": r[2], "text": r[3], "best_match": r[4],
-             "score": r[5]}
+            {
+                "id": r[0],
+                "at": r[1],
+                "departement": r[2],
+                "text": r[3],
+                "best_match": r[4],
+                "score": r[5],
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def purge_unanswered(self) -> int:
         return await self._write("DELETE FROM unanswered")
@@ -387,8 +410,17 @@ class Store:
             args = (status,)
         async with self._db.execute(sql + " ORDER BY at", args) as cur:
             rows = await cur.fetchall()
-        names = ("id", "at", "platform", "telephone", "moment", "commune", "need", "referral",
-                 "status")  # fmt: skip
+        names = (
+            "id",
+            "at",
+            "platform",
+            "telephone",
+            "moment",
+            "commune",
+            "need",
+            "referral",
+            "status",
+        )
         return [dict(zip(names, r, strict=True)) for r in rows]
 
     async def set_callback_status(self, callback_id: int, status: str) -> bool:

@@ -14,8 +14,40 @@ _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ"
 
 # Lexicon variants that fold into these would rewrite every sentence ("jé" → "je").
 COMMON_WORDS = frozenset(
-    "je j tu il elle on ce se sa ses ces et est a as en la le les un une de des du ou "
-    "ma me mes ne pas que qui".split()
+    [
+        "je",
+        "j",
+        "tu",
+        "il",
+        "elle",
+        "on",
+        "ce",
+        "se",
+        "sa",
+        "ses",
+        "ces",
+        "et",
+        "est",
+        "a",
+        "as",
+        "en",
+        "la",
+        "le",
+        "les",
+        "un",
+        "une",
+        "de",
+        "des",
+        "du",
+        "ou",
+        "ma",
+        "me",
+        "mes",
+        "ne",
+        "pas",
+        "que",
+        "qui",
+    ]
 )
 
 

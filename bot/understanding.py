@@ -19,18 +19,50 @@ from bot.text import COMMON_WORDS, fold
 MAX_MESSAGE_CHARS = 2000
 
 _NUMBER_WORDS = {
-    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-    "quinze": 15, "seize": 16, "dix sept": 17, "dix huit": 18, "dix neuf": 19, "vingt": 20,
-    "vingt et un": 21, "vingt deux": 22, "vingt trois": 23, "vingt quatre": 24,
-    "vingt cinq": 25, "vingt six": 26, "vingt sept": 27, "vingt huit": 28, "vingt neuf": 29,
-    "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60,
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six months": 6,
-}  # fmt: skip
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "dix sept": 17,
+    "dix huit": 18,
+    "dix neuf": 19,
+    "vingt": 20,
+    "vingt et un": 21,
+    "vingt deux": 22,
+    "vingt trois": 23,
+    "vingt quatre": 24,
+    "vingt cinq": 25,
+    "vingt six": 26,
+    "vingt sept": 27,
+    "vingt huit": 28,
+    "vingt neuf": 29,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six months": 6,
+}
 _NUMBER_WORD_RE = re.compile(
-    r"\b(" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True))
-    + r")\b"
-)  # fmt: skip
+    r"\b(" + "|".join(sorted((re.escape(w) for w in _NUMBER_WORDS), key=len, reverse=True)) + r")\b"
+)
 _AGE_RE = re.compile(
     r"\b(?:j ai|j avais|ai|age de|agee? de|i am|i m|im|aged?)\s*(\d{1,2})\s*(?:ans?|years?|yo)\b"
     r"|\b(\d{1,2})\s*(?:ans?|years? old|yo)\b(?!\s*(?:de|d|sans|que|qu|au|a|en))"
@@ -53,13 +85,72 @@ _SKIP = re.compile(
     r"pas envie de dire|i don t know|dont know|skip)\b"
 )
 _ENGLISH = frozenset(
-    ["i", "am", "im", "looking", "for", "job", "work", "help", "what", "is", "the", "hello", "hi", "need", "car", "my", "please", "where", "how", "can", "do", "you", "want", "find", "near", "live", "in", "and"]
+    [
+        "i",
+        "am",
+        "im",
+        "looking",
+        "for",
+        "job",
+        "work",
+        "help",
+        "what",
+        "is",
+        "the",
+        "hello",
+        "hi",
+        "need",
+        "car",
+        "my",
+        "please",
+        "where",
+        "how",
+        "can",
+        "do",
+        "you",
+        "want",
+        "find",
+        "near",
+        "live",
+        "in",
+        "and",
+    ]
 )
 _FRENCH = frozenset(
-    ["je", "suis", "cherche", "travail", "bonjour", "aide", "quoi", "est", "une", "un", "le", "la", "les", "des", "du", "de", "pour", "avec", "mon", "ma", "mes", "habite", "vers", "pres", "j", "ai", "pas", "c"]
+    [
+        "je",
+        "suis",
+        "cherche",
+        "travail",
+        "bonjour",
+        "aide",
+        "quoi",
+        "est",
+        "une",
+        "un",
+        "le",
+        "la",
+        "les",
+        "des",
+        "du",
+        "de",
+        "pour",
+        "avec",
+        "mon",
+        "ma",
+        "mes",
+        "habite",
+        "vers",
+        "pres",
+        "j",
+        "ai",
+        "pas",
+        "c",
+    ]
 )
-_CODE_RE = re.compile(r"^\s*(?:code|mon code est|code conseiller)\s*:?\s*([A-Za-z0-9_-]{3,64})\s*$",
-                      re.IGNORECASE)  # fmt: skip
+_CODE_RE = re.compile(
+    r"^\s*(?:code|mon code est|code conseiller)\s*:?\s*([A-Za-z0-9_-]{3,64})\s*$", re.IGNORECASE
+)
 _BARE_CODE_RE = re.compile(r"^\s*([A-Za-z]{1,8}\d{2,3}(?:-[A-Za-z0-9]+)+)\s*$")
 _PHONE_RE = re.compile(r"^(?:\+33|0033|0)\s*[1-9](?:[\s.\-]*\d{2}){4}$")
 
@@ -87,6 +178,8 @@ class Understood:
     hors_perimetre: str | None = None
     age: int | None = None
     durations_months: list[int] = field(default_factory=list)
+    sans_emploi_mois: int | None = None  # a duration said about being without a job
+    residence_mois: int | None = None  # a duration said about living in the commune
     statuts: list[str] = field(default_factory=list)
     place: Resolution | None = None
     needs: list[Scored] = field(default_factory=list)  # best first
@@ -110,10 +203,16 @@ class Understanding:
         structure_categories = [c for c in kb.categories.values() if c.famille != "orienteur"]
         # Short acronyms are words too ("AI" / "j'ai"): they count only in capitals.
         self._categories = _PhraseIndex(
-            (c.id, [*(s for s in c.sigles if len(s) > 2), *c.synonymes,
-                    *_flat(c.synonymes_langues.values())])
+            (
+                c.id,
+                [
+                    *(s for s in c.sigles if len(s) > 2),
+                    *c.synonymes,
+                    *_flat(c.synonymes_langues.values()),
+                ],
+            )
             for c in structure_categories
-        )  # fmt: skip
+        )
         self._acronyms = [
             (c.id, re.compile(rf"\b{re.escape(s.upper())}\b"))
             for c in structure_categories
@@ -171,6 +270,7 @@ class Understanding:
         with_numbers = _digits_for_number_words(norm)
         out.age = _age(with_numbers)
         out.durations_months = _durations(with_numbers)
+        out.sans_emploi_mois, out.residence_mois = _durations_about(with_numbers)
         out.statuts = self._statuts.find(padded)
         out.categories = self._categories.find(padded) + [
             cat for cat, pattern in self._acronyms if pattern.search(raw)
@@ -326,6 +426,27 @@ def _durations(text: str) -> list[int]:
         else:
             months.append(n)
     return months
+
+
+_JOBLESS = re.compile(
+    r"\b(chomage|chomeur|chomeuse|sans emploi|sans travail|sans boulot|pas de travail|"
+    r"plus de travail|pas travaille|sans job|unemployed|out of work)\b"
+)
+_RESIDENT = re.compile(r"\b(habite|vis|vit|installe|arrive|demenage|live|lived|moved)\b")
+
+
+def _durations_about(text: str) -> tuple[int | None, int | None]:
+    """(months without a job, months living here), from the words just before each duration."""
+    jobless: int | None = None
+    resident: int | None = None
+    for match in _DURATION_RE.finditer(text):
+        before = " ".join(text[: match.start()].split()[-7:])
+        months = _durations(match.group(0))[0]
+        if _RESIDENT.search(before):
+            resident = months
+        elif _JOBLESS.search(before):
+            jobless = months
+    return jobless, resident
 
 
 def _code(raw: str) -> str | None:

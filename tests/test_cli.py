@@ -15,9 +15,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def aiguillage(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-        cwd=cwd, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 def test_jsonl_mode_answers_one_line_per_line_in_order(tmp_path: Path) -> None:
@@ -59,9 +63,13 @@ def test_check_reports_a_typo_with_its_position_and_a_suggestion(tmp_path: Path)
     shutil.copytree(DEFAULT_KNOWLEDGE, broken)
     path = broken / "departements" / "54.yaml"
     text = path.read_text(encoding="utf-8")
-    line = next(n for n, l in enumerate(text.splitlines(), 1) if "categorie: garage_solidaire" in l)
-    path.write_text(text.replace("categorie: garage_solidaire", "categorie: garrage_solidaire", 1),
-                    encoding="utf-8")  # fmt: skip
+    line = next(
+        n for n, row in enumerate(text.splitlines(), 1) if "categorie: garage_solidaire" in row
+    )
+    path.write_text(
+        text.replace("categorie: garage_solidaire", "categorie: garrage_solidaire", 1),
+        encoding="utf-8",
+    )
     result = aiguillage("check", str(broken))
     assert result.returncode == 1
     assert f"departements/54.yaml:{line}:" in result.stdout
@@ -72,8 +80,9 @@ def test_the_bot_refuses_to_start_on_an_invalid_knowledge_base(tmp_path: Path) -
     broken = tmp_path / "knowledge"
     shutil.copytree(DEFAULT_KNOWLEDGE, broken)
     (broken / "commun" / "faq.yaml").write_text("faq: [unclosed\n", encoding="utf-8")
-    result = aiguillage("chat", "--jsonl", "--knowledge", str(broken), "--db",
-                        str(tmp_path / "a.db"), stdin="")  # fmt: skip
+    result = aiguillage(
+        "chat", "--jsonl", "--knowledge", str(broken), "--db", str(tmp_path / "a.db"), stdin=""
+    )
     assert result.returncode == 1
     assert "faq.yaml:" in result.stderr and "ne démarre pas" in result.stderr
 
@@ -88,9 +97,20 @@ def test_a_wrong_config_gets_a_clear_message(tmp_path: Path) -> None:
 
 def test_link_prints_the_links_and_writes_a_qr_code(tmp_path: Path) -> None:
     qr = tmp_path / "lien.png"
-    result = aiguillage("link", "cd54-nancy", "--besoin", "mobilite_permis", "--telegram-bot",
-                        "AiguillageBot", "--matrix-user", "@bot:example.org", "--qr", str(qr),
-                        "--db", str(tmp_path / "a.db"))  # fmt: skip
+    result = aiguillage(
+        "link",
+        "cd54-nancy",
+        "--besoin",
+        "mobilite_permis",
+        "--telegram-bot",
+        "AiguillageBot",
+        "--matrix-user",
+        "@bot:example.org",
+        "--qr",
+        str(qr),
+        "--db",
+        str(tmp_path / "a.db"),
+    )
     assert result.returncode == 0, result.stderr
     assert "https://t.me/AiguillageBot?start=CD54-NANCY__b-mobilite_permis" in result.stdout
     assert "https://matrix.to/#/@bot:example.org" in result.stdout

@@ -61,7 +61,9 @@ async def test_a_fifteen_year_old_asking_for_a_cjs_gets_a_kind_alternative(
 async def test_tzcld_asks_durations_then_explains_a_newcomer_is_not_yet_eligible(
     person: Conversation,
 ) -> None:
-    turn = await person.say("je voudrais travailler dans l'entreprise zéro chômeur de Colombey-les-Belles")
+    turn = await person.say(
+        "je voudrais travailler dans l'entreprise zéro chômeur de Colombey-les-Belles"
+    )
     assert turn.trace.asking == "duree_sans_emploi"
     turn = await person.say("2 ans")
     assert turn.trace.asking == "residence_depuis"

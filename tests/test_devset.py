@@ -26,10 +26,18 @@ def test_the_development_set_is_large_and_varied() -> None:
     homes = {case["home"] for case in CASES}
     assert homes >= {"54", "58", "08", "93", "60", "31"}
     needs = {case.get("need") for case in CASES}
-    assert needs >= {"emploi_insertion", "emploi_handicap", "emploi_territoire",
-                     "creation_activite", "jeunes_cooperative", "mobilite_reparation",
-                     "mobilite_vehicule", "mobilite_permis", "mobilite_accompagnement",
-                     "mobilite_covoiturage"}  # fmt: skip
+    assert needs >= {
+        "emploi_insertion",
+        "emploi_handicap",
+        "emploi_territoire",
+        "creation_activite",
+        "jeunes_cooperative",
+        "mobilite_reparation",
+        "mobilite_vehicule",
+        "mobilite_permis",
+        "mobilite_accompagnement",
+        "mobilite_covoiturage",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -406,6 +406,11 @@ def test_warnings_for_stale_data_and_unlocated_in_person_service(tmp_path: Path)
         '    date_maj: 2026-11-01\n    code_insee: "54395"\n    categories: [france',
         '    date_maj: 2024-01-15\n    code_insee: "54395"\n    categories: [france',
     )
+    # the structure is not located either (a service may use its structure's place)
+    text = text.replace(
+        '    code_insee: "54395"\n    categories: [garage_solidaire]',
+        "    categories: [garage_solidaire]",
+    )
     root = write_kb(tmp_path, departements__54_yaml=text)
     assert errors(root) == []
     assert warnings(root) == [

@@ -106,11 +106,18 @@ async def test_platform_ids_are_never_stored_in_clear(tmp_path: Path) -> None:
 
 async def test_erase_removes_everything_about_one_person(store: Store) -> None:
     key = store.key_for("test", "bob")
-    await store.commit_turn(TurnRecord(
-        "test", "1", key, {"x": 1}, Turn([Reply("ok")]),
-        usage=(UsageEvent("turn"),), unanswered=(Unanswered("??", None, None, "54"),),
-        callbacks=(CallbackRequest("06 00 00 00 00", None, None, None, None),),
-    ))  # fmt: skip
+    await store.commit_turn(
+        TurnRecord(
+            "test",
+            "1",
+            key,
+            {"x": 1},
+            Turn([Reply("ok")]),
+            usage=(UsageEvent("turn"),),
+            unanswered=(Unanswered("??", None, None, "54"),),
+            callbacks=(CallbackRequest("06 00 00 00 00", None, None, None, None),),
+        )
+    )
     data = await store.personal_data(key)
     assert data["state"] == {"x": 1} and data["unanswered"] == ["??"] and data["callbacks"]
     await store.erase(key)
@@ -137,11 +144,21 @@ async def test_migrations_are_versioned(tmp_path: Path) -> None:
 
 async def test_usage_summary_counts_without_personal_data(store: Store) -> None:
     key = store.key_for("test", "carol")
-    await store.commit_turn(TurnRecord(
-        "test", "1", key, {}, Turn([]),
-        usage=(UsageEvent("turn"), UsageEvent("orientation", need="emploi_insertion",
-                                                categorie="aci", referral="CD54-A")),
-    ))  # fmt: skip
+    await store.commit_turn(
+        TurnRecord(
+            "test",
+            "1",
+            key,
+            {},
+            Turn([]),
+            usage=(
+                UsageEvent("turn"),
+                UsageEvent(
+                    "orientation", need="emploi_insertion", categorie="aci", referral="CD54-A"
+                ),
+            ),
+        )
+    )
     summary = await store.usage_summary("2000-01-01")
     assert summary["personnes"] == 1 and summary["messages"] == 1
     assert summary["par_categorie"] == {"aci": 1}
@@ -150,10 +167,16 @@ async def test_usage_summary_counts_without_personal_data(store: Store) -> None:
 
 @pytest.mark.parametrize("status", ["nouveau", None])
 async def test_callbacks_listing(store: Store, status: str | None) -> None:
-    await store.commit_turn(TurnRecord(
-        "test", "1", "k", {}, Turn([]),
-        callbacks=(CallbackRequest("06 11 22 33 44", None, "54395", "emploi_insertion", None),),
-    ))  # fmt: skip
+    await store.commit_turn(
+        TurnRecord(
+            "test",
+            "1",
+            "k",
+            {},
+            Turn([]),
+            callbacks=(CallbackRequest("06 11 22 33 44", None, "54395", "emploi_insertion", None),),
+        )
+    )
     rows = await store.callbacks(status)
     assert rows[0]["telephone"] == "06 11 22 33 44"
     assert await store.set_callback_status(rows[0]["id"], "traite")

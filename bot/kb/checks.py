@@ -426,8 +426,8 @@ def _check_lexicon(sections: Sections, report: Report) -> None:
             folded = fold(variant)
             if folded in COMMON_WORDS:
                 message = (
-                    f"la variante « {variant} » devient « {folded} » sans accents, un mot courant : "
-                    "elle est ignorée (elle changerait toutes les phrases)"
+                    f"la variante « {variant} » devient « {folded} » sans accents, un mot "
+                    "courant : elle est ignorée (elle changerait toutes les phrases)"
                 )
                 report.warnings.append(doc.problem((key, n, "variantes", m), message))
 
