@@ -17,14 +17,12 @@ from typing import Any
 from bot.config import DialogueSettings
 from bot.dispatcher import StepResult
 from bot.kb.knowledge import KnowledgeBase
-from bot.kb.models import Meta
-from bot.kb.vocab import IAE_CATEGORIES, NEEDS
+from bot.kb.vocab import NEEDS
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
+from bot.orientation import Orientation
 from bot.places import Commune, Gazetteer
-from bot.present import Routed, card, category_label, deciders_text, faq_text, proposal_text
-from bot.ranking import Proposal, build_indexes
-from bot.rules import Facts as RuleFacts
-from bot.rules import RuleBook, Verdict
+from bot.present import Routed, card, category_label, faq_text
+from bot.rules import Verdict
 from bot.state import ConversationState
 from bot.store import CallbackRequest, Unanswered, UsageEvent
 from bot.texts import t
@@ -35,21 +33,6 @@ from bot.understanding import (
     parse_duration_answer,
 )
 
-# Rule facts → the id of the question in the trace (design.md "facts the bot may ask").
-ASKING_ID = {
-    "commune": "commune",
-    "age": "age",
-    "statuts": "situation",
-    "sans_emploi_mois": "duree_sans_emploi",
-    "residence_depuis_mois": "residence_depuis",
-}
-REQUIRED_ID = {
-    "situation": "statuts",
-    "duree_sans_emploi": "sans_emploi_mois",
-    "residence_depuis": "residence_depuis_mois",
-    "age": "age",
-    "commune": "commune",
-}
 SITUATION_CHOICES = ("RSA", "ASS", "AAH", "DETLD", "DEMANDEUR_EMPLOI", "RQTH")
 COMMANDS = {
     "/start": "start",
@@ -65,7 +48,6 @@ COMMANDS = {
     "/conseiller": "human",
     "/human": "human",
 }
-REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 
 
 @dataclass(slots=True)
@@ -101,9 +83,7 @@ class OrientationDialogue:
         self.home = home_departement
         self.today = today
         self.understanding = Understanding(kb, gazetteer, home_departement)
-        self.services, self.referents = build_indexes(kb, gazetteer)
-        self.rules = RuleBook.compile(kb.rules, kb.zones, gazetteer)
-        self._statuts_of_rule: dict[str, frozenset[str]] = {}
+        self.orientation = Orientation(kb, gazetteer, settings, home_departement, today)
 
     # --- entry points (the Dialogue protocol) --------------------------------------------------
 
@@ -137,7 +117,10 @@ class OrientationDialogue:
         rows = [
             ("label_commune", commune.name if commune else None),
             ("label_age", t(lang, "years_old", n=facts.age) if facts.age is not None else None),
-            ("label_situation", ", ".join(self._statut_label(s, lang) for s in facts.statuts)),
+            (
+                "label_situation",
+                ", ".join(self.orientation.statut_label(s, lang) for s in facts.statuts),
+            ),
             ("label_need", self._need_label(state.need, lang) if state.need else None),
             ("label_sans_emploi", _months(facts.sans_emploi_mois, lang)),
             ("label_residence", _months(facts.residence_depuis_mois, lang)),
@@ -511,65 +494,14 @@ class OrientationDialogue:
             self._ask(state, "commune", out, intro=intro)
             return
         categories = state.categories or list(need.categories)
-        if need_id == "emploi_territoire" and not self._has_tzcld(commune):
+        if need_id == "emploi_territoire" and not self.orientation.has_tzcld(commune):
             self._no_tzcld(state, commune, out, intro)
             return
-        missing = self._missing_fact(state, need.faits_requis, categories, commune)
+        missing = self.orientation.missing_fact(state, need.faits_requis, categories, commune)
         if missing is not None:
             self._ask(state, missing, out, intro=intro)
             return
         self._show_results(state, commune, categories, out, intro)
-
-    def _missing_fact(
-        self,
-        state: ConversationState,
-        required: Sequence[str],
-        categories: Sequence[str],
-        commune: Commune,
-    ) -> str | None:
-        facts = self._rule_facts(state)
-        wanted: list[str] = [REQUIRED_ID.get(f, f) for f in required if f != "commune"]
-        for cat in categories:
-            for verdict in self._verdicts_for_category(cat, facts, commune):
-                if verdict.result is None:
-                    wanted += [m for m in verdict.missing if m not in wanted]
-        for fact in wanted:
-            asking = ASKING_ID.get(fact)
-            if asking is None or asking in state.asked:
-                continue
-            if self._fact_known(state, fact):
-                continue
-            return asking
-        return None
-
-    def _verdicts_for_category(
-        self, categorie: str, facts: RuleFacts, commune: Commune
-    ) -> list[Verdict]:
-        cat = self.kb.categories.get(categorie)
-        if (
-            cat is None
-            or not cat.regle_eligibilite
-            or cat.regle_eligibilite not in self.rules.rules
-        ):
-            return []
-        return [
-            self.rules.evaluate(
-                cat.regle_eligibilite,
-                facts,
-                is_iae=categorie in IAE_CATEGORIES,
-                service_zone=lambda _insee: True,
-            )
-        ]
-
-    def _fact_known(self, state: ConversationState, fact: str) -> bool:
-        facts = state.facts
-        return {
-            "age": facts.age is not None,
-            "statuts": facts.statuts_connus or bool(facts.statuts),
-            "sans_emploi_mois": facts.sans_emploi_mois is not None,
-            "residence_depuis_mois": facts.residence_depuis_mois is not None,
-            "commune": facts.commune is not None,
-        }.get(fact, True)
 
     def _show_results(
         self,
@@ -580,22 +512,22 @@ class OrientationDialogue:
         intro: str,
     ) -> None:
         lang = state.lang
-        meta = self._meta_for(commune)
+        meta = self.orientation.meta_for(commune)
         radius, max_km = meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
-        result = self.services.search(categories, commune, radius, max_km)
-        facts = self._rule_facts(state)
+        result = self.orientation.services.search(categories, commune, radius, max_km)
+        facts = self.orientation.rule_facts(state)
         routed: list[Routed] = []
         verdicts: dict[str, str] = {}
         refused: dict[str, Verdict] = {}
         for proposal in result.proposals:
-            verdict = self._verdict_for(proposal, facts, commune)
+            verdict = self.orientation.verdict_for(proposal, facts, commune)
             cat = proposal.place.categorie
             if verdict is not None and verdict.result is not None:
                 verdicts.setdefault(cat, verdict.result)
             if verdict is not None and verdict.result == "non_eligible":
                 refused.setdefault(cat, verdict)
                 continue
-            routed.append(self._routed(state, proposal, verdict, commune))
+            routed.append(self.orientation.routed(state, proposal, verdict, commune))
         order = {c: i for i, c in enumerate(categories)}
         if state.categories:
             routed.sort(
@@ -637,7 +569,7 @@ class OrientationDialogue:
         )
         lines.append(header)
         start = state.page * size
-        lines += self._listing(page, start, lang)
+        lines += self.orientation.listing(page, start, lang)
         for cat, verdict in refused.items():
             lines.append(self._refusal_line(cat, verdict, lang))
         more = len(routed) > (state.page + 1) * size
@@ -658,40 +590,6 @@ class OrientationDialogue:
                 )
             )
 
-    def _verdict_for(
-        self, proposal: Proposal, facts: RuleFacts, commune: Commune
-    ) -> Verdict | None:
-        place = proposal.place
-        service = place.service
-        cat = self.kb.categories.get(place.categorie)
-        rule_id = None
-        if service is not None and service.eligibilite and service.eligibilite.regle:
-            rule_id = service.eligibilite.regle
-        elif cat is not None:
-            rule_id = cat.regle_eligibilite
-        if rule_id is None or rule_id not in self.rules.rules:
-            return None
-        zone_keys = place.zone_keys
-
-        def in_service_zone(insee: str) -> bool:
-            if not zone_keys:
-                return True
-            return bool({f"c:{insee}", f"d:{commune.dept}", f"e:{commune.epci}", "f"} & zone_keys)
-
-        verdict = self.rules.evaluate(
-            rule_id, facts, service_zone=in_service_zone, is_iae=place.categorie in IAE_CATEGORIES
-        )
-        if verdict.result is None:  # asked already and still unknown: the structure will see
-            verdict = Verdict(
-                verdict.rule_id,
-                "a_verifier",
-                verdict.missing,
-                verdict.explanation,
-                verdict.decide_par,
-                verdict.question,
-            )
-        return verdict
-
     def _explain_refusal(
         self,
         state: ConversationState,
@@ -705,31 +603,31 @@ class OrientationDialogue:
             lines.append(self._refusal_line(cat, verdict, lang))
         alternatives: list[str] = []
         for verdict in refused.values():
-            rule = self.rules.rules.get(verdict.rule_id)
+            rule = self.orientation.rules.rules.get(verdict.rule_id)
             alternatives += [
                 a for a in (rule.alternatives if rule else []) if a not in alternatives
             ]
-        meta = self._meta_for(commune)
+        meta = self.orientation.meta_for(commune)
         alt = (
-            self.services.search(
+            self.orientation.services.search(
                 alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
             )
             if alternatives
             else None
         )
-        facts = self._rule_facts(state)
+        facts = self.orientation.rule_facts(state)
         shown: list[Routed] = []
         for proposal in alt.proposals if alt else ():
-            alt_verdict = self._verdict_for(proposal, facts, commune)
+            alt_verdict = self.orientation.verdict_for(proposal, facts, commune)
             if alt_verdict is not None and alt_verdict.result == "non_eligible":
                 continue
-            shown.append(self._routed(state, proposal, alt_verdict, commune))
+            shown.append(self.orientation.routed(state, proposal, alt_verdict, commune))
             if len(shown) >= 2:
                 break
         if shown:
             lines.append(t(lang, "alternatives"))
-            lines += self._listing(shown, 0, lang)
-        referent = self._referent_for_person(state, commune)
+            lines += self.orientation.listing(shown, 0, lang)
+        referent = self.orientation.referent_for_person(state, commune)
         if referent:
             lines.append(t(lang, "results_none_referent", referent=referent))
         out.trace.structures = [
@@ -762,38 +660,33 @@ class OrientationDialogue:
     ) -> str:
         lang = state.lang
         text = t(lang, "results_none", max=_fmt_km(max_km), commune=commune.name)
-        referent = self._referent_for_person(state, commune)
+        referent = self.orientation.referent_for_person(state, commune)
         if referent:
             text += "\n" + t(lang, "results_none_referent", referent=referent)
         return text
-
-    def _has_tzcld(self, commune: Commune) -> bool:
-        meta = self._meta_for(commune)
-        found = self.services.search(
-            ["ebe_tzcld"], commune, meta.recherche.rayon_max_km, meta.recherche.rayon_max_km
-        )
-        return any(p.in_zone for p in found.proposals)
 
     def _no_tzcld(self, state: ConversationState, commune: Commune, out: _Out, intro: str) -> None:
         lang = state.lang
         out.trace.eligibility = {"ebe_tzcld": "non_eligible"}
         lines = [intro] if intro else []
         lines.append(t(lang, "tzcld_outside", commune=commune.name))
-        rule = self.rules.rules.get("tzcld")
+        rule = self.orientation.rules.rules.get("tzcld")
         alternatives = list(rule.alternatives) if rule else ["aci", "ei", "ai"]
         state.categories = []
-        meta = self._meta_for(commune)
-        found = self.services.search(
+        meta = self.orientation.meta_for(commune)
+        found = self.orientation.services.search(
             alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
         )
-        facts = self._rule_facts(state)
+        facts = self.orientation.rule_facts(state)
         shown = [
-            self._routed(state, p, self._verdict_for(p, facts, commune), commune)
+            self.orientation.routed(
+                state, p, self.orientation.verdict_for(p, facts, commune), commune
+            )
             for p in found.proposals[: self.settings.max_resultats]
         ]
         if shown:
             lines.append(t(lang, "alternatives"))
-            lines += self._listing(shown, 0, lang)
+            lines += self.orientation.listing(shown, 0, lang)
         out.trace.structures = [
             {
                 "id": r.proposal.place.structure.id,
@@ -843,7 +736,8 @@ class OrientationDialogue:
             else:
                 text = t(lang, "ask_situation")
                 choices = [
-                    Choice(f"sit:{s}", self._statut_label(s, lang)) for s in SITUATION_CHOICES
+                    Choice(f"sit:{s}", self.orientation.statut_label(s, lang))
+                    for s in SITUATION_CHOICES
                 ]
                 choices += [
                     Choice("sit:none", "Aucune de celles-ci" if lang == "fr" else "None"),
@@ -902,19 +796,6 @@ class OrientationDialogue:
         if long_term and "DETLD" not in facts.statuts:
             facts.statuts.append("DETLD")
 
-    def _rule_facts(self, state: ConversationState) -> RuleFacts:
-        f = state.facts
-        month = (self.today or dt.date.today()).month
-        return RuleFacts(
-            age=f.age,
-            statuts=frozenset(f.statuts),
-            statuts_connus=f.statuts_connus,
-            sans_emploi_mois=f.sans_emploi_mois,
-            residence_depuis_mois=f.residence_depuis_mois,
-            commune=f.commune,
-            mois_courant=month,
-        )
-
     # --- FAQ, out of scope, emergencies, not understood ------------------------------------------
 
     def _faq_ambiguous(self, heard: Understood) -> bool:
@@ -972,7 +853,7 @@ class OrientationDialogue:
     def _on_urgence(self, state: ConversationState, out: _Out) -> None:
         lang = state.lang
         numbers = list(self.kb.national.urgences)
-        meta = self._home_meta()
+        meta = self.orientation.home_meta()
         if meta is not None:
             numbers = list(meta.urgences) + [
                 u for u in numbers if u.numero not in {m.numero for m in meta.urgences}
@@ -1013,13 +894,13 @@ class OrientationDialogue:
         lang = state.lang
         lines = [t(lang, "human_intro")]
         commune = self.gazetteer.get(state.facts.commune) if state.facts.commune else None
-        meta = self._meta_for(commune) if commune else self._home_meta()
+        meta = self.orientation.meta_for(commune) if commune else self.orientation.home_meta()
         if meta is not None and meta.conseiller is not None:
             c = meta.conseiller
             contact = " · ".join(p for p in (c.nom, c.telephone, c.courriel) if p)
             lines.append(t(lang, "human_contact", contact=contact))
         if commune is not None:
-            referent = self._referent_for_person(state, commune)
+            referent = self.orientation.referent_for_person(state, commune)
             if referent:
                 lines.append(t(lang, "human_referent", referent=referent))
         out.trace.faq = ["faq_parler_humain"] if "faq_parler_humain" in self.kb.faq else []
@@ -1072,39 +953,6 @@ class OrientationDialogue:
 
     # --- small helpers ----------------------------------------------------------------------------
 
-    def _routed(
-        self,
-        state: ConversationState,
-        proposal: Proposal,
-        verdict: Verdict | None,
-        commune: Commune,
-    ) -> Routed:
-        reasons: tuple[str, ...] = ()
-        if verdict is not None:
-            counted = self._rule_statuts(verdict.rule_id)
-            reasons = tuple(
-                self._statut_label(s, state.lang) for s in state.facts.statuts if s in counted
-            )
-        referent = self._referent_name(state, proposal.place.categorie, commune)
-        return Routed(proposal, verdict, referent, reasons)
-
-    def _rule_statuts(self, rule_id: str) -> frozenset[str]:
-        """The situations a rule counts, following the rules it refers to."""
-        cached = self._statuts_of_rule.get(rule_id)
-        if cached is None:
-            found: set[str] = set()
-            rule = self.rules.rules.get(rule_id)
-            if rule is not None:
-                _collect_statuts(rule.conditions, found, self)
-            cached = self._statuts_of_rule[rule_id] = frozenset(found)
-        return cached
-
-    def _listing(self, routed: Sequence[Routed], start: int, lang: str) -> list[str]:
-        """One paragraph per structure, then who decides (said once)."""
-        lines = [proposal_text(self.kb, r, start + i + 1, lang) for i, r in enumerate(routed)]
-        deciders = deciders_text([r.verdict for r in routed], lang)
-        return [*lines, deciders] if deciders else lines
-
     def _menu_choices(self, lang: str) -> tuple[Choice, ...]:
         return tuple(
             Choice(f"need:{n.id}", n.libelle_en if lang == "en" else n.libelle)
@@ -1155,56 +1003,12 @@ class OrientationDialogue:
             return need_id
         return need.libelle_en if lang == "en" else need.libelle
 
-    def _statut_label(self, statut: str, lang: str) -> str:
-        for entry in self.kb.statuts:
-            if entry.id == statut:
-                return entry.libelle_en if (lang == "en" and entry.libelle_en) else entry.libelle
-        return statut
-
-    def _home_meta(self) -> Meta | None:
-        return self.kb.metas.get(self.home) or next(iter(self.kb.metas.values()), None)
-
-    def _meta_for(self, commune: Commune | None) -> Meta:
-        meta = (self.kb.metas.get(commune.dept) if commune else None) or self._home_meta()
-        if meta is None:
-            raise LookupError("the knowledge base has no département file")
-        return meta
-
     def _dept(self, state: ConversationState) -> str:
         if state.facts.commune:
             commune = self.gazetteer.get(state.facts.commune)
             if commune is not None:
                 return commune.dept
         return self.home
-
-    def _referent_name(
-        self, state: ConversationState, categorie: str, commune: Commune
-    ) -> str | None:
-        cat = self.kb.categories.get(categorie)
-        if cat is None or cat.acces_par_defaut.prescription == "non" or not cat.orienteurs:
-            return None
-        preferred = self._preferred_referents(state)
-        kinds = [k for k in preferred if k in cat.orienteurs] + list(cat.orienteurs)
-        return self._nearest_referent(kinds, commune)
-
-    def _referent_for_person(self, state: ConversationState, commune: Commune) -> str | None:
-        kinds = [*self._preferred_referents(state), "france_travail", "france_services"]
-        return self._nearest_referent(kinds, commune)
-
-    def _preferred_referents(self, state: ConversationState) -> list[str]:
-        facts = state.facts
-        kinds = [k for statut, k in REFERENT_BY_STATUT if statut in facts.statuts]
-        if facts.age is not None and facts.age < 26:
-            kinds.append("mission_locale")
-        return kinds
-
-    def _nearest_referent(self, kinds: Sequence[str], commune: Commune) -> str | None:
-        meta = self._meta_for(commune)
-        for kind in dict.fromkeys(kinds):
-            found = self.referents.nearest([kind], commune, meta.recherche.rayon_max_km)
-            if found is not None:
-                return found.place.structure.nom
-        return None
 
 
 def _parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
@@ -1219,21 +1023,6 @@ def _parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
         if key in {"b", "c"} and value:
             presets[key] = value
     return code, presets
-
-
-def _collect_statuts(node: Any, found: set[str], dialogue: OrientationDialogue) -> None:
-    if isinstance(node, dict):
-        if node.get("fait") == "statuts":
-            value = node.get("contient") or node.get("contient_un_de") or []
-            found.update([value] if isinstance(value, str) else value)
-        if isinstance(node.get("regle"), str):
-            found.update(dialogue._rule_statuts(node["regle"]))
-        for child in node.values():
-            if isinstance(child, list | dict):
-                _collect_statuts(child, found, dialogue)
-    elif isinstance(node, list):
-        for child in node:
-            _collect_statuts(child, found, dialogue)
 
 
 def _trace_asking(asking: str | None) -> str | None:
