@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request URL, and Telegram's URLs contain the bot token.
+    for noisy in ("httpx", "httpcore", "telegram.ext", "nio.rooms", "nio.client", "nio.responses"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
     command = args.command or "chat"
     try:
         handler = COMMANDS[command]
