@@ -25,6 +25,8 @@ class JsonLineError(ValueError):
 
 
 def parse_line(line: str) -> Incoming:
+    if not line.strip():
+        raise JsonLineError("empty line: expected one JSON object")
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -73,8 +75,6 @@ async def serve_jsonl(dispatcher: Dispatcher, lines: AsyncIterator[str], out: Te
     """Answer every line; returns how many lines were handled."""
     count = 0
     async for line in lines:
-        if not line.strip():
-            continue
         count += 1
         try:
             incoming = parse_line(line)
