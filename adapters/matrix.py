@@ -210,7 +210,10 @@ def check(response: T) -> T:
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, MatrixError):
         return exc.transient
-    return isinstance(exc, aiohttp.ClientError | TimeoutError | ConnectionError)
+    # SendRetryError: nio could not share the room key yet (encrypted rooms); try again later.
+    return isinstance(
+        exc, aiohttp.ClientError | TimeoutError | ConnectionError | nio.SendRetryError
+    )
 
 
 # --- pure helpers (rendering and parsing) ------------------------------------------------------
@@ -602,6 +605,13 @@ class MatrixAdapter:
         events = list(info.timeline.events)
         if info.timeline.limited and info.timeline.prev_batch:
             events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+        # A room we (re)joined in this batch comes with its history: answer only what follows
+        # our join (the greeting starts the conversation).
+        joined_at = max(
+            (i for i, event in enumerate(events) if self._is_own_join(event)), default=None
+        )
+        if joined_at is not None:
+            events = events[joined_at:]
         someone_left = False
         for event in events:
             try:
@@ -661,6 +671,14 @@ class MatrixAdapter:
             return True
         server = inviter.split(":", 1)[1].lower() if ":" in inviter else ""
         return server in self._settings.allowed_servers
+
+    def _is_own_join(self, event: Any) -> bool:
+        return (
+            isinstance(event, nio.RoomMemberEvent)
+            and event.state_key == self._settings.user_id
+            and event.membership == "join"
+            and event.prev_membership != "join"
+        )
 
     async def _on_member(self, room_id: str, event: Any) -> bool:
         """Greet after our own join; report whether someone else left."""

@@ -21,7 +21,7 @@ from bot.kb.vocab import NEEDS
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
 from bot.orientation import Orientation
 from bot.places import Commune, Gazetteer
-from bot.present import Routed, card, category_label, faq_text
+from bot.present import Routed, card, category_label, faq_text, trace_entry
 from bot.rules import Verdict
 from bot.state import ConversationState
 from bot.store import CallbackRequest, Unanswered, UsageEvent
@@ -539,15 +539,7 @@ class OrientationDialogue:
         size = self.settings.max_resultats
         page = routed[state.page * size : (state.page + 1) * size]
         out.trace.eligibility = verdicts
-        out.trace.structures = [
-            {
-                "id": r.proposal.place.structure.id,
-                "nom": r.proposal.place.structure.nom,
-                "categorie": r.proposal.place.categorie,
-                "distance_km": r.proposal.distance_km,
-            }
-            for r in page
-        ]
+        out.trace.structures = [trace_entry(r) for r in page]
         state.asking = None
         lines: list[str] = [intro] if intro else []
         if refused and not page:
@@ -630,15 +622,7 @@ class OrientationDialogue:
         referent = self.orientation.referent_for_person(state, commune)
         if referent:
             lines.append(t(lang, "results_none_referent", referent=referent))
-        out.trace.structures = [
-            {
-                "id": r.proposal.place.structure.id,
-                "nom": r.proposal.place.structure.nom,
-                "categorie": r.proposal.place.categorie,
-                "distance_km": r.proposal.distance_km,
-            }
-            for r in shown
-        ]
+        out.trace.structures = [trace_entry(r) for r in shown]
         out.say(
             "\n\n".join(lines),
             self._after_results_choices(state, False, shown),
@@ -687,15 +671,7 @@ class OrientationDialogue:
         if shown:
             lines.append(t(lang, "alternatives"))
             lines += self.orientation.listing(shown, 0, lang)
-        out.trace.structures = [
-            {
-                "id": r.proposal.place.structure.id,
-                "nom": r.proposal.place.structure.nom,
-                "categorie": r.proposal.place.categorie,
-                "distance_km": r.proposal.distance_km,
-            }
-            for r in shown
-        ]
+        out.trace.structures = [trace_entry(r) for r in shown]
         state.asking = None
         out.say(
             "\n\n".join(lines),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Faq
@@ -115,6 +116,17 @@ def contact_text(routed: Routed) -> str:
     if phone:
         parts.append(f"☎ {phone}")
     return " · ".join(parts)
+
+
+def trace_entry(routed: Routed) -> dict[str, Any]:
+    """A proposed structure as the JSON-lines trace shows it."""
+    place = routed.proposal.place
+    return {
+        "id": place.structure.id,
+        "nom": place.structure.nom,
+        "categorie": place.categorie,
+        "distance_km": routed.proposal.distance_km,
+    }
 
 
 def card(routed: Routed) -> StructureCard:

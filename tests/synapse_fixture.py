@@ -122,9 +122,24 @@ def synapse_server() -> Iterator[Synapse]:
     )
     if result.returncode != 0:
         pytest.fail(f"Synapse did not start:\n{result.stdout}\n{result.stderr}")
+    # If this test process dies without cleaning up (SIGKILL, CI timeout), a watchdog stops
+    # the server: it never outlives the tests.
+    watchdog = subprocess.Popen(
+        [
+            "/bin/sh",
+            "-c",
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
+            f"kill -TERM {_pid(data)} 2>/dev/null; sleep 10; kill -KILL {_pid(data)} 2>/dev/null",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield Synapse(f"http://127.0.0.1:{port}", DEFAULT_SECRET)
     finally:
+        watchdog.kill()
+        watchdog.wait(5)
         subprocess.run([str(SCRIPT), "stop"], env=env, capture_output=True, timeout=30)
         pid = _pid(data)
         if pid is not None:

@@ -491,3 +491,22 @@ async def test_real_orientation_by_words_numbers_location_and_code(
     assert [r.body for r in ben.replies(room)] == expected
     # the orientation went through: structures were proposed after the number answer
     assert any("km" in body for body in expected)
+
+
+@pytest.mark.synapse
+async def test_history_before_the_bot_joined_is_not_answered(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with running_bot(synapse, tmp_path) as bot, person(synapse, bot.user_id) as ben:
+        resp = await ben.client.room_create(is_direct=True)
+        room = resp.room_id
+        await ben.wait_for(lambda: room in ben.client.rooms, what="room created")
+        await ben.say(room, "écrit avant l'arrivée du bot")
+        await ben.client.room_invite(room, bot.user_id)
+        await ben.wait_replies(room, 1)
+        got = await ben.ask(room, "après")
+        assert [r.body for r in ben.replies(room)] == [
+            "Bonjour ! Que cherchez-vous ?\n\n1. Un emploi\n2. Me déplacer",
+            "reçu : après",
+        ]
+        assert [r.body for r in got] == ["reçu : après"]

@@ -65,6 +65,18 @@ async def _expected(config: Config, texts: list[str]) -> list[str]:
         return bodies
 
 
+def _explain(actual: list[str], expected: list[str], log: Path) -> str:
+    first = next(
+        (i for i, (a, e) in enumerate(zip(actual, expected, strict=False)) if a != e),
+        min(len(actual), len(expected)),
+    )
+    return (
+        f"{len(actual)} bot messages, {len(expected)} expected; first difference at {first}:\n"
+        f"  got      {actual[first : first + 2]!r}\n  expected {expected[first : first + 2]!r}\n"
+        f"bot log: {log}"
+    )
+
+
 async def _wait_log(log: Path, text: str, seen: int, timeout: float = 60) -> None:
     """Until `text` appears in the log more than `seen` times (lines are distinct by time)."""
     for _ in range(int(timeout / 0.05)):
@@ -138,7 +150,7 @@ async def test_sigkill_while_people_write_loses_and_repeats_nothing(
             for ben, room, script in zip(people, rooms, scripts, strict=True):
                 expected = await _expected(config, script)
                 actual = [r.body for r in ben.replies(room)]
-                assert actual == expected, f"bot log: {log}"
+                assert actual == expected, _explain(actual, expected, log)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
