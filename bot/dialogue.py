@@ -186,42 +186,40 @@ class OrientationDialogue:
 
     def _on_free_text(self, state: ConversationState, heard: Understood, out: _Out) -> None:
         self._absorb_facts(state, heard)
-        top_faq = heard.faq[0] if heard.faq else None
-        high = self.settings.faq_seuil_haut
-        faq_first = top_faq is not None and (
-            (heard.is_question and top_faq.score >= high)
-            or (not heard.needs and top_faq.score >= high + 6)
-        )
-        if faq_first and top_faq is not None and not self._faq_ambiguous(heard):
-            self._answer_faq(state, top_faq.id, out)
-            return
-        if heard.needs:
+        small_talk = (heard.greeting or heard.thanks) and len(heard.folded.split()) <= 4
+        if self._faq_is_clear(heard):
+            self._answer_faq(state, heard.faq[0].id, out)
+        elif heard.needs:
             self._set_need(state, heard.needs[0].id, heard.categories)
-            place_handled = self._take_place(state, heard, out)
-            if place_handled:
-                return
-            self._advance(state, out)
-            return
-        if heard.hors_perimetre:
+            if not self._take_place(state, heard, out):
+                self._advance(state, out)
+        elif heard.hors_perimetre:
             self._on_out_of_scope(state, heard.hors_perimetre, out)
-            return
-        if self._take_place(state, heard, out):
-            return
-        if heard.place is not None and heard.place.status == "found":
-            return  # handled by _take_place
-        if heard.faq and heard.faq[0].score >= self.settings.faq_seuil_bas:
-            if faq_first or heard.faq[0].score >= high:
-                self._did_you_mean(state, heard, out)
-            else:
-                self._did_you_mean(state, heard, out)
-            return
-        if heard.greeting or heard.thanks:
+        elif self._take_place(state, heard, out):
+            pass
+        elif small_talk:
             out.say(t(state.lang, "welcome"), self._menu_choices(state.lang))
-            return
-        if heard.age is not None or heard.statuts or heard.durations_months:
+        elif heard.faq and heard.faq[0].score >= self.settings.faq_seuil_bas:
+            self._did_you_mean(state, heard, out)
+        elif heard.greeting or heard.thanks:
+            out.say(t(state.lang, "welcome"), self._menu_choices(state.lang))
+        elif heard.age is not None or heard.statuts or heard.durations_months:
             self._advance(state, out)
-            return
-        self._not_understood(state, heard, out)
+        else:
+            self._not_understood(state, heard, out)
+
+    def _faq_is_clear(self, heard: Understood) -> bool:
+        """A question answered directly: high score, and not too close to the second one.
+
+        A sentence that is not phrased as a question needs a higher score, so that "je cherche
+        un garage solidaire" routes to garages instead of explaining them.
+        """
+        if not heard.faq:
+            return False
+        top = heard.faq[0].score
+        high = self.settings.faq_seuil_haut
+        strong = (heard.is_question and top >= high) or (not heard.needs and top >= high + 6)
+        return strong and not self._faq_ambiguous(heard)
 
     def _take_place(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
         """Use a commune named in the message. True if the turn is answered by this."""
