@@ -219,6 +219,8 @@ class Orientation:
     def preferred_referents(self, state: ConversationState) -> list[str]:
         facts = state.facts
         kinds = [k for statut, k in REFERENT_BY_STATUT if statut in facts.statuts]
+        if facts.age is not None and facts.age < 16:
+            kinds.append("pij")  # Missions locales start at 16
         if facts.age is not None and facts.age < 26:
             kinds.append("mission_locale")
         return kinds

@@ -68,6 +68,8 @@ _STRONG_TRIGGERS = _words(
     "reside residons domicile domicilie domiciliee"
 )
 _WEAK_TRIGGERS = _words("a au aux vers sur pres de d du dans en cote proche")
+# Typos are forgiven only after these: "en panne" must not become Pannes, "en lecture" Lectoure.
+_FUZZY_TRIGGERS = _words("a au aux vers sur pres cote proche") | _STRONG_TRIGGERS
 _ARTICLES = _words("le la les l")
 _CONTRACTED = {"au": "le", "du": "le", "aux": "les", "des": "les"}
 _LEADING_FUNCTION_WORDS = _words("le la les l du de des d en au aux a")
@@ -379,6 +381,8 @@ class Gazetteer:
     ) -> Resolution | None:
         attempts = 0
         for start in starts:
+            if not start.fuzzy:
+                continue
             for end in range(start.index + 1, min(len(tokens), start.index + 3) + 1):
                 words = [t.key for t in tokens[start.index : end]]
                 if not _fuzzy_worthy(words) or attempts >= MAX_TEXT_FUZZY:
@@ -760,6 +764,7 @@ class _Start:
 
     index: int
     article: str  # "le" after "au"/"du" ("au Mans" → "le mans"), "les" after "aux"/"des"
+    fuzzy: bool = True  # whether a misspelt name may follow this trigger
 
 
 def _trigger_starts(tokens: list[_Token]) -> list[_Start]:
@@ -773,7 +778,8 @@ def _trigger_starts(tokens: list[_Token]) -> list[_Start]:
             previous = tokens[start].key
             start += 1
         if start < len(tokens):
-            starts.append(_Start(start, _CONTRACTED.get(previous, "")))
+            fuzzy = strong or previous in _FUZZY_TRIGGERS
+            starts.append(_Start(start, _CONTRACTED.get(previous, ""), fuzzy))
     return starts
 
 

@@ -95,7 +95,8 @@ def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) 
 def deciders_text(verdicts: list[Verdict | None], lang: str) -> str:
     """ "Qui décide : …", once for each distinct decider of the structures shown."""
     seen = list(dict.fromkeys(v.decide_par.strip() for v in verdicts if v and v.decide_par))
-    return "\n".join(f"{t(lang, 'who_decides')} : {d}" for d in seen)
+    colon = " :" if lang == "fr" else ":"
+    return "\n".join(f"{t(lang, 'who_decides')}{colon} {d}" for d in seen)
 
 
 def first_sentence(text: str) -> str:

@@ -381,3 +381,12 @@ def test_big_home_town_named_like_a_word_is_recognised(gaz: Gazetteer) -> None:
     # "muret" is also a word (a low wall): recognised anywhere only as a big town at home.
     assert found(gaz.find_in_text("garage solidaire muret", home_departement="31")) == "31395"
     assert gaz.find_in_text("garage solidaire muret", home_departement="54") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ma caisse est en panne", "je suis nul en lecture", "je cherche du travail en ce moment"],
+)
+def test_typos_are_not_forgiven_after_en(gaz: Gazetteer, text: str) -> None:
+    # "en panne" is not Pannes (54), "en lecture" is not Lectoure (32)
+    assert gaz.find_in_text(text, "54") is None
