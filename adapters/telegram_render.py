@@ -19,6 +19,7 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 
+from bot.links import telegram_link
 from bot.messages import Choice, Reply, StructureCard
 
 MAX_TEXT = 4096  # Telegram: 1-4096 characters after entity parsing (counted in UTF-16 units)
@@ -30,7 +31,6 @@ LOCATION_BUTTON = "📍 Partager ma position"
 LOCATION_PROMPT = "Vous pouvez aussi partager votre position avec le bouton ci-dessous."
 EMPTY_TEXT = "…"
 _PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
@@ -210,12 +210,4 @@ def valid_payload(payload: str) -> bool:
 
 def deep_link(bot_username: str, code: str) -> str:
     """`https://t.me/<bot>?start=<code>`; the code must be 1-64 characters of [A-Za-z0-9_-]."""
-    username = bot_username.strip().removeprefix("@")
-    if not _USERNAME.fullmatch(username):
-        raise ValueError(f"nom de bot Telegram invalide : « {bot_username} »")
-    if not valid_payload(code):
-        raise ValueError(
-            f"code invalide pour un lien Telegram : « {code} » (1 à 64 caractères parmi "
-            "A-Z, a-z, 0-9, _ et -)"
-        )
-    return f"https://t.me/{username}?start={code}"
+    return telegram_link(bot_username, code)

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TELEGRAM_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9-]{2,40}$")
 
 
@@ -47,6 +48,19 @@ def build_payload(code: str, need: str | None = None, commune: str | None = None
     return payload
 
 
+def telegram_link(bot_username: str, payload: str) -> str:
+    """`https://t.me/<bot>?start=<payload>`, checked against Telegram's rules."""
+    username = bot_username.strip().removeprefix("@")
+    if not TELEGRAM_USERNAME_RE.fullmatch(username):
+        raise LinkError(f"nom de bot Telegram invalide : « {bot_username} »")
+    if not PAYLOAD_RE.fullmatch(payload):
+        raise LinkError(
+            f"code invalide pour un lien Telegram : « {payload} » (1 à 64 caractères parmi "
+            "A-Z, a-z, 0-9, _ et -)"
+        )
+    return f"https://t.me/{username}?start={payload}"
+
+
 def build_links(
     code: str,
     *,
@@ -56,7 +70,7 @@ def build_links(
     matrix_user: str | None = None,
 ) -> Links:
     payload = build_payload(code, need, commune)
-    telegram = f"https://t.me/{telegram_bot.lstrip('@')}?start={payload}" if telegram_bot else None
+    telegram = telegram_link(telegram_bot, payload) if telegram_bot else None
     matrix = f"https://matrix.to/#/{quote(matrix_user, safe='@:')}" if matrix_user else None
     return Links(payload.split("__")[0], payload, telegram, matrix)
 
