@@ -83,9 +83,9 @@ async def serve_jsonl(dispatcher: Dispatcher, lines: AsyncIterator[str], out: Te
             out.flush()
             continue
         turn = await dispatcher.handle(incoming)
-        await dispatcher.confirm_sent(incoming)
         out.write(json.dumps(turn_json(incoming.conversation, turn), ensure_ascii=False) + "\n")
         out.flush()
+        await dispatcher.confirm_sent(incoming)
     return count
 
 

@@ -11,6 +11,8 @@ the same properties the console and Matrix adapters must have).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,9 +20,12 @@ import pytest
 
 from adapters.base import BUTTONS, LOCATION, Adapter
 from adapters.telegram import OFFSET_CURSOR, TelegramAdapter
-from bot.dispatcher import Dispatcher, StepResult
+from bot.dispatcher import Dialogue, Dispatcher, StepResult
 from bot.messages import Incoming, Reply, Turn
+from bot.store import Store
+from tests.adapter_contract import AdapterContract, Delivered, Journal, RecordingDispatcher
 from tests.telegram_harness import telegram_bot
+from tests.telegram_server import TOKEN, FakeTelegram
 
 # PTB 22 warns about RetryAfter.retry_after's future type from inside its own code.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -104,3 +109,53 @@ async def test_run_returns_promptly_on_stop(tmp_path: Path) -> None:
     stop.set()
     async with asyncio.timeout(5):
         await adapter.run(stop)
+
+
+# --- the shared adapter contract (tests/adapter_contract.py) ------------------------------------
+
+
+@dataclass
+class TelegramContractHarness:
+    journal: Journal
+    say_fn: Callable[[str], Awaitable[list[Delivered]]]
+    has_cursor: bool = True
+
+    async def say(self, text: str) -> list[Delivered]:
+        return await self.say_fn(text)
+
+    def covers(self, cursor: str, event_id: str) -> bool:
+        return int(event_id) < int(cursor)  # getUpdates offset = first update not yet done
+
+
+class TestTelegramContract(AdapterContract):
+    @pytest.fixture
+    async def harness(self, tmp_path: Path) -> AsyncIterator[TelegramContractHarness]:
+        chat = 42
+        journal = Journal()
+        fake = await FakeTelegram(TOKEN).start()
+        turns: dict[str, Turn] = {}
+
+        async def on_confirm(event_id: str) -> bool:
+            # Every reply computed for this event must already be accepted by the server.
+            visible = {s.text for s in fake.sent[chat]}
+            return all(r.text in visible for r in turns[event_id].replies)
+
+        def factory(store: Store, _dialogue: Callable[[], Dialogue]) -> Dispatcher:
+            dispatcher = RecordingDispatcher(store, journal, on_confirm, OFFSET_CURSOR)
+            turns.update(dispatcher.turns)
+            dispatcher.turns = turns
+            return dispatcher
+
+        async def say(text: str) -> list[Delivered]:
+            await fake.send_text(chat, text)
+            sent = await fake.replies(chat)
+            return [
+                Delivered(s.text, s.raw if s.parse_mode else None, [b[0] for b in s.buttons])
+                for s in sent
+            ]
+
+        try:
+            async with telegram_bot(tmp_path, server=fake, dispatcher_factory=factory):
+                yield TelegramContractHarness(journal, say)
+        finally:
+            await fake.stop()
