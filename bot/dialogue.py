@@ -255,8 +255,7 @@ class OrientationDialogue:
         if command == "start":
             self._on_start(state, rest.strip(), out)
         elif command == "restart":
-            state.forget_need()
-            state.facts.commune = state.facts.commune  # keep the commune: it rarely changes
+            state.forget_need()  # what the person said about themselves is kept
             out.say(t(lang, "restart"), self._menu_choices(lang))
         elif command == "my_data":
             out.show_personal_data = True
@@ -402,11 +401,10 @@ class OrientationDialogue:
 
     def _answer_commune(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
         place = heard.place
-        if place is None or place.status == "not_found":
+        if (place is None or place.status == "not_found") and len(heard.folded.split()) <= 4:
+            # A short answer is taken as a name, typos included ("nanci", "st die").
             resolved = self.understanding.resolve_place(heard.raw)
-            if (resolved.status != "not_found" and (heard.needs or heard.faq) == []) or (
-                resolved.status != "not_found" and len(heard.folded.split()) <= 4
-            ):
+            if resolved.status != "not_found":
                 place = resolved
         if place is None or place.status == "not_found":
             if heard.needs or (heard.is_question and heard.faq) or heard.greeting:

@@ -9,10 +9,12 @@ from typing import Any
 
 TEXTS: dict[str, dict[str, str]] = {
     "privacy": {
-        "fr": "Je garde seulement votre commune, votre âge, votre situation et votre besoin, "
-        "pour vous orienter. Tapez /mes_donnees pour les voir et /oubli pour tout effacer.",
-        "en": "I only keep your town, age, situation and need, to guide you. "
-        "Type /mes_donnees to see them and /oubli to erase everything.",
+        "fr": "Je garde votre commune, votre âge, votre situation et votre besoin pour vous "
+        "orienter, et les questions que je ne comprends pas pour m'améliorer. Tapez "
+        "/mes_donnees pour les voir et /oubli pour tout effacer.",
+        "en": "I keep your town, age, situation and need to guide you, and the questions I do "
+        "not understand to improve. Type /mes_donnees to see them and /oubli to erase "
+        "everything.",
     },
     "welcome": {
         "fr": "Bonjour ! Je vous aide à trouver une structure près de chez vous : emploi, "
