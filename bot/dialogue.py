@@ -167,7 +167,7 @@ class OrientationDialogue:
             state.lang = "fr"
         if heard.truncated:
             out.say(t(state.lang, "too_long"))
-        if not heard.folded and not stripped:
+        if not heard.folded:  # nothing but spaces, punctuation or emoji
             out.say(t(state.lang, "menu_prompt"), self._menu_choices(state.lang))
             return
         if heard.urgence:
@@ -186,7 +186,9 @@ class OrientationDialogue:
 
     def _on_free_text(self, state: ConversationState, heard: Understood, out: _Out) -> None:
         self._absorb_facts(state, heard)
-        small_talk = (heard.greeting or heard.thanks) and len(heard.folded.split()) <= 4
+        small_talk = (heard.greeting or heard.thanks or heard.yes or heard.no) and len(
+            heard.folded.split()
+        ) <= 4
         if self._faq_is_clear(heard):
             self._answer_faq(state, heard.faq[0].id, out)
         elif heard.needs:
@@ -197,7 +199,7 @@ class OrientationDialogue:
             self._on_out_of_scope(state, heard.hors_perimetre, out)
         elif self._take_place(state, heard, out):
             pass
-        elif small_talk:
+        elif small_talk or heard.asks_help:
             out.say(t(state.lang, "welcome"), self._menu_choices(state.lang))
         elif heard.faq and heard.faq[0].score >= self.settings.faq_seuil_bas:
             self._did_you_mean(state, heard, out)
@@ -212,14 +214,31 @@ class OrientationDialogue:
         """A question answered directly: high score, and not too close to the second one.
 
         A sentence that is not phrased as a question needs a higher score, so that "je cherche
-        un garage solidaire" routes to garages instead of explaining them.
+        un garage solidaire" routes to garages instead of explaining them. A question about
+        the very thing the person needs ("combien je serais payé dans un chantier ?") is
+        answered from the lower threshold.
         """
         if not heard.faq:
             return False
-        top = heard.faq[0].score
+        top = heard.faq[0]
         high = self.settings.faq_seuil_haut
-        strong = (heard.is_question and top >= high) or (not heard.needs and top >= high + 6)
-        return strong and not self._faq_ambiguous(heard)
+        strong = (heard.is_question and top.score >= high) or (
+            not heard.needs and top.score >= high + 6
+        )
+        about_need = (
+            heard.is_question
+            and top.score >= self.settings.faq_seuil_bas
+            and self._faq_about_needs(top.id, heard)
+        )
+        return (strong or about_need) and not self._faq_ambiguous(heard)
+
+    def _faq_about_needs(self, faq_id: str, heard: Understood) -> bool:
+        faq_categories = set(self.kb.faq[faq_id].categories)
+        for scored in heard.needs[:1]:
+            need = self.kb.needs.get(scored.id)
+            if need is not None and faq_categories & set(need.categories):
+                return True
+        return bool(faq_categories & set(heard.categories))
 
     def _take_place(self, state: ConversationState, heard: Understood, out: _Out) -> bool:
         """Use a commune named in the message. True if the turn is answered by this."""

@@ -36,6 +36,7 @@ REQUIRED_ID = {
     "age": "age",
     "commune": "commune",
 }
+ASKING_ORDER = ("commune", "statuts", "age", "sans_emploi_mois", "residence_depuis_mois")
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 
 
@@ -64,17 +65,24 @@ class Orientation:
         categories: Sequence[str],
         commune: Commune,
     ) -> str | None:
+        """The next fact to ask: what the need requires, then what a rule cannot decide without.
+
+        The situation comes before the age: it alone often settles a rule (RSA for the IAE).
+        """
         facts = self.rule_facts(state)
         wanted: list[str] = [REQUIRED_ID.get(f, f) for f in required if f != "commune"]
+        undecided: list[str] = []
         for cat in categories:
             for verdict in self.verdicts_for_category(cat, facts, commune):
                 if verdict.result is None:
-                    wanted += [m for m in verdict.missing if m not in wanted]
+                    undecided += [m for m in verdict.missing if m not in undecided]
+        undecided.sort(key=lambda fact: ASKING_ORDER.index(fact) if fact in ASKING_ORDER else 99)
+        wanted += [fact for fact in undecided if fact not in wanted]
         for fact in wanted:
             asking = ASKING_ID.get(fact)
             if asking is None or asking in state.asked:
                 continue
-            if self.fact_known(state, fact):
+            if self.fact_known(state, fact) and not (fact == "statuts" and fact in undecided):
                 continue
             return asking
         return None

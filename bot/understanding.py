@@ -78,6 +78,10 @@ _QUESTION_START = re.compile(
 )
 _GREETING = re.compile(r"^(bonjour|bonsoir|salut|coucou|slt|bjr|cc|hello|hi|hey|yo|allo)\b")
 _THANKS = re.compile(r"\b(merci|thanks|thank you|mrc|mci)\b")
+_HELP = re.compile(
+    r"^(aide|aidez|aider|help|sos|au secours|je (ne )?sais (pas|plus) quoi faire|"
+    r"je suis perdue?|j ai besoin d aide|besoin d aide)\b"
+)
 _YES = re.compile(r"^(oui|ouais|ok|d accord|dac|yes|yep|ouai|bien sur|volontiers|o)\b")
 _NO = re.compile(r"^(non|nan|no|nope|pas du tout|jamais)\b")
 _SKIP = re.compile(
@@ -173,6 +177,7 @@ class Understood:
     yes: bool = False
     no: bool = False
     skip: bool = False
+    asks_help: bool = False  # "aide moi", "je sais pas quoi faire": show the menu, gently
     english: bool = False
     urgence: bool = False
     hors_perimetre: str | None = None
@@ -263,6 +268,7 @@ class Understanding:
         out.thanks = bool(_THANKS.search(norm))
         out.yes, out.no = bool(_YES.match(norm)), bool(_NO.match(norm))
         out.skip = bool(_SKIP.search(norm))
+        out.asks_help = bool(_HELP.match(norm))
         out.english = _looks_english(norm)
         out.urgence = bool(self._urgence.find(padded))
         hors = self._hors.find(padded)

@@ -191,3 +191,29 @@ async def test_garbage_and_huge_messages_get_a_clear_answer(person: Conversation
     assert person.text
     await person.say("")
     assert person.text
+
+
+async def test_a_question_about_what_the_person_needs_is_answered_first(
+    person: Conversation,
+) -> None:
+    turn = await person.say("combien je serais payé dans un chantier ?")
+    assert turn.trace.faq == ["faq_iae_salaire_duree"]
+    assert "need:emploi_insertion" in person.choices  # the search is one tap away
+
+
+async def test_asking_for_help_shows_the_menu_and_is_not_logged(person: Conversation) -> None:
+    await person.say("aide moi")
+    assert "need:emploi_insertion" in person.choices
+    assert await person.dispatcher.store.unanswered_questions() == []
+
+
+async def test_the_situation_is_asked_before_the_age(person: Conversation) -> None:
+    turn = await person.say("je sors de prison, je cherche du travail à Nancy")
+    assert turn.trace.asking == "situation"
+
+
+async def test_food_and_training_get_an_honest_pointer(person: Conversation) -> None:
+    turn = await person.say("j'ai plus rien à manger")
+    assert turn.trace.need == "hors_perimetre" and "CCAS" in person.text
+    turn = await person.say("je veux une formation")
+    assert turn.trace.need == "hors_perimetre" and "France Travail" in person.text
