@@ -128,20 +128,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "other_need": {"fr": "Autre besoin", "en": "Something else"},
     "human": {"fr": "Parler à un conseiller", "en": "Talk to an adviser"},
-    "share_location": {"fr": "Partager ma position", "en": "Share my location"},
-    "not_understood": {
-        "fr": "Je n'ai pas compris, désolé. Je note votre question pour l'améliorer. "
-        "Choisissez un sujet, ou demandez à parler à un conseiller.",
-        "en": "Sorry, I did not understand. I note your question to improve. Pick a topic, "
-        "or ask to talk to an adviser.",
-    },
     "did_you_mean": {"fr": "Vouliez-vous dire :", "en": "Did you mean:"},
     "none_of_these": {"fr": "Autre chose", "en": "Something else"},
     "faq_source": {"fr": "Source", "en": "Source"},
-    "faq_followup": {
-        "fr": "Voulez-vous chercher une structure près de chez vous ?",
-        "en": "Do you want to find an organisation near you?",
-    },
     "urgence": {
         "fr": "Si vous êtes en danger ou sans abri ce soir, appelez tout de suite :",
         "en": "If you are in danger or without shelter tonight, call now:",
@@ -169,10 +158,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "referral_ok": {
         "fr": "Bienvenue ! Votre conseiller vous a envoyé ici (code {code}).",
         "en": "Welcome! Your adviser sent you here (code {code}).",
-    },
-    "referral_unknown": {
-        "fr": "Je ne reconnais pas ce code. Ce n'est pas grave : dites-moi ce que vous cherchez.",
-        "en": "I do not recognise this code. No problem: tell me what you are looking for.",
     },
     "human_intro": {
         "fr": "Une personne peut vous aider.",
