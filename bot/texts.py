@@ -128,6 +128,12 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "other_need": {"fr": "Autre besoin", "en": "Something else"},
     "human": {"fr": "Parler à un conseiller", "en": "Talk to an adviser"},
+    "not_understood": {
+        "fr": "Je n'ai pas compris, désolé. Je note votre question pour l'améliorer. "
+        "Choisissez un sujet, ou demandez à parler à un conseiller.",
+        "en": "Sorry, I did not understand. I note your question to improve. Pick a topic, "
+        "or ask to talk to an adviser.",
+    },
     "did_you_mean": {"fr": "Vouliez-vous dire :", "en": "Did you mean:"},
     "none_of_these": {"fr": "Autre chose", "en": "Something else"},
     "faq_source": {"fr": "Source", "en": "Source"},
