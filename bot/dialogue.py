@@ -94,6 +94,8 @@ class OrientationDialogue:
         if first_contact and incoming.language and incoming.language.startswith("en"):
             state.lang = "en"
         self._route(state, incoming, out)
+        if out.replies:  # what a number typed next refers to
+            state.choices = [(c.id, c.label) for c in out.replies[-1].choices]
         if first_contact and not out.erase:
             self._prepend_privacy(state, out)
             state.greeted = True
@@ -469,7 +471,6 @@ class OrientationDialogue:
                 t(lang, "commune_noted", commune=commune.name) + " " + t(lang, "menu_prompt"),
                 self._menu_choices(lang),
             )
-            self._remember_choices(state, out)
             return
         self._advance(state, out)
 
@@ -496,7 +497,6 @@ class OrientationDialogue:
                 (intro + "\n" if intro else "") + t(lang, "menu_prompt"), self._menu_choices(lang)
             )
             state.asking = "besoin"
-            self._remember_choices(state, out)
             return
         need = self.kb.needs[need_id]
         out.trace.need = need_id
@@ -527,75 +527,37 @@ class OrientationDialogue:
         intro: str,
     ) -> None:
         lang = state.lang
-        meta = self.orientation.meta_for(commune)
-        radius, max_km = meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
-        result = self.orientation.services.search(categories, commune, radius, max_km)
-        facts = self.orientation.rule_facts(state)
-        routed: list[Routed] = []
-        verdicts: dict[str, str] = {}
-        refused: dict[str, Verdict] = {}
-        for proposal in result.proposals:
-            verdict = self.orientation.verdict_for(proposal, facts, commune)
-            cat = proposal.place.categorie
-            if verdict is not None and verdict.result is not None:
-                verdicts.setdefault(cat, verdict.result)
-            if verdict is not None and verdict.result == "non_eligible":
-                refused.setdefault(cat, verdict)
-                continue
-            routed.append(self.orientation.routed(state, proposal, verdict, commune))
-        order = {c: i for i, c in enumerate(categories)}
-        if state.categories:
-            routed.sort(
-                key=lambda r: (
-                    order.get(r.proposal.place.categorie, 99),
-                    r.proposal.distance_km or 0,
-                )
-            )
+        result = self.orientation.search(categories, commune)
+        screened = self.orientation.screen(state, result.proposals, commune)
         size = self.settings.max_resultats
-        page = routed[state.page * size : (state.page + 1) * size]
-        out.trace.eligibility = verdicts
-        out.trace.structures = [trace_entry(r) for r in page]
+        start = state.page * size
+        page = screened.routed[start : start + size]
+        out.trace.eligibility = screened.verdicts
         state.asking = None
         lines: list[str] = [intro] if intro else []
-        if refused and not page:
-            self._explain_refusal(state, commune, refused, out, lines)
+        if screened.refused and not page:
+            self._explain_refusal(state, commune, screened.refused, out, lines)
             return
         if not page:
-            lines.append(
-                self._nothing_found(state, commune, categories, max_km)
-                if state.page == 0
-                else t(lang, "no_more")
-            )
+            lines.append(self._nothing_found(state, commune, result.radius_km))
             out.say("\n".join(lines), self._after_results_choices(state, False))
-            self._remember_choices(state, out)
             return
-        header = (
-            t(lang, "results_widened", rayon=_fmt_km(radius), max=_fmt_km(max_km))
-            if result.widened
-            else t(lang, "results_intro", commune=commune.name)
-        )
-        lines.append(header)
-        start = state.page * size
-        lines += self.orientation.listing(page, start, lang)
-        for cat, verdict in refused.items():
-            lines.append(self._refusal_line(cat, verdict, lang))
-        more = len(routed) > (state.page + 1) * size
-        out.say(
-            "\n\n".join(lines),
-            self._after_results_choices(state, more, page),
-            structures=tuple(card(r) for r in page),
-        )
-        self._remember_choices(state, out)
-        for r in page:
-            out.usage.append(
-                UsageEvent(
-                    kind="orientation",
-                    need=state.need,
-                    categorie=r.proposal.place.categorie,
-                    departement=commune.dept,
-                    referral=state.referral,
-                )
+        if result.widened:
+            radius = self.orientation.meta_for(commune).recherche.rayon_defaut_km
+            lines.append(
+                t(lang, "results_widened", rayon=_fmt_km(radius), max=_fmt_km(result.radius_km))
             )
+        else:
+            lines.append(t(lang, "results_intro", commune=commune.name))
+        lines += self.orientation.listing(page, start, lang)
+        lines += [self._refusal_line(c, v, lang) for c, v in screened.refused.items()]
+        more = len(screened.routed) > start + size
+        self._say_routed(out, lines, page, self._after_results_choices(state, more, page))
+        out.usage += [
+            UsageEvent("orientation", state.need, r.proposal.place.categorie, commune.dept,
+                       state.referral)
+            for r in page
+        ]  # fmt: skip
 
     def _explain_refusal(
         self,
@@ -605,45 +567,39 @@ class OrientationDialogue:
         out: _Out,
         lines: list[str],
     ) -> None:
+        """Out of reach (a CJS at 15): say so kindly, then the best alternatives and a referent."""
         lang = state.lang
-        for cat, verdict in refused.items():
-            lines.append(self._refusal_line(cat, verdict, lang))
-        alternatives: list[str] = []
-        for verdict in refused.values():
-            rule = self.orientation.rules.rules.get(verdict.rule_id)
-            alternatives += [
-                a for a in (rule.alternatives if rule else []) if a not in alternatives
-            ]
-        meta = self.orientation.meta_for(commune)
-        alt = (
-            self.orientation.services.search(
-                alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
-            )
-            if alternatives
-            else None
-        )
-        facts = self.orientation.rule_facts(state)
-        shown: list[Routed] = []
-        for proposal in alt.proposals if alt else ():
-            alt_verdict = self.orientation.verdict_for(proposal, facts, commune)
-            if alt_verdict is not None and alt_verdict.result == "non_eligible":
-                continue
-            shown.append(self.orientation.routed(state, proposal, alt_verdict, commune))
-            if len(shown) >= 2:
-                break
+        lines += [self._refusal_line(cat, verdict, lang) for cat, verdict in refused.items()]
+        instead = self.orientation.rule_alternatives([v.rule_id for v in refused.values()])
+        shown = self.orientation.alternatives(state, instead, commune, limit=2)
         if shown:
             lines.append(t(lang, "alternatives"))
             lines += self.orientation.listing(shown, 0, lang)
         referent = self.orientation.referent_for_person(state, commune)
         if referent:
             lines.append(t(lang, "results_none_referent", referent=referent))
+        self._say_routed(out, lines, shown, self._after_results_choices(state, False, shown))
+
+    def _no_tzcld(self, state: ConversationState, commune: Commune, out: _Out, intro: str) -> None:
+        """No zéro-chômeur territory here: say so, then the nearest IAE structures."""
+        lang = state.lang
+        out.trace.eligibility = {"ebe_tzcld": "non_eligible"}
+        state.categories = []
+        state.asking = None
+        lines = [intro] if intro else []
+        lines.append(t(lang, "tzcld_outside", commune=commune.name))
+        instead = self.orientation.rule_alternatives(["tzcld"]) or ["aci", "ei", "ai"]
+        shown = self.orientation.alternatives(state, instead, commune, self.settings.max_resultats)
+        if shown:
+            lines.append(t(lang, "alternatives"))
+            lines += self.orientation.listing(shown, 0, lang)
+        self._say_routed(out, lines, shown, self._after_results_choices(state, False, shown))
+
+    def _say_routed(
+        self, out: _Out, lines: list[str], shown: Sequence[Routed], choices: Sequence[Choice]
+    ) -> None:
         out.trace.structures = [trace_entry(r) for r in shown]
-        out.say(
-            "\n\n".join(lines),
-            self._after_results_choices(state, False, shown),
-            structures=tuple(card(r) for r in shown),
-        )
-        self._remember_choices(state, out)
+        out.say("\n\n".join(lines), choices, structures=tuple(card(r) for r in shown))
 
     def _refusal_line(self, categorie: str, verdict: Verdict, lang: str) -> str:
         label = category_label(self.kb, categorie, lang)
@@ -654,46 +610,15 @@ class OrientationDialogue:
             line += " " + t(lang, "decides", qui=verdict.decide_par.rstrip(".").lower())
         return line
 
-    def _nothing_found(
-        self, state: ConversationState, commune: Commune, categories: Sequence[str], max_km: float
-    ) -> str:
+    def _nothing_found(self, state: ConversationState, commune: Commune, max_km: float) -> str:
         lang = state.lang
+        if state.page > 0:
+            return t(lang, "no_more")
         text = t(lang, "results_none", max=_fmt_km(max_km), commune=commune.name)
         referent = self.orientation.referent_for_person(state, commune)
         if referent:
             text += "\n" + t(lang, "results_none_referent", referent=referent)
         return text
-
-    def _no_tzcld(self, state: ConversationState, commune: Commune, out: _Out, intro: str) -> None:
-        lang = state.lang
-        out.trace.eligibility = {"ebe_tzcld": "non_eligible"}
-        lines = [intro] if intro else []
-        lines.append(t(lang, "tzcld_outside", commune=commune.name))
-        rule = self.orientation.rules.rules.get("tzcld")
-        alternatives = list(rule.alternatives) if rule else ["aci", "ei", "ai"]
-        state.categories = []
-        meta = self.orientation.meta_for(commune)
-        found = self.orientation.services.search(
-            alternatives, commune, meta.recherche.rayon_defaut_km, meta.recherche.rayon_max_km
-        )
-        facts = self.orientation.rule_facts(state)
-        shown = [
-            self.orientation.routed(
-                state, p, self.orientation.verdict_for(p, facts, commune), commune
-            )
-            for p in found.proposals[: self.settings.max_resultats]
-        ]
-        if shown:
-            lines.append(t(lang, "alternatives"))
-            lines += self.orientation.listing(shown, 0, lang)
-        out.trace.structures = [trace_entry(r) for r in shown]
-        state.asking = None
-        out.say(
-            "\n\n".join(lines),
-            self._after_results_choices(state, False, shown),
-            structures=tuple(card(r) for r in shown),
-        )
-        self._remember_choices(state, out)
 
     # --- questions --------------------------------------------------------------------------------
 
@@ -743,7 +668,6 @@ class OrientationDialogue:
             choices = list(self._menu_choices(lang))
         parts = [p for p in (intro, hint, text) if p]
         out.say("\n".join(parts), choices, **extra)
-        self._remember_choices(state, out)
 
     def _ask_which_commune(
         self, state: ConversationState, communes: list[Commune], out: _Out
@@ -754,7 +678,6 @@ class OrientationDialogue:
         choices = [Choice(f"commune:{c.insee}", f"{c.name} ({c.dept})") for c in communes[:5]]
         choices.append(Choice("commune:none", t(lang, "commune_none_of_these")))
         out.say(t(lang, "commune_which"), choices)
-        self._remember_choices(state, out)
 
     def _skip_current(self, state: ConversationState) -> None:
         if state.asking == "situation":
@@ -817,7 +740,6 @@ class OrientationDialogue:
                     break
         choices += [Choice("menu", t(lang, "other_need")), Choice("human", t(lang, "human"))]
         out.say(faq_text(faq, lang), choices)
-        self._remember_choices(state, out)
 
     def _did_you_mean(self, state: ConversationState, heard: Understood, out: _Out) -> None:
         lang = state.lang
@@ -828,7 +750,6 @@ class OrientationDialogue:
         choices.append(Choice("menu", t(lang, "none_of_these")))
         out.trace.faq = []
         out.say(t(lang, "did_you_mean"), choices)
-        self._remember_choices(state, out)
 
     def _on_out_of_scope(self, state: ConversationState, topic: str, out: _Out) -> None:
         lang = state.lang
@@ -839,7 +760,6 @@ class OrientationDialogue:
             UsageEvent(kind="hors_perimetre", categorie=topic, departement=self._dept(state))
         )
         out.say(text.strip(), self._menu_choices(lang))
-        self._remember_choices(state, out)
 
     def _on_urgence(self, state: ConversationState, out: _Out) -> None:
         lang = state.lang
@@ -860,7 +780,6 @@ class OrientationDialogue:
             "\n".join(lines),
             [Choice("human", t(lang, "human")), Choice("menu", t(lang, "other_need"))],
         )
-        self._remember_choices(state, out)
 
     def _not_understood(self, state: ConversationState, heard: Understood, out: _Out) -> None:
         lang = state.lang
@@ -877,7 +796,6 @@ class OrientationDialogue:
         out.usage.append(UsageEvent(kind="non_compris", departement=self._dept(state)))
         choices = [*self._menu_choices(lang), Choice("human", t(lang, "human"))]
         out.say(t(lang, "not_understood"), choices)
-        self._remember_choices(state, out)
 
     # --- a human ---------------------------------------------------------------------------------
 
@@ -900,7 +818,6 @@ class OrientationDialogue:
             Choice("menu", t(lang, "other_need")),
         ]
         out.say("\n".join(lines), choices)
-        self._remember_choices(state, out)
 
     def _on_callback_choice(self, state: ConversationState, value: str, out: _Out) -> None:
         lang = state.lang
@@ -916,7 +833,6 @@ class OrientationDialogue:
         else:
             state.asking = None
             out.say(t(lang, "callback_declined"), self._menu_choices(lang))
-        self._remember_choices(state, out)
 
     def _record_callback(self, state: ConversationState, phone: str, out: _Out) -> None:
         lang = state.lang
@@ -940,7 +856,6 @@ class OrientationDialogue:
         state.callback_requested = True
         state.asking = None
         out.say(t(lang, "callback_done"), self._menu_choices(lang))
-        self._remember_choices(state, out)
 
     # --- small helpers ----------------------------------------------------------------------------
 
@@ -969,10 +884,6 @@ class OrientationDialogue:
 
     def _current_choices(self, state: ConversationState) -> list[Choice]:
         return [Choice(i, label) for i, label in state.choices]
-
-    def _remember_choices(self, state: ConversationState, out: _Out) -> None:
-        last = out.replies[-1] if out.replies else None
-        state.choices = [(c.id, c.label) for c in last.choices] if last else []
 
     def _prepend_privacy(self, state: ConversationState, out: _Out) -> None:
         notice = t(state.lang, "privacy")

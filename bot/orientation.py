@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config import DialogueSettings
@@ -16,7 +17,7 @@ from bot.kb.models import Meta
 from bot.kb.vocab import IAE_CATEGORIES
 from bot.places import Commune, Gazetteer
 from bot.present import Routed, deciders_text, proposal_text
-from bot.ranking import Proposal, build_indexes
+from bot.ranking import Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
 from bot.rules import RuleBook, Verdict
 from bot.state import ConversationState
@@ -38,6 +39,15 @@ REQUIRED_ID = {
 }
 ASKING_ORDER = ("commune", "statuts", "age", "sans_emploi_mois", "residence_depuis_mois")
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """Proposals after the eligibility pre-screen."""
+
+    routed: list[Routed]  # shown, nearest first (named categories first when there are any)
+    verdicts: dict[str, str]  # the pre-screen result of each category, for the trace
+    refused: dict[str, Verdict]  # categories the person is probably not eligible for
 
 
 class Orientation:
@@ -246,6 +256,58 @@ class Orientation:
             if entry.id == statut:
                 return entry.libelle_en if (lang == "en" and entry.libelle_en) else entry.libelle
         return statut
+
+    def search(self, categories: Sequence[str], commune: Commune) -> SearchResult:
+        """Eligible places near the commune, widened to the maximum radius if none."""
+        meta = self.meta_for(commune)
+        recherche = meta.recherche
+        return self.services.search(
+            categories, commune, recherche.rayon_defaut_km, recherche.rayon_max_km
+        )
+
+    def screen(
+        self, state: ConversationState, proposals: Sequence[Proposal], commune: Commune
+    ) -> Screened:
+        """Pre-screen each proposal; the ones the person is probably not eligible for go apart."""
+        facts = self.rule_facts(state)
+        routed: list[Routed] = []
+        verdicts: dict[str, str] = {}
+        refused: dict[str, Verdict] = {}
+        for proposal in proposals:
+            verdict = self.verdict_for(proposal, facts, commune)
+            cat = proposal.place.categorie
+            if verdict is not None and verdict.result is not None:
+                verdicts.setdefault(cat, verdict.result)
+            if verdict is not None and verdict.result == "non_eligible":
+                refused.setdefault(cat, verdict)
+                continue
+            routed.append(self.routed(state, proposal, verdict, commune))
+        if state.categories:
+            order = {c: i for i, c in enumerate(state.categories)}
+            routed.sort(
+                key=lambda r: (
+                    order.get(r.proposal.place.categorie, 99),
+                    r.proposal.distance_km or 0,
+                )
+            )
+        return Screened(routed, verdicts, refused)
+
+    def alternatives(
+        self, state: ConversationState, categories: Sequence[str], commune: Commune, limit: int
+    ) -> list[Routed]:
+        """The nearest eligible places of other categories, when the wanted one is out of reach."""
+        if not categories:
+            return []
+        found = self.search(categories, commune)
+        return self.screen(state, found.proposals, commune).routed[:limit]
+
+    def rule_alternatives(self, rule_ids: Sequence[str]) -> list[str]:
+        """The categories the rules suggest instead (`alternatives`), without repeats."""
+        out: list[str] = []
+        for rule_id in rule_ids:
+            rule = self.rules.rules.get(rule_id)
+            out += [a for a in (rule.alternatives if rule else []) if a not in out]
+        return out
 
 
 def _collect_statuts(node: Any, found: set[str], orientation: Orientation) -> None:
