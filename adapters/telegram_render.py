@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from dataclasses import dataclass
 
 from telegram import (
@@ -30,7 +29,6 @@ DIGEST_PREFIX = "~"  # callback_data starting with this is a digest of a longer 
 LOCATION_BUTTON = "📍 Partager ma position"
 LOCATION_PROMPT = "Vous pouvez aussi partager votre position avec le bouton ci-dessous."
 EMPTY_TEXT = "…"
-_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
@@ -202,10 +200,6 @@ def render_reply(reply: Reply) -> list[OutMessage]:
 
 def render_replies(replies: list[Reply]) -> list[OutMessage]:
     return [message for reply in replies for message in render_reply(reply)]
-
-
-def valid_payload(payload: str) -> bool:
-    return _PAYLOAD.fullmatch(payload) is not None
 
 
 def deep_link(bot_username: str, code: str) -> str:

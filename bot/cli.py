@@ -269,10 +269,18 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
             return 0
         summary = await store.usage_summary(since)
         questions = await store.unanswered_questions()
+        codes = await store.referrals()
     if args.json:
         print(
             json.dumps(
-                {"depuis": since, **summary, "questions": questions}, ensure_ascii=False, indent=2
+                {
+                    "depuis": since,
+                    **summary,
+                    "codes": {code: r.label for code, r in codes.items()},
+                    "questions": questions,
+                },
+                ensure_ascii=False,
+                indent=2,
             )
         )
         return 0
@@ -288,6 +296,11 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
             print(f"\n{title} :")
             for name, count in summary[key].items():
                 print(f"  {name:<32} {count}")
+    if codes:
+        print("\nCodes conseillers (personnes venues par chacun) :")
+        for code, referral in sorted(codes.items()):
+            count = summary["par_code"].get(code, 0)
+            print(f"  {code:<20} {referral.label:<32} {count}")
     print(f"\nQuestions non comprises ({len(questions)} dernières) :")
     for q in questions:
         hint = f"  [proche : {q['best_match']} {q['score']:.0f}]" if q["best_match"] else ""

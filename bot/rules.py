@@ -175,17 +175,6 @@ def codes_contain(
     return False
 
 
-def in_eligibility_codes(codes: Iterable[str], insee: str, places: PlacesLike | None) -> bool:
-    """data·inclusion `zone_eligibilite` semantics: INSEE, département, EPCI SIREN or "france"."""
-    commune = places.get(insee) if places is not None else None
-    for code in codes:
-        if code in ("france", insee):
-            return True
-        if commune is not None and code in (commune.dept, commune.epci):
-            return True
-    return False
-
-
 # --- compiled conditions ------------------------------------------------------------------------
 
 Tri = tuple[bool | None, frozenset[str]]  # value (None = unknown), facts that left it unknown

@@ -129,3 +129,13 @@ def test_stats_show_figures_and_unanswered_questions(tmp_path: Path) -> None:
     assert data["par_besoin"].get("mobilite_reparation")
     aiguillage("stats", "--purger-questions", "--db", db)
     assert json.loads(aiguillage("stats", "--json", "--db", db).stdout)["questions"] == []
+
+
+def test_stats_count_people_by_counsellor_code(tmp_path: Path) -> None:
+    db = str(tmp_path / "a.db")
+    aiguillage("link", "CD54-NANCY", "--libelle", "Agence de Nancy", "--db", db)
+    starts = [{"user": "a", "start": "CD54-NANCY"}, {"user": "b", "text": "code cd54-nancy"}]
+    aiguillage("chat", "--jsonl", "--db", db, stdin="\n".join(json.dumps(x) for x in starts))
+    data = json.loads(aiguillage("stats", "--json", "--db", db).stdout)
+    assert data["codes"] == {"CD54-NANCY": "Agence de Nancy"}
+    assert data["par_code"] == {"CD54-NANCY": 2}
