@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -118,9 +119,12 @@ class Dispatcher:
     def _step(dialogue: Dialogue, state: dict[str, Any] | None, incoming: Incoming) -> StepResult:
         try:
             return dialogue.step(state, incoming)
-        except Exception:
+        except Exception as exc:
             # A bug must not cost the person their conversation: keep the state, apologise.
-            log.exception("dialogue step failed (%s event)", incoming.kind)
+            # The exception's message may quote what the person wrote: log where, not what.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("dialogue step failed (%s event): %s\n%s", incoming.kind,
+                      type(exc).__name__, where)  # fmt: skip
             return StepResult(
                 turn=Turn([dialogue.failure_reply(state)]),
                 state=state if state is not None else {},

@@ -181,3 +181,15 @@ async def test_callbacks_listing(store: Store, status: str | None) -> None:
     assert rows[0]["telephone"] == "06 11 22 33 44"
     assert await store.set_callback_status(rows[0]["id"], "traite")
     assert await store.callbacks("nouveau") == []
+
+
+async def test_a_crash_is_logged_without_what_the_person_wrote(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Leaky(CountingDialogue):
+        def step(self, state: dict[str, Any] | None, incoming: Incoming) -> StepResult:
+            raise ValueError(f"cannot parse {incoming.text!r}")
+
+    await Dispatcher(store, Leaky).handle(incoming("1", text="06 12 34 56 78 Karim"))
+    assert "ValueError" in caplog.text
+    assert "Karim" not in caplog.text and "06 12" not in caplog.text
