@@ -9,6 +9,10 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
   base; purged by admins or by /oubli;
 - call-back requests (phone number only with consent): for a counsellor to call back.
 
+Nothing is kept longer than needed (`Store.prune`, run at every start): the inbox for two days,
+a conversation untouched for six months is erased with its questions and call-backs, and a
+call-back marked done keeps its number for 30 days.
+
 Conversation keys are pseudonymised with a keyed hash: platform ids never appear in clear.
 """
 
@@ -97,7 +101,10 @@ MIGRATIONS: Sequence[str] = (
     """,
 )
 
-INBOX_RETENTION_S = 48 * 3600
+DAY_S = 24 * 3600
+INBOX_RETENTION_S = 2 * DAY_S  # platforms re-deliver for less than 24 hours
+STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is forgotten
+CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,9 +297,28 @@ class Store:
         return [(str(r[0]), Turn.from_storage(json.loads(r[1]))) for r in rows]
 
     async def prune(self, now: float | None = None) -> int:
-        """Forget inbox rows older than the retention period (platforms re-deliver for < 24 h)."""
-        limit = (now or time.time()) - INBOX_RETENTION_S
-        return await self._write("DELETE FROM inbox WHERE received_at < ?", (limit,))
+        """Forget what is no longer needed; returns how many rows went.
+
+        Inbox rows after two days; conversations untouched for six months (with their
+        unanswered questions and call-backs); call-backs marked done after 30 days.
+        """
+        now = now or time.time()
+        idle = now - STATE_RETENTION_S
+        async with self._transaction() as db:
+            removed = 0
+            for sql, limit in (
+                ("DELETE FROM inbox WHERE received_at < ?", now - INBOX_RETENTION_S),
+                ("DELETE FROM unanswered WHERE key IN (SELECT key FROM conversations"
+                 " WHERE updated_at < ?)", idle),
+                ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"
+                 " WHERE updated_at < ?)", idle),
+                ("DELETE FROM conversations WHERE updated_at < ?", idle),
+                ("DELETE FROM callbacks WHERE status != 'nouveau' AND at < ?",
+                 now - CALLBACK_DONE_RETENTION_S),
+            ):  # fmt: skip
+                cursor = await db.execute(sql, (limit,))
+                removed += max(0, cursor.rowcount)
+        return removed
 
     # --- personal data -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -193,3 +194,16 @@ async def test_a_crash_is_logged_without_what_the_person_wrote(
     await Dispatcher(store, Leaky).handle(incoming("1", text="06 12 34 56 78 Karim"))
     assert "ValueError" in caplog.text
     assert "Karim" not in caplog.text and "06 12" not in caplog.text
+
+
+async def test_prune_forgets_idle_conversations_and_old_inbox_rows(store: Store) -> None:
+    key = store.key_for("test", "dave")
+    await store.commit_turn(TurnRecord(
+        "test", "1", key, {"x": 1}, Turn([]),
+        unanswered=(Unanswered("??", None, None, "54"),),
+        callbacks=(CallbackRequest("06 00 00 00 00", None, None, None, None),),
+    ))  # fmt: skip
+    assert await store.prune(now=time.time() + 3 * 24 * 3600) == 1  # only the inbox row
+    assert (await store.personal_data(key))["state"] == {"x": 1}
+    await store.prune(now=time.time() + 181 * 24 * 3600)
+    assert await store.personal_data(key) == {"state": None, "unanswered": [], "callbacks": []}
