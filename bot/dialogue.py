@@ -21,7 +21,7 @@ from bot.kb.vocab import NEEDS
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
 from bot.orientation import Orientation
 from bot.places import Commune, Gazetteer
-from bot.present import Routed, card, category_label, faq_text, trace_entry
+from bot.present import Routed, card, category_label, faq_text, proposal_text, trace_entry
 from bot.rules import Verdict
 from bot.state import ConversationState
 from bot.store import CallbackRequest, Unanswered, UsageEvent
@@ -191,7 +191,9 @@ class OrientationDialogue:
         small_talk = (heard.greeting or heard.thanks or heard.yes or heard.no) and len(
             heard.folded.split()
         ) <= 4
-        if self._faq_is_clear(heard):
+        if heard.referents and heard.wants_place and not heard.needs:
+            self._find_referent(state, heard.referents[0], heard, out)
+        elif self._faq_is_clear(heard):
             self._answer_faq(state, heard.faq[0].id, out)
         elif heard.needs:
             self._set_need(state, heard.needs[0].id, heard.categories)
@@ -465,6 +467,9 @@ class OrientationDialogue:
         state.pending_communes = []
         if state.asking in {"commune", "confirmation_commune"}:
             state.asking = None
+        if state.referent_wanted and state.need is None:
+            self._find_referent(state, state.referent_wanted, self.understanding.read(""), out)
+            return
         if state.need is None:
             state.asking = "besoin"
             out.say(
@@ -798,6 +803,36 @@ class OrientationDialogue:
         out.say(t(lang, "not_understood"), choices)
 
     # --- a human ---------------------------------------------------------------------------------
+
+    def _find_referent(
+        self, state: ConversationState, kind: str, heard: Understood, out: _Out
+    ) -> None:
+        """ "Où est la mission locale ?": the nearest one, once the commune is known."""
+        lang = state.lang
+        out.trace.need = "information"
+        place = heard.place
+        if place is not None and place.status == "found":
+            state.facts.commune = place.candidates[0].commune.insee
+        commune = self.gazetteer.get(state.facts.commune) if state.facts.commune else None
+        if commune is None:
+            state.referent_wanted = kind
+            self._ask(state, "commune", out)
+            return
+        state.referent_wanted = None
+        found = self.orientation.nearest_referent_place([kind], commune)
+        cat = self.kb.categories.get(kind)
+        label = (
+            (cat.libelle_en if lang == "en" and cat.libelle_en else cat.libelle) if cat else kind
+        )
+        if found is None:
+            out.say(t(lang, "referent_none", kind=label, commune=commune.name),
+                    self._menu_choices(lang))  # fmt: skip
+            return
+        routed = Routed(found, None, None)
+        lines = [t(lang, "referent_found", kind=label, commune=commune.name),
+                 proposal_text(self.kb, routed, 1, lang)]  # fmt: skip
+        choices = [Choice("human", t(lang, "human")), Choice("menu", t(lang, "other_need"))]
+        self._say_routed(out, lines, [routed], choices)
 
     def _offer_human(self, state: ConversationState, out: _Out) -> None:
         lang = state.lang

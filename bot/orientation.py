@@ -244,11 +244,16 @@ class Orientation:
         return kinds
 
     def nearest_referent(self, kinds: Sequence[str], commune: Commune) -> str | None:
+        found = self.nearest_referent_place(kinds, commune)
+        return None if found is None else found.place.structure.nom
+
+    def nearest_referent_place(self, kinds: Sequence[str], commune: Commune) -> Proposal | None:
+        """The nearest referent of the first kind that has one within the maximum radius."""
         meta = self.meta_for(commune)
         for kind in dict.fromkeys(kinds):
             found = self.referents.nearest([kind], commune, meta.recherche.rayon_max_km)
             if found is not None:
-                return found.place.structure.nom
+                return found
         return None
 
     def statut_label(self, statut: str, lang: str) -> str:

@@ -33,6 +33,7 @@ class ConversationState:
     choices: list[tuple[str, str]] = field(default_factory=list)  # (id, label) last offered
     pending_communes: list[str] = field(default_factory=list)  # "did you mean A or B?"
     pending_faq: list[str] = field(default_factory=list)
+    referent_wanted: str | None = None  # "où est la mission locale ?" before the commune is known
     referral: str | None = None
     page: int = 0  # results already shown for the current need (for "voir plus")
     callback_requested: bool = False
@@ -62,4 +63,5 @@ class ConversationState:
         self.page = 0
         self.pending_communes = []
         self.pending_faq = []
+        self.referent_wanted = None
         self.choices = []

@@ -165,6 +165,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Bienvenue ! Votre conseiller vous a envoyé ici (code {code}).",
         "en": "Welcome! Your adviser sent you here (code {code}).",
     },
+    "referent_found": {
+        "fr": "{kind} près de {commune} :",
+        "en": "{kind} near {commune}:",
+    },
+    "referent_none": {
+        "fr": "Je ne connais pas de {kind} près de {commune}. Un agent France Services peut "
+        "vous renseigner.",
+        "en": "I know no {kind} near {commune}. A France Services agent can tell you.",
+    },
     "human_intro": {
         "fr": "Une personne peut vous aider.",
         "en": "A person can help you.",

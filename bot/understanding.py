@@ -78,6 +78,10 @@ _QUESTION_START = re.compile(
 )
 _GREETING = re.compile(r"^(bonjour|bonsoir|salut|coucou|slt|bjr|cc|hello|hi|hey|yo|allo)\b")
 _THANKS = re.compile(r"\b(merci|thanks|thank you|mrc|mci)\b")
+_WANTS_PLACE = re.compile(
+    r"\b(ou est|ou se trouve|ou trouver|ou aller|adresse|contacter|joindre|numero de|"
+    r"telephone de|horaires?|le plus proche|la plus proche|where is|address|contact)\b"
+)
 _HELP = re.compile(
     r"^(aide|aidez|aider|help|sos|au secours|je (ne )?sais (pas|plus) quoi faire|"
     r"je suis perdue?|j ai besoin d aide|besoin d aide)\b"
@@ -189,6 +193,8 @@ class Understood:
     place: Resolution | None = None
     needs: list[Scored] = field(default_factory=list)  # best first
     categories: list[str] = field(default_factory=list)  # categories named explicitly
+    referents: list[str] = field(default_factory=list)  # referent kinds named (mission_locale…)
+    wants_place: bool = False  # "où est", "adresse", "contacter": the person wants a place
     faq: list[Scored] = field(default_factory=list)  # best first
     code: str | None = None
     phone: str | None = None
@@ -224,6 +230,11 @@ class Understanding:
             for s in c.sigles
             if len(s) <= 2
         ]
+        self._referents = _PhraseIndex(
+            (c.id, [*(s for s in c.sigles if len(s) > 3), *c.synonymes])
+            for c in kb.categories.values()
+            if c.famille == "orienteur"
+        )
         self._need_of_category: dict[str, list[str]] = {}
         for need in kb.needs.values():
             for cat in need.categories:
@@ -281,7 +292,10 @@ class Understanding:
         out.categories = self._categories.find(padded) + [
             cat for cat, pattern in self._acronyms if pattern.search(raw)
         ]
-        out.needs = self._score_needs(padded, out.categories)
+        out.referents = self._referents.find(padded)
+        # "France Travail" names an agency, not a wish for "travail".
+        out.needs = self._score_needs(self._referents.blank(padded), out.categories)
+        out.wants_place = bool(_WANTS_PLACE.search(norm))
         out.faq = self._score_faq(norm, padded)
         out.code = _code(raw)
         out.phone = _phone(raw)
@@ -351,6 +365,10 @@ class _PhraseIndex:
         keys = sorted(self._owner, key=len, reverse=True)
         pattern = "|".join(re.escape(k) for k in keys)
         self._re = re.compile(rf"(?<= )(?:{pattern})(?= )") if keys else None
+
+    def blank(self, padded: str) -> str:
+        """The text with every known phrase replaced by a space."""
+        return padded if self._re is None else self._re.sub(" ", padded)
 
     def find(self, padded: str) -> list[str]:
         """Ids in order of first mention; longer phrases win over the words inside them."""

@@ -217,3 +217,20 @@ async def test_food_and_training_get_an_honest_pointer(person: Conversation) -> 
     assert turn.trace.need == "hors_perimetre" and "CCAS" in person.text
     turn = await person.say("je veux une formation")
     assert turn.trace.need == "hors_perimetre" and "France Travail" in person.text
+
+
+async def test_where_is_the_mission_locale_asks_the_commune_then_answers(
+    person: Conversation,
+) -> None:
+    turn = await person.say("où est la mission locale ?")
+    assert turn.trace.asking == "commune"
+    turn = await person.say("Lunéville")
+    assert turn.trace.structures and "Mission locale" in turn.trace.structures[0]["nom"]
+
+
+async def test_an_agency_named_france_travail_is_not_a_wish_for_work(
+    person: Conversation,
+) -> None:
+    turn = await person.say("adresse de france travail à Nevers")
+    assert turn.trace.need == "information"
+    assert "France Travail" in turn.trace.structures[0]["nom"]
