@@ -30,7 +30,7 @@ class KnowledgeHolder:
     def __init__(self, config: Config, gazetteer: Gazetteer, knowledge: KnowledgeBase) -> None:
         self._config = config
         self._gazetteer = gazetteer
-        self._swap(knowledge)
+        self._knowledge, self._dialogue = knowledge, self._dialogue_for(knowledge)
 
     @property
     def current(self) -> KnowledgeBase:
@@ -42,19 +42,23 @@ class KnowledgeHolder:
     async def reload(self, directory: Path | None = None) -> list[Problem]:
         target = directory or self._config.knowledge
         try:
-            knowledge = await asyncio.to_thread(load_knowledge, target, self._gazetteer)
+            # Loading and compiling both take a while at national scale: off the event loop.
+            knowledge, dialogue = await asyncio.to_thread(self._build, target)
         except KnowledgeError as exc:
             log.warning("reload refused: %d problem(s) in the knowledge base", len(exc.problems))
             return exc.problems
-        self._swap(knowledge)
+        self._knowledge, self._dialogue = knowledge, dialogue
         log.info("knowledge base reloaded from %s", target)
         return []
 
-    def _swap(self, knowledge: KnowledgeBase) -> None:
-        dialogue = OrientationDialogue(
+    def _build(self, directory: Path) -> tuple[KnowledgeBase, OrientationDialogue]:
+        knowledge = load_knowledge(directory, self._gazetteer)
+        return knowledge, self._dialogue_for(knowledge)
+
+    def _dialogue_for(self, knowledge: KnowledgeBase) -> OrientationDialogue:
+        return OrientationDialogue(
             knowledge, self._gazetteer, self._config.dialogue, self._config.departement
         )
-        self._knowledge, self._dialogue = knowledge, dialogue
 
 
 @dataclass(frozen=True, slots=True)

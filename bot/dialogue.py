@@ -20,7 +20,7 @@ from bot.kb.knowledge import KnowledgeBase
 from bot.kb.vocab import NEEDS
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
 from bot.orientation import Orientation
-from bot.places import Commune, Gazetteer
+from bot.places import Commune, Gazetteer, Resolution
 from bot.present import Routed, card, category_label, faq_text, proposal_text, trace_entry
 from bot.rules import Verdict
 from bot.state import ConversationState
@@ -80,10 +80,8 @@ class OrientationDialogue:
         self.kb = kb
         self.gazetteer = gazetteer
         self.settings = settings
-        self.home = home_departement
-        self.today = today
         self.understanding = Understanding(kb, gazetteer, home_departement)
-        self.orientation = Orientation(kb, gazetteer, settings, home_departement, today)
+        self.orientation = Orientation(kb, gazetteer, home_departement, today)
 
     # --- entry points (the Dialogue protocol) --------------------------------------------------
 
@@ -115,7 +113,7 @@ class OrientationDialogue:
         state = ConversationState.from_json(data.get("state") or state_json)
         lang, facts = state.lang, state.facts
         lines = [t(lang, "my_data_title")]
-        commune = self.gazetteer.get(facts.commune) if facts.commune else None
+        commune = self._commune(state)
         rows = [
             ("label_commune", commune.name if commune else None),
             ("label_age", t(lang, "years_old", n=facts.age) if facts.age is not None else None),
@@ -192,7 +190,7 @@ class OrientationDialogue:
             heard.folded.split()
         ) <= 4
         if heard.referents and heard.wants_place and not heard.needs:
-            self._find_referent(state, heard.referents[0], heard, out)
+            self._find_referent(state, heard.referents[0], heard.place, out)
         elif self._faq_is_clear(heard):
             self._answer_faq(state, heard.faq[0].id, out)
         elif heard.needs:
@@ -468,7 +466,7 @@ class OrientationDialogue:
         if state.asking in {"commune", "confirmation_commune"}:
             state.asking = None
         if state.referent_wanted and state.need is None:
-            self._find_referent(state, state.referent_wanted, self.understanding.read(""), out)
+            self._find_referent(state, state.referent_wanted, None, out)
             return
         if state.need is None:
             state.asking = "besoin"
@@ -805,15 +803,14 @@ class OrientationDialogue:
     # --- a human ---------------------------------------------------------------------------------
 
     def _find_referent(
-        self, state: ConversationState, kind: str, heard: Understood, out: _Out
+        self, state: ConversationState, kind: str, place: Resolution | None, out: _Out
     ) -> None:
         """ "Où est la mission locale ?": the nearest one, once the commune is known."""
         lang = state.lang
         out.trace.need = "information"
-        place = heard.place
         if place is not None and place.status == "found":
             state.facts.commune = place.candidates[0].commune.insee
-        commune = self.gazetteer.get(state.facts.commune) if state.facts.commune else None
+        commune = self._commune(state)
         if commune is None:
             state.referent_wanted = kind
             self._ask(state, "commune", out)
@@ -837,7 +834,7 @@ class OrientationDialogue:
     def _offer_human(self, state: ConversationState, out: _Out) -> None:
         lang = state.lang
         lines = [t(lang, "human_intro")]
-        commune = self.gazetteer.get(state.facts.commune) if state.facts.commune else None
+        commune = self._commune(state)
         meta = self.orientation.meta_for(commune) if commune else self.orientation.home_meta()
         if meta is not None and meta.conseiller is not None:
             c = meta.conseiller
@@ -940,12 +937,12 @@ class OrientationDialogue:
             return need_id
         return need.libelle_en if lang == "en" else need.libelle
 
+    def _commune(self, state: ConversationState) -> Commune | None:
+        return self.gazetteer.get(state.facts.commune) if state.facts.commune else None
+
     def _dept(self, state: ConversationState) -> str:
-        if state.facts.commune:
-            commune = self.gazetteer.get(state.facts.commune)
-            if commune is not None:
-                return commune.dept
-        return self.home
+        commune = self._commune(state)
+        return commune.dept if commune is not None else self.orientation.home
 
 
 def _parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import DialogueSettings
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Meta
 from bot.kb.vocab import IAE_CATEGORIES
@@ -55,13 +54,11 @@ class Orientation:
         self,
         kb: KnowledgeBase,
         gazetteer: Gazetteer,
-        settings: DialogueSettings,
         home_departement: str,
         today: dt.date | None = None,
     ) -> None:
         self.kb = kb
         self.gazetteer = gazetteer
-        self.settings = settings
         self.home = home_departement
         self.today = today
         self.services, self.referents = build_indexes(kb, gazetteer)

@@ -87,7 +87,6 @@ class PlaceIndex:
         self, categories: Sequence[str], commune: Commune, keys: frozenset[str], km: float
     ) -> list[Proposal]:
         out: list[Proposal] = []
-        seen: set[tuple[str, str]] = set()
         for cat in categories:
             for place in self._unlocated.get(cat, ()):
                 proposal = _zone_only(place, keys)
@@ -106,13 +105,10 @@ class PlaceIndex:
                     continue
                 if distance <= km:
                     out.append(Proposal(place, round(distance, 1), in_zone))
-        unique: list[Proposal] = []
-        for p in out:
-            ident = (p.place.structure.id, p.place.categorie)
-            if ident not in seen:
-                seen.add(ident)
-                unique.append(p)
-        return unique
+        first: dict[tuple[str, str], Proposal] = {}
+        for p in out:  # one line per structure and category, the first found
+            first.setdefault((p.place.structure.id, p.place.categorie), p)
+        return list(first.values())
 
     def _near(self, categorie: str, lat: float, lon: float, km: float) -> Iterable[Place]:
         grid = self._grid.get(categorie)

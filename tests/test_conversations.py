@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from bot.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
+from bot.store import Store
 from tests.conftest import Conversation
 
 
@@ -165,8 +169,10 @@ async def test_callback_request_needs_consent_and_is_erasable(person: Conversati
 
 
 async def test_english_speakers_are_answered_in_english(person: Conversation) -> None:
-    await person.say("hello, I am looking for a job in Nancy")
-    assert "Which" in person.text or "situation" in person.text.lower()
+    turn = await person.say("hello, I am looking for a job in Nancy")
+    assert turn.trace.asking == "situation"
+    assert "What is your situation?" in person.text
+    assert "I keep your town" in person.text  # the privacy notice too
 
 
 async def test_photos_get_a_kind_answer(dispatcher: Dispatcher) -> None:
@@ -176,21 +182,24 @@ async def test_photos_get_a_kind_answer(dispatcher: Dispatcher) -> None:
     assert "texte" in turn.replies[-1].text
 
 
-async def test_state_survives_a_restart(dispatcher: Dispatcher, dialogue: object) -> None:
-    person = Conversation(dispatcher)
-    await person.say("je cherche du boulot")
-    again = Conversation(Dispatcher(dispatcher.store, lambda: dialogue))  # type: ignore[arg-type,return-value]
-    turn = await again.say("Nancy")
+async def test_state_survives_a_restart(tmp_path: Path, dialogue: OrientationDialogue) -> None:
+    async with Store.open(tmp_path / "restart.db") as store:
+        await Conversation(Dispatcher(store, lambda: dialogue)).say("je cherche du boulot")
+    async with Store.open(tmp_path / "restart.db") as reopened:  # a new process, same file
+        turn = await Conversation(Dispatcher(reopened, lambda: dialogue)).say("Nancy")
+    assert turn.trace.need == "emploi_insertion"
     assert turn.trace.asking == "situation"
 
 
 async def test_garbage_and_huge_messages_get_a_clear_answer(person: Conversation) -> None:
-    await person.say("💥" * 50000)
-    assert person.text
-    await person.say("\x00\x01\x02")
-    assert person.text
-    await person.say("")
-    assert person.text
+    failure = "j'ai eu un problème"
+    await person.say("travail " * 50000)
+    assert "très long" in person.text and failure not in person.text
+    for garbage in ("💥" * 500, "\x00\x01\x02", "", "?"):
+        turn = await person.say(garbage)
+        assert failure not in person.text
+        assert "need:emploi_insertion" in person.choices, garbage  # the menu, to go on
+        assert turn.trace.structures == []  # nothing is invented from garbage
 
 
 async def test_a_question_about_what_the_person_needs_is_answered_first(
