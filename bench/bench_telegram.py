@@ -84,7 +84,7 @@ async def main(args: argparse.Namespace) -> None:
     if args.real:
         from bot.app import load_static
         from bot.config import Config
-        from bot.dialogue import OrientationDialogue
+        from bot.conversation.dialogue import OrientationDialogue
 
         config = Config()
         gazetteer, knowledge = load_static(config)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Config
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, Problem
 from bot.kb.loader import load_knowledge

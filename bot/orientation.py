@@ -1,7 +1,13 @@
-"""Where to send a person: eligibility pre-screen, search, referents. No wording here.
+"""Where to send a person: search, eligibility pre-screen, value of information, referents.
 
 Built once per knowledge base (indexes, compiled rules); every method is a pure computation on
-the conversation state, used by the dialogue to decide what to ask and what to propose.
+the conversation state. No wording here: the acts of bot/conversation/acts/ word the results.
+
+Value of information: a fact is worth asking before the first answer only when its answer can
+change which structures are shown, i.e. when a rule of a category found nearby could refuse
+the person (`si_faux: non_eligible`; an IAE pre-screen never refuses) and cannot decide without
+it. After the first answer, a fact is worth one follow-up question when it can change the
+pre-screen of a structure shown ("vous semblez remplir les conditions" instead of "à vérifier").
 """
 
 from __future__ import annotations
@@ -9,43 +15,38 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from bot.conversation.state import ConversationState
 from bot.kb.knowledge import KnowledgeBase
-from bot.kb.models import Meta
+from bot.kb.models import AskableFact, Meta
 from bot.kb.vocab import IAE_CATEGORIES
 from bot.places import Commune, Gazetteer
-from bot.present import Routed, deciders_text, proposal_text
 from bot.ranking import Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
-from bot.rules import RuleBook, Verdict
-from bot.state import ConversationState
+from bot.rules import RuleBook, Verdict, fact_specs
 
-# Rule facts → the id of the question in the trace (design.md "facts the bot may ask").
-ASKING_ID = {
-    "commune": "commune",
-    "age": "age",
-    "statuts": "situation",
-    "sans_emploi_mois": "duree_sans_emploi",
-    "residence_depuis_mois": "residence_depuis",
-}
-REQUIRED_ID = {
-    "situation": "statuts",
-    "duree_sans_emploi": "sans_emploi_mois",
-    "residence_depuis": "residence_depuis_mois",
-    "age": "age",
-    "commune": "commune",
-}
-ASKING_ORDER = ("commune", "statuts", "age", "sans_emploi_mois", "residence_depuis_mois")
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
+YOUTH_AGES = range(16, 26)  # the Mission locale's public
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A proposal with its eligibility pre-screen and the referent to name."""
+
+    proposal: Proposal
+    verdict: Verdict | None
+    referent: str | None  # name of the nearest referent who can orient there
+    reasons: tuple[str, ...] = ()  # the person's situations that the rule counts ("RSA")
 
 
 @dataclass(frozen=True, slots=True)
 class Screened:
-    """Proposals after the eligibility pre-screen."""
+    """A page of proposals after the eligibility pre-screen."""
 
-    routed: list[Routed]  # shown, nearest first (named categories first when there are any)
-    verdicts: dict[str, str]  # the pre-screen result of each category, for the trace
+    routed: list[Routed]  # the page shown, nearest first (named categories first)
+    total: int  # how many can be shown in all (for "voir d'autres")
     refused: dict[str, Verdict]  # categories the person is probably not eligible for
 
 
@@ -62,66 +63,83 @@ class Orientation:
         self.home = home_departement
         self.today = today
         self.services, self.referents = build_indexes(kb, gazetteer)
-        self.rules = RuleBook.compile(kb.rules, kb.zones, gazetteer)
+        specs = fact_specs(kb.faits) if kb.faits else None
+        self.rules = (
+            RuleBook.compile(kb.rules, kb.zones, gazetteer, specs)
+            if specs
+            else RuleBook.compile(kb.rules, kb.zones, gazetteer)
+        )
+        self.facts: dict[str, AskableFact] = {f.fait: f for f in kb.faits}
+        self.facts_by_id: dict[str, AskableFact] = {f.id: f for f in kb.faits}
         self._statuts_of_rule: dict[str, frozenset[str]] = {}
+        self._statut_labels = {
+            (s.id, lang): (s.libelle_en if lang == "en" and s.libelle_en else s.libelle)
+            for s in kb.statuts
+            for lang in ("fr", "en")
+        }
+        self.nearest_referent_place = lru_cache(maxsize=4096)(self._nearest_referent_place)
 
-    def missing_fact(
-        self,
-        state: ConversationState,
-        required: Sequence[str],
-        categories: Sequence[str],
-        commune: Commune,
-    ) -> str | None:
-        """The next fact to ask: what the need requires, then what a rule cannot decide without.
+    # --- facts and rules ------------------------------------------------------------------------
 
-        The situation comes before the age: it alone often settles a rule (RSA for the IAE).
-        """
-        facts = self.rule_facts(state)
-        wanted: list[str] = [REQUIRED_ID.get(f, f) for f in required if f != "commune"]
-        undecided: list[str] = []
-        for cat in categories:
-            for verdict in self.verdicts_for_category(cat, facts, commune):
-                if verdict.result is None:
-                    undecided += [m for m in verdict.missing if m not in undecided]
-        undecided.sort(key=lambda fact: ASKING_ORDER.index(fact) if fact in ASKING_ORDER else 99)
-        wanted += [fact for fact in undecided if fact not in wanted]
-        for fact in wanted:
-            asking = ASKING_ID.get(fact)
-            if asking is None or asking in state.asked:
-                continue
-            if self.fact_known(state, fact) and not (fact == "statuts" and fact in undecided):
-                continue
-            return asking
-        return None
+    def rule_facts(self, state: ConversationState) -> RuleFacts:
+        f = state.facts
+        month = (self.today or dt.date.today()).month
+        return RuleFacts(
+            statuts=frozenset(f.statuts),
+            statuts_connus=f.statuts_connus,
+            commune=f.commune,
+            mois_courant=month,
+            **f.numbers,
+        )
 
-    def verdicts_for_category(
-        self, categorie: str, facts: RuleFacts, commune: Commune
-    ) -> list[Verdict]:
+    def category_verdict(self, categorie: str, facts: RuleFacts) -> Verdict | None:
+        """The pre-screen of a category by its own rule (services may have their own)."""
         cat = self.kb.categories.get(categorie)
         if (
             cat is None
             or not cat.regle_eligibilite
             or cat.regle_eligibilite not in self.rules.rules
         ):
-            return []
-        return [
-            self.rules.evaluate(
-                cat.regle_eligibilite,
-                facts,
-                is_iae=categorie in IAE_CATEGORIES,
-                service_zone=lambda _insee: True,
-            )
-        ]
+            return None
+        return self.rules.evaluate(
+            cat.regle_eligibilite,
+            facts,
+            is_iae=categorie in IAE_CATEGORIES,
+            service_zone=lambda _insee: True,
+        )
 
-    def fact_known(self, state: ConversationState, fact: str) -> bool:
-        facts = state.facts
-        return {
-            "age": facts.age is not None,
-            "statuts": facts.statuts_connus or bool(facts.statuts),
-            "sans_emploi_mois": facts.sans_emploi_mois is not None,
-            "residence_depuis_mois": facts.residence_depuis_mois is not None,
-            "commune": facts.commune is not None,
-        }.get(fact, True)
+    def eligibility(self, state: ConversationState, categories: Sequence[str]) -> dict[str, str]:
+        """The pre-screen of every category (for the trace): undecided counts as to be checked."""
+        facts = self.rule_facts(state)
+        out: dict[str, str] = {}
+        for cat in categories:
+            verdict = self.category_verdict(cat, facts)
+            if verdict is not None:
+                out[cat] = verdict.result or "a_verifier"
+        return out
+
+    def fact_to_ask(
+        self, state: ConversationState, categories: Sequence[str], *, can_refuse_only: bool
+    ) -> AskableFact | None:
+        """The one fact worth asking for these categories, or None (value of information).
+
+        `can_refuse_only`: before the first answer, only a fact that may make a rule refuse.
+        """
+        facts = self.rule_facts(state)
+        missing: list[str] = []
+        for cat in categories:
+            verdict = self.category_verdict(cat, facts)
+            if verdict is None or verdict.result is not None:
+                continue
+            rule = self.rules.rules[verdict.rule_id]
+            if can_refuse_only and (rule.si_faux != "non_eligible" or cat in IAE_CATEGORIES):
+                continue
+            missing += [m for m in verdict.missing if m not in missing]
+        for name in sorted(missing, key=lambda m: self.facts[m].ordre if m in self.facts else 99):
+            fact = self.facts.get(name)
+            if fact is not None and fact.id not in state.asked and not state.facts.known(name):
+                return fact
+        return None
 
     def verdict_for(self, proposal: Proposal, facts: RuleFacts, commune: Commune) -> Verdict | None:
         place = proposal.place
@@ -144,7 +162,7 @@ class Orientation:
         verdict = self.rules.evaluate(
             rule_id, facts, service_zone=in_service_zone, is_iae=place.categorie in IAE_CATEGORIES
         )
-        if verdict.result is None:  # asked already and still unknown: the structure will see
+        if verdict.result is None:  # still unknown: the structure will see
             verdict = Verdict(
                 verdict.rule_id,
                 "a_verifier",
@@ -155,6 +173,30 @@ class Orientation:
             )
         return verdict
 
+    def rule_statuts(self, rule_id: str) -> frozenset[str]:
+        """The situations a rule counts, following the rules it refers to."""
+        cached = self._statuts_of_rule.get(rule_id)
+        if cached is None:
+            found: set[str] = set()
+            rule = self.rules.rules.get(rule_id)
+            if rule is not None:
+                _collect_statuts(rule.conditions, found, self)
+            cached = self._statuts_of_rule[rule_id] = frozenset(found)
+        return cached
+
+    def rule_numbers(self, rule_id: str) -> list[str]:
+        """The number facts a rule tests (following the rules it refers to), in asking order."""
+        found: set[str] = set()
+        rule = self.rules.rules.get(rule_id)
+        if rule is not None:
+            _collect_facts(rule.conditions, found, self)
+        return [f.fait for f in self.kb.faits if f.fait in found and f.type == "nombre"]
+
+    def statut_label(self, statut: str, lang: str) -> str:
+        return self._statut_labels.get((statut, lang), statut)
+
+    # --- search ---------------------------------------------------------------------------------
+
     def has_tzcld(self, commune: Commune) -> bool:
         meta = self.meta_for(commune)
         found = self.services.search(
@@ -162,17 +204,51 @@ class Orientation:
         )
         return any(p.in_zone for p in found.proposals)
 
-    def rule_facts(self, state: ConversationState) -> RuleFacts:
-        f = state.facts
-        month = (self.today or dt.date.today()).month
-        return RuleFacts(
-            age=f.age,
-            statuts=frozenset(f.statuts),
-            statuts_connus=f.statuts_connus,
-            sans_emploi_mois=f.sans_emploi_mois,
-            residence_depuis_mois=f.residence_depuis_mois,
-            commune=f.commune,
-            mois_courant=month,
+    def search(self, categories: Sequence[str], commune: Commune) -> SearchResult:
+        """Eligible places near the commune, widened to the maximum radius if none."""
+        recherche = self.meta_for(commune).recherche
+        return self.services.search(
+            categories, commune, recherche.rayon_defaut_km, recherche.rayon_max_km
+        )
+
+    def screen(
+        self,
+        state: ConversationState,
+        proposals: Sequence[Proposal],
+        commune: Commune,
+        start: int,
+        size: int,
+    ) -> Screened:
+        """Pre-screen proposals, keep the ones the person may enter, and route only one page.
+
+        Only the page shown is routed (referent, reasons): the rest is counted.
+        """
+        facts = self.rule_facts(state)
+        kept: list[tuple[Proposal, Verdict | None]] = []
+        refused: dict[str, Verdict] = {}
+        for proposal in self._ordered(state, proposals):
+            verdict = self.verdict_for(proposal, facts, commune)
+            if verdict is not None and verdict.result == "non_eligible":
+                refused.setdefault(proposal.place.categorie, verdict)
+                continue
+            kept.append((proposal, verdict))
+        page = [self.routed(state, p, v, commune) for p, v in kept[start : start + size]]
+        return Screened(page, len(kept), refused)
+
+    def _ordered(self, state: ConversationState, proposals: Sequence[Proposal]) -> list[Proposal]:
+        """Named categories first; then the need's own order for ties in kind (a salaried-job
+        seeker sees the self-employment scheme EITI after the others), nearest first."""
+        need = self.kb.needs.get(state.need or "")
+        named = {c: i for i, c in enumerate(state.categories)}
+        last = {"eiti"} if need is not None and "eiti" in need.categories else set()
+        return sorted(
+            proposals,
+            key=lambda p: (
+                named.get(p.place.categorie, 99),
+                1 if p.place.categorie in last and p.place.categorie not in named else 0,
+                1 if p.distance_km is None else 0,
+                p.distance_km or 0.0,
+            ),
         )
 
     def routed(
@@ -191,22 +267,24 @@ class Orientation:
         referent = self.referent_name(state, proposal.place.categorie, commune)
         return Routed(proposal, verdict, referent, reasons)
 
-    def rule_statuts(self, rule_id: str) -> frozenset[str]:
-        """The situations a rule counts, following the rules it refers to."""
-        cached = self._statuts_of_rule.get(rule_id)
-        if cached is None:
-            found: set[str] = set()
-            rule = self.rules.rules.get(rule_id)
-            if rule is not None:
-                _collect_statuts(rule.conditions, found, self)
-            cached = self._statuts_of_rule[rule_id] = frozenset(found)
-        return cached
+    def alternatives(
+        self, state: ConversationState, categories: Sequence[str], commune: Commune, limit: int
+    ) -> list[Routed]:
+        """The nearest eligible places of other categories, when the wanted one is out of reach."""
+        if not categories:
+            return []
+        found = self.search(categories, commune)
+        return self.screen(state, found.proposals, commune, 0, limit).routed
 
-    def listing(self, routed: Sequence[Routed], start: int, lang: str) -> list[str]:
-        """One paragraph per structure, then who decides (said once)."""
-        lines = [proposal_text(self.kb, r, start + i + 1, lang) for i, r in enumerate(routed)]
-        deciders = deciders_text([r.verdict for r in routed], lang)
-        return [*lines, deciders] if deciders else lines
+    def rule_alternatives(self, rule_ids: Sequence[str]) -> list[str]:
+        """The categories the rules suggest instead (`alternatives`), without repeats."""
+        out: list[str] = []
+        for rule_id in rule_ids:
+            rule = self.rules.rules.get(rule_id)
+            out += [a for a in (rule.alternatives if rule else []) if a not in out]
+        return out
+
+    # --- metas and referents ----------------------------------------------------------------------
 
     def home_meta(self) -> Meta | None:
         return self.kb.metas.get(self.home) or next(iter(self.kb.metas.values()), None)
@@ -234,82 +312,32 @@ class Orientation:
     def preferred_referents(self, state: ConversationState) -> list[str]:
         facts = state.facts
         kinds = [k for statut, k in REFERENT_BY_STATUT if statut in facts.statuts]
-        if facts.age is not None and facts.age < 16:
+        age = facts.age
+        if age is not None and age < 16:
             kinds.append("pij")  # Missions locales start at 16
-        if facts.age is not None and facts.age < 26:
+        if age is not None and age in YOUTH_AGES:
             kinds.append("mission_locale")
         return kinds
 
+    def youth_without_follow_up(self, state: ConversationState, context: Sequence[str]) -> bool:
+        """16 to 25, and not already followed by a Mission locale: it comes first."""
+        age = state.facts.age
+        return age is not None and age in YOUTH_AGES and "mission_locale" not in context
+
     def nearest_referent(self, kinds: Sequence[str], commune: Commune) -> str | None:
-        found = self.nearest_referent_place(kinds, commune)
+        found = self.nearest_referent_place(tuple(dict.fromkeys(kinds)), commune)
         return None if found is None else found.place.structure.nom
 
-    def nearest_referent_place(self, kinds: Sequence[str], commune: Commune) -> Proposal | None:
-        """The nearest referent of the first kind that has one within the maximum radius."""
+    def _nearest_referent_place(self, kinds: tuple[str, ...], commune: Commune) -> Proposal | None:
+        """The nearest referent of the first kind that has one in the person's territory."""
         meta = self.meta_for(commune)
-        for kind in dict.fromkeys(kinds):
-            found = self.referents.nearest([kind], commune, meta.recherche.rayon_max_km)
+        for kind in kinds:
+            found = self.referents.nearest(
+                [kind], commune, meta.recherche.rayon_max_km, commune.dept
+            )
             if found is not None:
                 return found
         return None
-
-    def statut_label(self, statut: str, lang: str) -> str:
-        for entry in self.kb.statuts:
-            if entry.id == statut:
-                return entry.libelle_en if (lang == "en" and entry.libelle_en) else entry.libelle
-        return statut
-
-    def search(self, categories: Sequence[str], commune: Commune) -> SearchResult:
-        """Eligible places near the commune, widened to the maximum radius if none."""
-        meta = self.meta_for(commune)
-        recherche = meta.recherche
-        return self.services.search(
-            categories, commune, recherche.rayon_defaut_km, recherche.rayon_max_km
-        )
-
-    def screen(
-        self, state: ConversationState, proposals: Sequence[Proposal], commune: Commune
-    ) -> Screened:
-        """Pre-screen each proposal; the ones the person is probably not eligible for go apart."""
-        facts = self.rule_facts(state)
-        routed: list[Routed] = []
-        verdicts: dict[str, str] = {}
-        refused: dict[str, Verdict] = {}
-        for proposal in proposals:
-            verdict = self.verdict_for(proposal, facts, commune)
-            cat = proposal.place.categorie
-            if verdict is not None and verdict.result is not None:
-                verdicts.setdefault(cat, verdict.result)
-            if verdict is not None and verdict.result == "non_eligible":
-                refused.setdefault(cat, verdict)
-                continue
-            routed.append(self.routed(state, proposal, verdict, commune))
-        if state.categories:
-            order = {c: i for i, c in enumerate(state.categories)}
-            routed.sort(
-                key=lambda r: (
-                    order.get(r.proposal.place.categorie, 99),
-                    r.proposal.distance_km or 0,
-                )
-            )
-        return Screened(routed, verdicts, refused)
-
-    def alternatives(
-        self, state: ConversationState, categories: Sequence[str], commune: Commune, limit: int
-    ) -> list[Routed]:
-        """The nearest eligible places of other categories, when the wanted one is out of reach."""
-        if not categories:
-            return []
-        found = self.search(categories, commune)
-        return self.screen(state, found.proposals, commune).routed[:limit]
-
-    def rule_alternatives(self, rule_ids: Sequence[str]) -> list[str]:
-        """The categories the rules suggest instead (`alternatives`), without repeats."""
-        out: list[str] = []
-        for rule_id in rule_ids:
-            rule = self.rules.rules.get(rule_id)
-            out += [a for a in (rule.alternatives if rule else []) if a not in out]
-        return out
 
 
 def _collect_statuts(node: Any, found: set[str], orientation: Orientation) -> None:
@@ -325,3 +353,19 @@ def _collect_statuts(node: Any, found: set[str], orientation: Orientation) -> No
     elif isinstance(node, list):
         for child in node:
             _collect_statuts(child, found, orientation)
+
+
+def _collect_facts(node: Any, found: set[str], orientation: Orientation) -> None:
+    if isinstance(node, dict):
+        if isinstance(node.get("fait"), str):
+            found.add(node["fait"])
+        if isinstance(node.get("regle"), str):
+            rule = orientation.rules.rules.get(node["regle"])
+            if rule is not None:
+                _collect_facts(rule.conditions, found, orientation)
+        for child in node.values():
+            if isinstance(child, list | dict):
+                _collect_facts(child, found, orientation)
+    elif isinstance(node, list):
+        for child in node:
+            _collect_facts(child, found, orientation)

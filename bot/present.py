@@ -1,26 +1,21 @@
-"""How proposals, FAQ answers and personal data are written for a phone screen."""
+"""How proposals and FAQ answers are written for a phone screen.
+
+A list of three structures fits about 700 characters: one line per structure, then what is
+the same for all of them said once (how to get in, why, who decides). What differs is said
+under the structure it concerns.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Faq
 from bot.messages import StructureCard
-from bot.ranking import Proposal
+from bot.orientation import Routed
 from bot.rules import Verdict
 from bot.texts import t
-
-
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """A proposal with its eligibility pre-screen and the referent to name."""
-
-    proposal: Proposal
-    verdict: Verdict | None
-    referent: str | None  # name of the nearest referent who can orient there
-    reasons: tuple[str, ...] = ()  # the person's situations that the rule counts ("RSA")
 
 
 def km(distance: float | None, lang: str) -> str:
@@ -39,25 +34,50 @@ def category_label(kb: KnowledgeBase, categorie: str, lang: str) -> str:
     return cat.sigles[0] if cat.sigles else cat.libelle
 
 
-def proposal_text(kb: KnowledgeBase, routed: Routed, number: int, lang: str) -> str:
+def category_name(kb: KnowledgeBase, categorie: str, lang: str) -> str:
+    """The full name of a category, for sentences ("Auto-école solidaire")."""
+    cat = kb.categories.get(categorie)
+    if cat is None:
+        return categorie
+    return cat.libelle_en if lang == "en" and cat.libelle_en else cat.libelle
+
+
+def listing(kb: KnowledgeBase, routed: Sequence[Routed], start: int, lang: str) -> str:
+    """The structures, one line each; the lines they share, once, after them."""
+    heads = [head_line(kb, r, start + i + 1, lang) for i, r in enumerate(routed)]
+    per_item = [
+        [access_text(kb, r, lang), why_line(r, lang)]
+        for r in routed  # the same order for every item
+    ]
+    lines: list[str] = []
+    shared: list[str] = []
+    for column in range(2):
+        values = [item[column] for item in per_item]
+        if len(set(values)) == 1:
+            if values[0]:
+                shared.append(values[0])
+            for item in per_item:
+                item[column] = ""
+    for head, item in zip(heads, per_item, strict=True):
+        lines.append(head)
+        lines += [f"   {text}" for text in item if text]
+    lines += shared
+    deciders = deciders_text([r.verdict for r in routed], lang)
+    if deciders:
+        lines.append(deciders)
+    return "\n".join(lines)
+
+
+def head_line(kb: KnowledgeBase, routed: Routed, number: int, lang: str) -> str:
     place = routed.proposal.place
     structure, service = place.structure, place.service
     name = structure.nom
     example = structure.exemple or bool(service and service.exemple)
-    flags = f" ({t(lang, 'example_flag')})" if example and "exemple" not in name.lower() else ""
-    head = (
-        f"{number}) {name}{flags} — {category_label(kb, place.categorie, lang)}, "
-        f"{km(routed.proposal.distance_km, lang)}"
-    )
-    lines = [head]
-    lines.append(f"   {access_text(kb, routed, lang)}")
-    why = why_text(routed.verdict, lang, routed.reasons)
-    if why:
-        lines.append(f"   {t(lang, 'why')} : {why}" if lang == "fr" else f"   Why: {why}")
-    contact = contact_text(routed)
-    if contact:
-        lines.append(f"   {contact}")
-    return "\n".join(lines)
+    flag = f" ({t(lang, 'example_flag')})" if example and "exemple" not in name.lower() else ""
+    where = (service.commune if service else None) or structure.commune
+    distance = km(routed.proposal.distance_km, lang)
+    tail = f"{distance}, {where}" if where and routed.proposal.distance_km else distance
+    return f"{number}. {name}{flag} — {category_label(kb, place.categorie, lang)}, {tail}"
 
 
 def access_text(kb: KnowledgeBase, routed: Routed, lang: str) -> str:
@@ -78,23 +98,34 @@ def access_text(kb: KnowledgeBase, routed: Routed, lang: str) -> str:
     return f"{t(lang, 'how_direct')}."
 
 
+def why_line(routed: Routed, lang: str) -> str:
+    why = why_text(routed.verdict, lang, routed.reasons)
+    if not why:
+        return ""
+    return f"{t(lang, 'why')} : {why}" if lang == "fr" else f"Why: {why}"
+
+
 def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) -> str:
-    """One line: what counted, and the pre-screen's explanation (who decides is said once)."""
+    """What counted, and the pre-screen's explanation (who decides is said once)."""
     if verdict is None:
         return ""
     said = ""
     if reasons and verdict.result == "eligible":
         said = t(lang, "you_said", what=", ".join(reasons)) + " "
-    if verdict.explanation:
+    if verdict.result == "eligible" and verdict.explanation:
         return said + first_sentence(verdict.explanation)
     if verdict.result == "a_verifier":
-        return said + t(lang, "to_check")
+        return said + (
+            first_sentence(verdict.explanation) if verdict.explanation else t(lang, "to_check")
+        )
     return said.strip()
 
 
-def deciders_text(verdicts: list[Verdict | None], lang: str) -> str:
-    """ "Qui décide : …", once for each distinct decider of the structures shown."""
-    seen = list(dict.fromkeys(v.decide_par.strip() for v in verdicts if v and v.decide_par))
+def deciders_text(verdicts: Sequence[Verdict | None], lang: str) -> str:
+    """ "Qui décide : …", said once for each distinct decider of the structures shown."""
+    seen = list(
+        dict.fromkeys(first_sentence(v.decide_par.strip()) for v in verdicts if v and v.decide_par)
+    )
     colon = " :" if lang == "fr" else ":"
     return "\n".join(f"{t(lang, 'who_decides')}{colon} {d}" for d in seen)
 
@@ -105,18 +136,17 @@ def first_sentence(text: str) -> str:
     return text if end < 0 else text[: end + 1]
 
 
-def contact_text(routed: Routed) -> str:
-    place = routed.proposal.place
-    service, structure = place.service, place.structure
-    phone = (service.telephone if service else None) or structure.telephone
-    address = (service.adresse if service else None) or structure.adresse
-    commune = (service.commune if service else None) or structure.commune
-    parts = []
-    if address or commune:
-        parts.append("📍 " + ", ".join(p for p in (address, commune) if p))
-    if phone:
-        parts.append(f"☎ {phone}")
-    return " · ".join(parts)
+def refusal_text(
+    kb: KnowledgeBase, categorie: str, verdict: Verdict, lang: str, said: str = ""
+) -> str:
+    """Kindly: what is probably not possible, what the person said, the rule, who decides."""
+    lines = [t(lang, "not_eligible_intro", categorie=category_name(kb, categorie, lang))]
+    if said:
+        lines.append(t(lang, "you_told_me", what=said))
+    if verdict.explanation:
+        lines.append(verdict.explanation)
+    lines.append(deciders_text([verdict], lang))
+    return "\n".join(line for line in lines if line)
 
 
 def trace_entry(routed: Routed) -> dict[str, Any]:
@@ -148,8 +178,14 @@ def card(routed: Routed) -> StructureCard:
     )
 
 
-def faq_text(faq: Faq, lang: str) -> str:
-    answer = faq.reponse_en if (lang == "en" and faq.reponse_en) else faq.reponse
+def faq_text(faq: Faq, lang: str, *, short: bool = False) -> str:
+    """A FAQ answer with its source; `short`: the one or two sentences said before results."""
+    if short and faq.reponse_courte:
+        answer = (getattr(faq, "reponse_courte_en", None) if lang == "en" else None) or (
+            faq.reponse_courte
+        )
+    else:
+        answer = faq.reponse_en if (lang == "en" and faq.reponse_en) else faq.reponse
     answer = answer.strip()
     if faq.non_verifie:
         answer += " (à vérifier)" if lang == "fr" else " (to be checked)"

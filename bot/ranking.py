@@ -30,6 +30,7 @@ class Place:
     lon: float | None
     zone_keys: frozenset[str]  # empty: open to anyone within the radius
     remote: bool
+    dept: str | None = None  # the département it is in, when known
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +127,14 @@ class PlaceIndex:
             for j in range(j0, j1 + 1):
                 yield from grid.get((i, j), ())
 
-    def nearest(self, categories: Sequence[str], commune: Commune, km: float) -> Proposal | None:
-        """The nearest place of these categories (zone permitting), for naming a referent."""
+    def nearest(
+        self, categories: Sequence[str], commune: Commune, km: float, dept: str | None = None
+    ) -> Proposal | None:
+        """The nearest place of these categories (zone permitting), for naming a referent;
+        with `dept`, only one in that département (a person's referent is in their territory)."""
         result = self._within(categories, commune, person_keys(commune), km)
+        if dept is not None:
+            result = [p for p in result if p.place.dept in (dept, None)]
         result.sort(key=_order)
         return result[0] if result else None
 
@@ -143,16 +149,25 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
         lat, lon = _coordinates(gazetteer, service, structure)
         remote = service.modes_accueil == ["a-distance"]
         zone_keys = _zone_keys(service.zone_eligibilite, service.zones, kb.zones)
-        services.append(Place(service, structure, service.categorie, lat, lon, zone_keys, remote))
+        dept = _dept(gazetteer, service.code_insee or structure.code_insee)
+        services.append(
+            Place(service, structure, service.categorie, lat, lon, zone_keys, remote, dept)
+        )
     referents: list[Place] = []
     for orienteur in kb.orienteurs:
         if orienteur.statut != "actif":
             continue
         lat, lon = _coordinates(gazetteer, None, orienteur)
         zone_keys = _zone_keys(orienteur.zone_eligibilite, orienteur.zones, kb.zones)
+        dept = _dept(gazetteer, orienteur.code_insee)
         for cat in orienteur.categories:
-            referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False))
+            referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False, dept))
     return PlaceIndex(services), PlaceIndex(referents)
+
+
+def _dept(gazetteer: Gazetteer, insee: str | None) -> str | None:
+    commune = gazetteer.get(insee) if insee else None
+    return commune.dept if commune is not None else None
 
 
 def _order(p: Proposal) -> tuple[int, float]:

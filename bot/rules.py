@@ -31,24 +31,51 @@ from bot.text import did_you_mean
 Result = Literal["eligible", "a_verifier", "non_eligible"]
 Path = tuple[str | int, ...]
 
-# Facts a rule may test; all but mois_courant (the bot's clock) are asked, in this order.
-FACTS: tuple[str, ...] = (
-    "age",
-    "statuts",
-    "sans_emploi_mois",
-    "residence_depuis_mois",
-    "commune",
-    "mois_courant",
+FactKind = Literal["nombre", "statuts", "commune"]
+
+
+@dataclass(frozen=True, slots=True)
+class FactSpec:
+    """A fact rules may test: its name, its kind, and the question id that asks it (None:
+    never asked, like the bot's clock `mois_courant`). Declared in the knowledge base
+    (`knowledge/commun/faits.yaml`); `commune` and `statuts` are always there."""
+
+    name: str
+    kind: FactKind
+    asked_as: str | None = None
+
+
+# What rules can test when the knowledge base declares nothing more (tests, tools).
+DEFAULT_FACTS: tuple[FactSpec, ...] = (
+    FactSpec("statuts", "statuts", "situation"),
+    FactSpec("age", "nombre", "age"),
+    FactSpec("sans_emploi_mois", "nombre", "duree_sans_emploi"),
+    FactSpec("residence_depuis_mois", "nombre", "residence_depuis"),
+    FactSpec("commune", "commune", "commune"),
+    FactSpec("mois_courant", "nombre", None),
 )
-NUMERIC_FACTS = frozenset({"age", "sans_emploi_mois", "residence_depuis_mois", "mois_courant"})
-# The fact the dialogue asks (vocab.ASKABLE_FACTS) to learn each rule fact.
-ASKED_AS: Mapping[str, str] = {
-    "age": "age",
-    "statuts": "situation",
-    "sans_emploi_mois": "duree_sans_emploi",
-    "residence_depuis_mois": "residence_depuis",
-    "commune": "commune",
-}
+
+
+def fact_specs(declared: Iterable[AskableFactLike]) -> list[FactSpec]:
+    """The facts rules may test, from the knowledge base's askable facts, in asking order."""
+    ordered = sorted(declared, key=lambda f: f.ordre)
+    return [FactSpec(f.fait, f.type, f.id) for f in ordered] + [
+        FactSpec("commune", "commune", "commune"),
+        FactSpec("mois_courant", "nombre", None),
+    ]
+
+
+class AskableFactLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def fait(self) -> str: ...
+    @property
+    def type(self) -> Literal["nombre", "statuts"]: ...
+    @property
+    def ordre(self) -> int: ...
+
+
 _COMPARATORS: Mapping[str, Callable[[int, int], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
@@ -57,43 +84,56 @@ _COMPARATORS: Mapping[str, Callable[[int, int], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_OPERATORS_BY_FACT: Mapping[str, tuple[str, ...]] = {
-    "age": ("op", "dans"),
-    "sans_emploi_mois": ("op", "dans"),
-    "residence_depuis_mois": ("op", "dans"),
-    "mois_courant": ("op", "dans"),
+_OPERATORS_BY_KIND: Mapping[FactKind, tuple[str, ...]] = {
+    "nombre": ("op", "dans"),
     "statuts": ("contient", "contient_un_de"),
     "commune": ("dans_zone", "dans_zone_du_service", "dans", "dans_codes"),
 }
-_ALL_OPERATORS = frozenset(op for ops in _OPERATORS_BY_FACT.values() for op in ops)
+_ALL_OPERATORS = frozenset(op for ops in _OPERATORS_BY_KIND.values() for op in ops)
 _COMBINATORS = ("tous", "au_moins_un", "non", "au_moins", "regle")
 
 
 # --- public types -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Facts:
-    """What is known about the person. `None` (or `statuts_connus=False`) means not asked yet.
+    """What is known about the person: numbers by fact name (`age=17`), situations, commune.
 
-    When `statuts_connus` is false, a statut present in `statuts` still counts as true (the person
-    said it), but an absent one is unknown rather than false.
+    A number that is absent is unknown. When `statuts_connus` is false, a statut present in
+    `statuts` still counts as true (the person said it), but an absent one is unknown rather
+    than false.
     """
 
-    age: int | None = None
-    statuts: frozenset[str] = frozenset()
-    statuts_connus: bool = False
-    sans_emploi_mois: int | None = None
-    residence_depuis_mois: int | None = None
-    commune: str | None = None
-    mois_courant: int | None = None
+    __slots__ = ("commune", "numbers", "statuts", "statuts_connus")
+
+    def __init__(
+        self,
+        *,
+        statuts: frozenset[str] = frozenset(),
+        statuts_connus: bool = False,
+        commune: str | None = None,
+        **numbers: int | None,
+    ) -> None:
+        self.statuts = statuts
+        self.statuts_connus = statuts_connus
+        self.commune = commune
+        self.numbers: Mapping[str, int] = {k: v for k, v in numbers.items() if v is not None}
+
+    def number(self, name: str) -> int | None:
+        return self.numbers.get(name)
+
+    def __repr__(self) -> str:
+        return (
+            f"Facts(statuts={set(self.statuts)}, statuts_connus={self.statuts_connus}, "
+            f"commune={self.commune}, numbers={dict(self.numbers)})"
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
     rule_id: str
     result: Result | None  # None: facts missing and the rule says to ask them (si_inconnu)
-    missing: tuple[str, ...]  # facts whose knowledge could change the result, in FACTS order
+    missing: tuple[str, ...]  # facts whose knowledge could change the result, in asking order
     explanation: str
     decide_par: str
     question: str | None  # the rule's question for missing[0], if it has one
@@ -197,7 +237,7 @@ def _unknown(fact: str) -> Tri:
 
 def _compare(fact: str, cmp: Callable[[int, int], bool], value: int) -> Node:
     def node(ctx: _Context) -> Tri:
-        known = getattr(ctx.facts, fact)
+        known = ctx.facts.numbers.get(fact)
         return _unknown(fact) if known is None else (cmp(known, value), _NOTHING)
 
     return node
@@ -205,7 +245,7 @@ def _compare(fact: str, cmp: Callable[[int, int], bool], value: int) -> Node:
 
 def _member(fact: str, values: frozenset[Any]) -> Node:
     def node(ctx: _Context) -> Tri:
-        known = getattr(ctx.facts, fact)
+        known = ctx.facts.commune if fact == "commune" else ctx.facts.numbers.get(fact)
         return _unknown(fact) if known is None else (known in values, _NOTHING)
 
     return node
@@ -279,8 +319,15 @@ def _refer(rule_id: str) -> Node:
 class _Compiler:
     """Turns one conditions dict into a Node, collecting issues instead of stopping at the first."""
 
-    def __init__(self, rule_id: str, rule_ids: Iterable[str], zones: Iterable[str]) -> None:
+    def __init__(
+        self,
+        rule_id: str,
+        rule_ids: Iterable[str],
+        zones: Iterable[str],
+        facts: Mapping[str, FactSpec],
+    ) -> None:
         self.rule_id = rule_id
+        self.facts = facts
         self.rule_ids = frozenset(rule_ids)
         self.zone_ids = frozenset(zones)
         self.issues: list[RuleIssue] = []
@@ -349,12 +396,13 @@ class _Compiler:
 
     def leaf(self, cond: dict[str, Any], path: Path) -> Node:
         fact = cond["fait"]
-        if fact not in _OPERATORS_BY_FACT:
-            hint = did_you_mean(str(fact), FACTS)
+        spec = self.facts.get(fact) if isinstance(fact, str) else None
+        if spec is None:
+            hint = did_you_mean(str(fact), self.facts)
             suffix = f" — vouliez-vous dire « {hint} » ?" if hint else ""
             return self.fail((*path, "fait"), f"fait inconnu « {fact} »{suffix}")
         ops = [k for k in cond if k != "fait" and k != "valeur"]
-        allowed = _OPERATORS_BY_FACT[fact]
+        allowed = _OPERATORS_BY_KIND[spec.kind]
         if len(ops) != 1:
             if not ops:
                 return self.fail(path, f"opérateur manquant pour le fait « {fact} »")
@@ -423,7 +471,7 @@ class _Compiler:
     def membership(self, fact: str, values: object, path: Path) -> Node:
         if not isinstance(values, list) or not values:
             return self.fail(path, "une liste non vide de valeurs est attendue")
-        want_int = fact in NUMERIC_FACTS
+        want_int = self.facts[fact].kind == "nombre"
         for i, value in enumerate(values):
             if want_int and not _is_int(value):
                 return self.fail((*path, i), f"un nombre entier est attendu, pas « {value} »")
@@ -469,6 +517,7 @@ class RuleBook:
     rules: Mapping[str, Rule]
     nodes: Mapping[str, Node]
     zones: ZoneIndex
+    facts: Mapping[str, FactSpec]  # by name, in the order facts are asked
 
     @classmethod
     def compile(
@@ -476,17 +525,23 @@ class RuleBook:
         rules: Iterable[Rule] | Mapping[str, Rule],
         zones: Iterable[Zone] | Mapping[str, Zone] = (),
         places: PlacesLike | None = None,
+        facts: Iterable[FactSpec] = DEFAULT_FACTS,
     ) -> RuleBook:
         """Compile every rule; raise RuleError listing every problem (with paths) otherwise."""
         by_id = dict(rules) if isinstance(rules, Mapping) else {r.id: r for r in rules}
         zone_map = dict(zones) if isinstance(zones, Mapping) else {z.id: z for z in zones}
+        specs = {f.name: f for f in facts}
+        for always in DEFAULT_FACTS:
+            if always.kind != "nombre":
+                specs.setdefault(always.name, always)
+        specs.setdefault("mois_courant", FactSpec("mois_courant", "nombre", None))
         nodes: dict[str, Node] = {}
         issues: list[RuleIssue] = []
         graph: dict[str, list[tuple[str, Path]]] = {}
         for rule_id, rule in by_id.items():
-            compiler = _Compiler(rule_id, by_id, zone_map)
+            compiler = _Compiler(rule_id, by_id, zone_map, specs)
             nodes[rule_id] = compiler.compile(rule.conditions)
-            issues += compiler.issues + _question_issues(rule)
+            issues += compiler.issues + _question_issues(rule, specs)
             graph[rule_id] = compiler.references
         cycle = _find_cycle(graph)
         if cycle:
@@ -495,11 +550,11 @@ class RuleBook:
             issues.append(RuleIssue(cycle[0], path, message))
         if issues:
             raise RuleError(issues)
-        return cls(by_id, nodes, ZoneIndex(zone_map, places))
+        return cls(by_id, nodes, ZoneIndex(zone_map, places), specs)
 
     def check_conditions(self, conditions: object, owner: str = "") -> tuple[RuleIssue, ...]:
         """The problems of inline conditions (a service's `eligibilite.conditions`)."""
-        compiler = _Compiler(owner, self.rules, self.zones.zones)
+        compiler = _Compiler(owner, self.rules, self.zones.zones, self.facts)
         compiler.compile(conditions)
         return tuple(compiler.issues)
 
@@ -514,7 +569,7 @@ class RuleBook:
         """The verdict of rule `rule_id` on `facts` (KeyError if the rule does not exist)."""
         rule = self.rules[rule_id]
         value, missing = self.nodes[rule_id](_Context(facts, service_zone, self))
-        return _verdict(rule, value, missing, is_iae=is_iae)
+        return _verdict(rule, value, missing, self.facts, is_iae=is_iae)
 
     def evaluate_conditions(
         self,
@@ -526,16 +581,16 @@ class RuleBook:
         is_iae: bool = False,
     ) -> Verdict:
         """Evaluate inline conditions with the results, texts and questions of `rule_defaults`."""
-        compiler = _Compiler(rule_defaults.id, self.rules, self.zones.zones)
+        compiler = _Compiler(rule_defaults.id, self.rules, self.zones.zones, self.facts)
         node = compiler.compile(conditions)
         if compiler.issues:
             raise RuleError(compiler.issues)
         value, missing = node(_Context(facts, service_zone, self))
-        return _verdict(rule_defaults, value, missing, is_iae=is_iae)
+        return _verdict(rule_defaults, value, missing, self.facts, is_iae=is_iae)
 
 
-def _question_issues(rule: Rule) -> list[RuleIssue]:
-    known = set(FACTS) | set(ASKED_AS.values())
+def _question_issues(rule: Rule, facts: Mapping[str, FactSpec]) -> list[RuleIssue]:
+    known = set(facts) | {f.asked_as for f in facts.values() if f.asked_as}
     return [
         RuleIssue(rule.id, (key,), f"question pour un fait inconnu « {key} »", field="questions")
         for key in rule.questions
@@ -543,8 +598,16 @@ def _question_issues(rule: Rule) -> list[RuleIssue]:
     ]
 
 
-def _verdict(rule: Rule, value: bool | None, missing: frozenset[str], *, is_iae: bool) -> Verdict:
-    ordered = tuple(f for f in ASKED_AS if f in missing)  # mois_courant is never asked
+def _verdict(
+    rule: Rule,
+    value: bool | None,
+    missing: frozenset[str],
+    facts: Mapping[str, FactSpec],
+    *,
+    is_iae: bool,
+) -> Verdict:
+    # Only facts that can be asked count (the bot's clock cannot), in the order they are asked.
+    ordered = tuple(name for name, spec in facts.items() if spec.asked_as and name in missing)
     result: Result | None
     if value is True:
         result, explanation = rule.si_vrai, rule.explication_si_vrai
@@ -552,11 +615,12 @@ def _verdict(rule: Rule, value: bool | None, missing: frozenset[str], *, is_iae:
         result, explanation = rule.si_faux, rule.explication_si_faux
     else:
         ask = rule.si_inconnu == "demander" and bool(ordered)
-        result, explanation = (None if ask else "a_verifier"), ""
+        result, explanation = (None if ask else "a_verifier"), rule.explication_si_inconnu
     if is_iae and result == "non_eligible":
         result = "a_verifier"
     question = None
     if ordered:
         first = ordered[0]
-        question = rule.questions.get(first) or rule.questions.get(ASKED_AS.get(first, first))
+        asked_as = facts[first].asked_as or first
+        question = rule.questions.get(first) or rule.questions.get(asked_as)
     return Verdict(rule.id, result, ordered, explanation, rule.decide_par, question)

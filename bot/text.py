@@ -8,8 +8,24 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# Latin letters and digits, and the Arabic letters (people write Arabic too: it is kept).
+_NON_ALNUM = re.compile(r"[^a-z0-9\u0621-\u064a]+")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss", "’": "'", "ʼ": "'"})
+# Arabic spelling variants folded for matching: hamza-carrying alefs, final yaa and taa marbuta,
+# the tatweel, and Arabic-Indic digits.
+_ARABIC = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ى": "ي",
+        "ة": "ه",
+        "ـ": None,
+        **{chr(0x0660 + d): str(d) for d in range(10)},
+        **{chr(0x06F0 + d): str(d) for d in range(10)},
+    }
+)
 
 
 # Lexicon variants that fold into these would rewrite every sentence ("jé" → "je").
@@ -54,9 +70,10 @@ COMMON_WORDS = frozenset(
 def fold(text: str) -> str:
     """Lower case, no accents, ligatures opened, every non-alphanumeric run made one space.
 
-    `fold("L'Haÿ-les-Roses")` is `"l hay les roses"`. Used for matching only, never shown.
+    `fold("L'Haÿ-les-Roses")` is `"l hay les roses"`. Arabic letters are kept, without their
+    vowel marks. Used for matching only, never shown.
     """
-    text = unicodedata.normalize("NFKC", text).lower().translate(_LIGATURES)
+    text = unicodedata.normalize("NFKC", text).lower().translate(_LIGATURES).translate(_ARABIC)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_ALNUM.sub(" ", text).strip()
@@ -69,3 +86,32 @@ def did_you_mean(value: str, candidates: Iterable[str], cutoff: float = 60) -> s
         return None
     best = process.extractOne(value, pool, scorer=fuzz.ratio, score_cutoff=cutoff)
     return best[0] if best else None
+
+
+_FEMININE = (("rices", "eur"), ("euses", "eur"), ("rice", "eur"), ("euse", "eur"))
+
+
+def stem(word: str) -> str:
+    """A folded word without the endings that change with gender and number, for matching.
+
+    "handicapées", "handicapée" and "handicapé" all give "handicap"; "travailleuse" gives
+    "travailleur"; "salariés" gives "salari". Short words are left alone; Arabic words lose
+    their definite article ("السياقة" → "سياقه").
+    """
+    if len(word) <= 3:
+        return word
+    if "\u0621" <= word[0] <= "\u064a":
+        for article in ("وال", "بال", "فال", "كال", "ال", "لل"):
+            if word.startswith(article) and len(word) - len(article) >= 3:
+                return word[len(article) :]
+        return word
+    for ending, replacement in _FEMININE:
+        if word.endswith(ending) and len(word) > len(ending) + 2:
+            return word[: -len(ending)] + replacement
+    if word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    if word.endswith("e") and len(word) > 4:  # "handicapee" → "handicape" → "handicap"
+        word = word[:-1]
+    return word

@@ -92,13 +92,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Here is what I suggest near {commune}:",
     },
     "results_widened": {
-        "fr": "Rien à moins de {rayon} km. Voici les plus proches, jusqu'à {max} km :",
-        "en": "Nothing within {rayon} km. Here are the nearest, up to {max} km:",
+        "fr": "Rien à moins de {rayon} km. Voici les plus proches :",
+        "en": "Nothing within {rayon} km. Here are the nearest:",
     },
     "results_none": {
-        "fr": "Je ne connais pas de structure de ce type à moins de {max} km de {commune}.",
-        "en": "I know no such organisation within {max} km of {commune}.",
+        "fr": "Je ne connais pas de {kind} à moins de {max} km de {commune}.",
+        "en": "I know no {kind} within {max} km of {commune}.",
     },
+    "nearest_far": {
+        "fr": "Le plus proche que je connais : {nom}, à {km}.",
+        "en": "The nearest I know: {nom}, {km} away.",
+    },
+    "youth_first": {
+        "fr": "D'abord, vous avez entre 16 et 25 ans : la {nom} vous accompagne, avec le Contrat "
+        "d'engagement jeune (CEJ).",
+        "en": "First, you are 16 to 25: the {nom} supports you, with the youth commitment "
+        "contract (CEJ).",
+    },
+    "second_need": {
+        "fr": "Vous parlez aussi de : {besoin}. Je peux vous orienter aussi pour cela.",
+        "en": "You also mention: {besoin}. I can guide you for that too.",
+    },
+    "thanks_reply": {
+        "fr": "Avec plaisir ! Je reste là si vous avez une autre question.",
+        "en": "You are welcome! I am here if you have another question.",
+    },
+    "facts_noted": {"fr": "C'est noté.", "en": "Noted."},
+    "you_told_me": {"fr": "Vous m'avez dit : {what}.", "en": "You told me: {what}."},
+    "years_months": {"fr": "{y} ans et {m} mois", "en": "{y} years and {m} months"},
+    "years": {"fr": "{y} ans", "en": "{y} years"},
+    "none_of_these_situations": {"fr": "Aucune de celles-ci", "en": "None of these"},
     "results_none_referent": {
         "fr": "Votre référent peut chercher avec vous : {referent}.",
         "en": "Your adviser can look with you: {referent}.",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import DEFAULT_KNOWLEDGE, DialogueSettings
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.loader import load_knowledge
@@ -19,7 +19,7 @@ from bot.messages import Incoming, Location, Turn
 from bot.places import Gazetteer
 from bot.store import Store
 
-TODAY = dt.date(2026, 11, 26)
+TODAY = dt.date(2026, 12, 1)
 
 
 @pytest.fixture(scope="session")

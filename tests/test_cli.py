@@ -48,7 +48,7 @@ def test_jsonl_mode_answers_one_line_per_line_in_order(tmp_path: Path) -> None:
     assert out[3]["user"] == "u1" and out[3]["trace"]["structures"]
     assert out[4]["trace"]["need"] == "mobilite_permis"
     assert out[7]["trace"]["faq"] == ["faq_cae_fonctionnement"]
-    choices = out[0]["replies"][0]["choices"]
+    choices = out[0]["replies"][-1]["choices"]
     assert all(set(c) == {"id", "label"} for c in choices)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.store import Store
 from tests.conftest import Conversation
@@ -216,9 +216,11 @@ async def test_asking_for_help_shows_the_menu_and_is_not_logged(person: Conversa
     assert await person.dispatcher.store.unanswered_questions() == []
 
 
-async def test_the_situation_is_asked_before_the_age(person: Conversation) -> None:
+async def test_a_situation_given_is_never_asked_again(person: Conversation) -> None:
     turn = await person.say("je sors de prison, je cherche du travail à Nancy")
-    assert turn.trace.asking == "situation"
+    assert turn.trace.structures, "IAE structures are shown at once: the pre-screen never refuses"
+    assert turn.trace.asking == "age", "one follow-up, for the next fact that counts"
+    assert "Quelle est votre situation" not in person.text
 
 
 async def test_food_and_training_get_an_honest_pointer(person: Conversation) -> None:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.config import DialogueSettings
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.kb.knowledge import KnowledgeBase
 from bot.messages import Incoming
 from bot.places import Gazetteer

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from tests.telegram_harness import Harness, telegram_bot
 from tests.telegram_server import Sent
 

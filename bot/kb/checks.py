@@ -15,8 +15,10 @@ from typing import Final, Generic, Protocol, TypeVar
 from bot.kb import vocab
 from bot.kb.knowledge import Problem
 from bot.kb.models import (
+    AskableFact,
     Category,
     Faq,
+    Langage,
     LexiconEntry,
     Meta,
     National,
@@ -90,6 +92,8 @@ class Sections:
     faq: list[Located[Faq]] = field(default_factory=list)
     lexique: list[LexiconEntry] = field(default_factory=list)
     statuts: list[StatutEntry] = field(default_factory=list)
+    faits: list[Located[AskableFact]] = field(default_factory=list)
+    langage: list[Located[Langage]] = field(default_factory=list)
     # where each section key was first seen, for problems about a whole section
     anchors: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict)
 

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.kb.models import (
+    AskableFact,
     Category,
     Faq,
+    Langage,
     LexiconEntry,
     Meta,
     National,
@@ -56,4 +58,6 @@ class KnowledgeBase:
     faq: dict[str, Faq]
     lexique: tuple[LexiconEntry, ...]
     statuts: tuple[StatutEntry, ...]
+    faits: tuple[AskableFact, ...] = ()  # the facts the bot may ask, in asking order
+    langage: Langage = field(default_factory=Langage)
     warnings: tuple[Problem, ...] = field(default=())

@@ -22,8 +22,10 @@ from bot.kb import checks
 from bot.kb.checks import GazetteerLike, Located, Report, Sections, suggestion
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, Problem
 from bot.kb.models import (
+    AskableFact,
     Category,
     Faq,
+    Langage,
     LexiconEntry,
     Meta,
     National,
@@ -35,7 +37,7 @@ from bot.kb.models import (
     Zone,
 )
 from bot.kb.yamlpos import YamlDocument, load_yaml
-from bot.rules import RuleBook, RuleError
+from bot.rules import DEFAULT_FACTS, RuleBook, RuleError, fact_specs
 
 __all__ = ["GazetteerLike", "collect_problems", "load_knowledge"]
 
@@ -71,6 +73,8 @@ _SECTIONS: Final = {
         _section("faq", "faq", Faq),
         _section("lexique", "lexique", LexiconEntry, located=False),
         _section("statuts", "statuts", StatutEntry, located=False),
+        _section("faits", "faits", AskableFact),
+        _section("langage", "langage", Langage, single=True),
     )
 }
 
@@ -381,7 +385,8 @@ def _compile_rules(sections: Sections, gazetteer: GazetteerLike, report: Report)
     entries = _first_by_id(sections.rules)
     zones = {e.item.id: e.item for e in reversed(sections.zones)}
     try:
-        book = RuleBook.compile({k: e.item for k, e in entries.items()}, zones, gazetteer)
+        facts = fact_specs(e.item for e in sections.faits) if sections.faits else DEFAULT_FACTS
+        book = RuleBook.compile({k: e.item for k, e in entries.items()}, zones, gazetteer, facts)
     except RuleError as error:
         for issue in error.issues:
             entry = entries[issue.rule_id]
@@ -437,5 +442,7 @@ def _assemble(directory: Path, sections: Sections, warnings: list[Problem]) -> K
         faq=_faq_with_overrides(sections.faq),
         lexique=tuple(sections.lexique),
         statuts=tuple(sections.statuts),
+        faits=tuple(e.item for e in sorted(sections.faits, key=lambda e: e.item.ordre)),
+        langage=sections.langage[0].item if sections.langage else Langage(),
         warnings=tuple(warnings),
     )

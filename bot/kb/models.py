@@ -130,6 +130,17 @@ class Category(Strict):
     non_verifie: bool = False  # our addition: a fact marked [unverified] in the sources
 
 
+class Indice(Strict):
+    """Our addition: one cue of a need. Words that mean the same thing form one cue; a message
+    scores the `poids` of every cue it contains, once each. `mots` are matched on folded word
+    stems (gender and number do not matter); a word ending in `*` matches every word it starts.
+    `statuts` are situations that point to the need when heard."""
+
+    poids: int = Field(ge=1, le=5)
+    mots: list[str] = Field(default_factory=list)
+    statuts: list[Statut] = Field(default_factory=list)
+
+
 class Need(Strict):
     """Our addition: what a person may need, and which categories answer it."""
 
@@ -139,8 +150,42 @@ class Need(Strict):
     categories: list[StructureCategoryId] = Field(default_factory=list)
     mots_cles: list[str] = Field(default_factory=list)
     mots_cles_en: list[str] = Field(default_factory=list)
+    mots_cles_langues: dict[str, list[str]] = Field(default_factory=dict)
+    indices: list[Indice] = Field(default_factory=list)
     faits_requis: list[Literal["commune", "age", "situation", "duree_sans_emploi",
                                "residence_depuis"]] = []  # fmt: skip
+
+
+class AskableFact(Strict):
+    """Our addition: a fact the bot may ask. `id` is the trace's `asking` value, `fait` the fact
+    the eligibility rules test, `analyseur` the parser that reads an answer
+    (bot/conversation/parsers.py)."""
+
+    id: Slug
+    fait: Slug
+    type: Literal["nombre", "statuts"]
+    analyseur: Literal["age", "duree_mois", "statuts"]
+    libelle: str
+    libelle_en: str
+    question: str
+    question_en: str
+    choix: list[Statut] = Field(default_factory=list)  # situations offered as buttons
+    question_handicap: str | None = None  # asked instead when the need is about disability
+    question_handicap_en: str | None = None
+    ordre: int = 50  # which missing fact is asked first (smallest first)
+    min: int = 0
+    max: int = 1200
+
+
+class Langage(Strict):
+    """Our addition: the phrases that tell how a need or a place is meant.
+
+    `demandes`: a request ("je cherche", "il existe", "where is"). `contextes`: what comes
+    before something the person already has or is ("je suis salarié d'un", "mon conseiller de
+    la", "accepter le poste"): what follows is their situation, not what they ask for."""
+
+    demandes: list[str] = Field(default_factory=list)
+    contextes: list[str] = Field(default_factory=list)
 
 
 # --- zones --------------------------------------------------------------------------------------
@@ -170,6 +215,7 @@ class Rule(Strict):
     decide_par: str
     explication_si_vrai: str = ""
     explication_si_faux: str = ""
+    explication_si_inconnu: str = ""  # what the structure will check when facts are missing
     alternatives: list[StructureCategoryId] = []  # what to offer when non_eligible
     sources: list[Url] = Field(default_factory=list)
 
@@ -301,6 +347,7 @@ class StatutEntry(Strict):
     libelle: str
     libelle_en: str | None = None
     synonymes: list[str] = Field(default_factory=list)
+    synonymes_langues: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class HorsPerimetre(Strict):

@@ -53,7 +53,8 @@ ELIGIBILITY_RESULTS: Final = ("eligible", "a_verifier", "non_eligible")
 STATUTS: Final = (
     "RSA", "ASS", "AAH", "DETLD", "CAP_BEP", "SENIOR", "JEUNE", "ASE", "DELD", "TH", "PI",
     "PSH_PR", "REF_DA", "ZRR", "QPV", "DETENTION_MJ", "FLE", "PM", "RQTH", "BOETH",
-    "DEMANDEUR_EMPLOI", "ETUDIANT", "LYCEEN", "SALARIE", "SANS_VEHICULE", "SANS_PERMIS",
+    "DEMANDEUR_EMPLOI", "ETUDIANT", "LYCEEN", "SALARIE", "SALARIE_INSERTION", "SANS_VEHICULE",
+    "SANS_PERMIS",
 )  # fmt: skip
 
 FAMILLES: Final = (

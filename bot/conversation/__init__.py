@@ -1,0 +1,1 @@
+"""The conversation: understanding (reader → frame), slots, the turn planner and its acts."""

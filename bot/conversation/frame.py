@@ -1,0 +1,110 @@
+"""The frame: everything one incoming event carries, as understood. No decision is taken here.
+
+`Reader.read` (bot/conversation/reader.py) builds a frame from a message; a button press, a
+shared location or a deep link become frames too, so that the planner has one input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from bot.places import Resolution
+
+PlaceRole = Literal["home", "destination", "workplace", "search"]
+Language = Literal["fr", "en", "ar"]
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One fact heard, with the words it came from (for tests and explanations, never stored)."""
+
+    fact: str  # a rule fact: "age", "statuts", "sans_emploi_mois", …
+    value: int | str
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHeard:
+    resolution: Resolution
+    role: PlaceRole
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What one event said. Empty fields mean "not said"."""
+
+    raw: str = ""
+    normalised: str = ""
+    language: Language = "fr"
+    truncated: bool = False
+    # what kind of event
+    command: str | None = None  # "start", "help", "restart", "my_data", "forget", "human"
+    command_arg: str = ""
+    choice: str | None = None  # a choice id the bot offered, validated
+    start_payload: str | None = None  # a deep link or a typed referral code
+    unsupported: str | None = None  # a photo, a voice message…
+    # safety and scope
+    urgence: bool = False
+    out_of_scope: str | None = None
+    # social
+    greeting: bool = False
+    thanks: bool = False
+    yes: bool = False
+    no: bool = False
+    skip: bool = False
+    asks_help: bool = False
+    asks_human: bool = False
+    asks_more: bool = False  # "voir d'autres", "d'autres ?"
+    # facts, needs, questions
+    facts: tuple[Evidence, ...] = ()
+    needs: tuple[Scored, ...] = ()  # best first; only needs asked for, not context
+    categories: tuple[str, ...] = ()  # structure categories asked for by name
+    context_categories: tuple[str, ...] = ()  # named as the person's situation
+    referents: tuple[str, ...] = ()  # referent kinds asked for ("la mission locale")
+    wants_place: bool = False  # "où est", "adresse", "contacter"
+    wish: bool = False  # a request phrase ("je cherche", "il existe", "where is")
+    is_question: bool = False
+    faq: tuple[Scored, ...] = ()  # best first
+    faq_pick: str | None = None  # a FAQ chosen from "did you mean"
+    need_pick: str | None = None  # a need chosen from the menu
+    menu: bool = False  # "autre besoin"
+    places: tuple[PlaceHeard, ...] = ()
+    phone: str | None = None
+    words: int = 0  # how many words the message had
+    says_nothing: bool = False  # spaces, punctuation or emoji only
+
+    @property
+    def home(self) -> PlaceHeard | None:
+        """Where the person lives or searches: a home first, else a place searched around.
+
+        A destination or a workplace alone is not taken as the home ("pour aller à Reims").
+        """
+        for role in ("home", "search"):
+            for place in self.places:
+                if place.role == role and place.resolution.status != "not_found":
+                    return place
+        return None
+
+    def said(self, fact: str) -> list[Evidence]:
+        return [e for e in self.facts if e.fact == fact]
+
+    @property
+    def main_need(self) -> str | None:
+        return self.needs[0].id if self.needs else None
+
+
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """Small helper for readers: a value and where it was said."""
+
+    value: str
+    start: int
+    end: int
+    extra: tuple[str, ...] = field(default=())

@@ -1,0 +1,113 @@
+"""Words of a message and phrase lookup on their stems: the base of understanding.
+
+A message is normalised once (folded, lexicon applied) and cut into words; every phrase of the
+knowledge base (need cues, situations, categories, request and context phrases) is matched on
+the words' stems, so gender and number do not matter ("reconnue handicapée" = "reconnu
+handicapé"). Lookup is a dictionary probe per word and phrase length: linear in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.text import fold, stem
+
+MAX_PHRASE_WORDS = 8
+PREFIX_MIN = 3  # a wildcard word needs at least this many letters
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """The words of a normalised message, and their stems."""
+
+    words: tuple[str, ...]
+    stems: tuple[str, ...]
+
+    @classmethod
+    def of(cls, normalised: str) -> Words:
+        words = tuple(normalised.split())
+        return cls(words, tuple(stem(w) for w in words))
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def text(self, start: int, end: int) -> str:
+        return " ".join(self.words[start:end])
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One phrase found: the id it belongs to and the words it covers (`start` to `end`)."""
+
+    owner: str
+    start: int
+    end: int
+
+
+def phrase_stems(phrase: str) -> tuple[tuple[str, ...], bool]:
+    """The stems of a knowledge-base phrase, and whether its last word ends with `*`."""
+    wildcard = phrase.rstrip().endswith("*")
+    words = fold(phrase.rstrip().rstrip("*")).split()
+    if wildcard and words:
+        return (*(stem(w) for w in words[:-1]), words[-1]), True
+    return tuple(stem(w) for w in words), False
+
+
+class PhraseIndex:
+    """Which owners have one of their phrases in a message; leftmost-longest, no overlaps."""
+
+    def __init__(self, entries: Iterable[tuple[str, Iterable[str]]]) -> None:
+        self._exact: dict[tuple[str, ...], list[str]] = {}
+        # wildcard phrases by (stems before the last word, first 3 letters of the last word)
+        self._prefixes: dict[tuple[tuple[str, ...], str], list[tuple[str, str]]] = {}
+        longest = 1
+        for owner, phrases in entries:
+            for phrase in phrases:
+                stems, wildcard = phrase_stems(phrase)
+                if not stems:
+                    continue
+                longest = max(longest, len(stems))
+                if wildcard and len(stems[-1]) >= PREFIX_MIN:
+                    key = (stems[:-1], stems[-1][:PREFIX_MIN])
+                    self._prefixes.setdefault(key, []).append((stems[-1], owner))
+                else:
+                    owners = self._exact.setdefault(stems, [])
+                    if owner not in owners:
+                        owners.append(owner)
+        self._longest = min(longest, MAX_PHRASE_WORDS)
+
+    def hits(self, words: Words) -> list[Hit]:
+        """Every phrase found, in text order; at each word the longest phrase wins."""
+        stems = words.stems
+        found: list[Hit] = []
+        i = 0
+        while i < len(stems):
+            size = self._match_at(stems, i)
+            if size:
+                key = stems[i : i + size]
+                for owner in self._exact.get(key, ()) or self._prefix_owners(stems, i, size):
+                    found.append(Hit(owner, i, i + size))
+                i += size
+            else:
+                i += 1
+        return found
+
+    def find(self, words: Words) -> list[str]:
+        """Owners in order of first mention."""
+        return list(dict.fromkeys(hit.owner for hit in self.hits(words)))
+
+    def _match_at(self, stems: Sequence[str], i: int) -> int:
+        for size in range(min(self._longest, len(stems) - i), 0, -1):
+            if tuple(stems[i : i + size]) in self._exact:
+                return size
+            if self._prefix_owners(stems, i, size):
+                return size
+        return 0
+
+    def _prefix_owners(self, stems: Sequence[str], i: int, size: int) -> list[str]:
+        if not self._prefixes:
+            return []
+        last = stems[i + size - 1]
+        candidates = self._prefixes.get((tuple(stems[i : i + size - 1]), last[:PREFIX_MIN]), ())
+        return [owner for prefix, owner in candidates if last.startswith(prefix)]

@@ -1,0 +1,428 @@
+"""Understanding: one message (or button, location, link) → one `Frame` of everything heard.
+
+Deterministic and explainable; built once per knowledge base. The steps, in order:
+1. fold and normalise (lexicon), cut into words (stems for matching);
+2. situations (`statuts`), an age, durations and dates (which fact each is about);
+3. the phrases that say how things are meant: a request ("je cherche") or a context ("je suis
+   salarié d'un", "mon conseiller de la"): a category or referent named in a context is the
+   person's situation, not what they ask for;
+4. needs scored by meaning: strong phrases, cue groups, named categories, situations;
+5. questions (sentence by sentence) and the FAQ they are about;
+6. places with their role (home, destination, workplace, search);
+7. safety, scope, small talk, a phone number, a referral code.
+No decision is taken here: the planner (bot/conversation/planner.py) decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+from bot.conversation import parsers, social
+from bot.conversation.faq_match import FaqMatcher
+from bot.conversation.frame import Evidence, Frame, PlaceHeard, PlaceRole, Scored
+from bot.conversation.lexicon import Hit, PhraseIndex, Words
+from bot.conversation.normalise import Lexicon
+from bot.kb.knowledge import KnowledgeBase
+from bot.kb.models import AskableFact
+from bot.places import Commune, Gazetteer, PlaceMatch, Resolution
+from bot.text import fold
+
+MAX_MESSAGE_CHARS = 2000
+NEED_THRESHOLD = 3  # a need is heard from this many points (besoins.yaml explains the points)
+PHRASE_POINTS = 3  # a strong phrase (mots_cles)
+CATEGORY_POINTS = 4  # a category named, for the needs it comes first in
+CATEGORY_OTHER_POINTS = 2  # … and for the other needs it belongs to
+CONTEXT_GAP = 2  # words allowed between a context phrase and what it is about
+EMPLOYER_FAMILIES = frozenset({"iae", "handicap", "territoire"})
+_SENTENCE = re.compile(r"[^.!?؟\n]+[.!?؟]*")
+_CODE_RE = re.compile(
+    r"^\s*(?:code|mon code est|code conseiller)\s*:?\s*([A-Za-z0-9_-]{3,64})\s*$", re.IGNORECASE
+)
+_BARE_CODE_RE = re.compile(r"^\s*([A-Za-z]{1,8}\d{2,3}(?:-[A-Za-z0-9]+)+)\s*$")
+_WANTS_PLACE = re.compile(
+    r"\b(ou est|ou se trouve|ou trouver|ou aller|adresse|contacter|joindre|numero de|"
+    r"telephone de|horaires?|le plus proche|la plus proche|where is|address|contact)\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Expecting:
+    """What the bot just asked, so that a short answer is read as its answer."""
+
+    fact: AskableFact | None = None  # an askable fact ("age": "24" is an age)
+    commune: bool = False  # the commune: a short answer is a name, typos included
+
+
+class Reader:
+    def __init__(
+        self, kb: KnowledgeBase, gazetteer: Gazetteer, home_departement: str, today: dt.date
+    ) -> None:
+        self._kb = kb
+        self._gazetteer = gazetteer
+        self._home = home_departement
+        self._today = today
+        self._lexicon = Lexicon((e.terme, e.variantes) for e in kb.lexique)
+        structures = [c for c in kb.categories.values() if c.famille != "orienteur"]
+        # One index for every named thing, so that the longest phrase wins where they overlap:
+        # "zéro chômeur" is a need, not the situation "chômeur"; "salarié d'un chantier
+        # d'insertion" is a situation, not a wish for a chantier.
+        named: list[tuple[str, list[str]]] = []
+        named += [
+            (f"s:{s.id}", [s.id, s.libelle, *s.synonymes, *_flat(s.synonymes_langues.values())])
+            for s in kb.statuts
+        ]
+        # Short acronyms are words too ("AI" / "j'ai", "EA"): they count only in capitals.
+        named += [
+            (
+                f"c:{c.id}",
+                [*(a for a in c.sigles if len(a) > 2), *c.synonymes,
+                 *_flat(c.synonymes_langues.values())],
+            )
+            for c in structures
+        ]  # fmt: skip
+        named += [
+            (f"r:{c.id}", [*(a for a in c.sigles if len(a) > 3), *c.synonymes])
+            for c in kb.categories.values()
+            if c.famille == "orienteur"
+        ]
+        named += [
+            (f"n:{n.id}", [*n.mots_cles, *n.mots_cles_en, *_flat(n.mots_cles_langues.values())])
+            for n in kb.needs.values()
+        ]
+        self._named = PhraseIndex(named)
+        self._urgence = PhraseIndex([("urgence", kb.national.urgence_mots_cles)])
+        self._out_of_scope = PhraseIndex((h.id, h.mots_cles) for h in kb.national.hors_perimetre)
+        self._acronyms = [
+            (c.id, re.compile(rf"\b{re.escape(a.upper())}\b"))
+            for c in structures
+            for a in c.sigles
+            if len(a) <= 2
+        ]
+        self._cue_weight: dict[str, tuple[str, int]] = {}
+        cue_entries: list[tuple[str, list[str]]] = []
+        self._statut_cues: dict[str, list[tuple[str, str, int]]] = {}
+        for need in kb.needs.values():
+            for i, cue in enumerate(need.indices):
+                key = f"{need.id}#{i}"
+                self._cue_weight[key] = (need.id, cue.poids)
+                if cue.mots:
+                    cue_entries.append((key, cue.mots))
+                for statut in cue.statuts:
+                    self._statut_cues.setdefault(statut, []).append((need.id, key, cue.poids))
+        self._cues = PhraseIndex(cue_entries)
+        self._first_need_of: dict[str, str] = {}
+        self._needs_of: dict[str, list[str]] = {}
+        for need in kb.needs.values():
+            for position, cat in enumerate(need.categories):
+                self._needs_of.setdefault(cat, []).append(need.id)
+                if position == 0:
+                    self._first_need_of.setdefault(cat, need.id)
+        self._employer_needs = frozenset(
+            n.id
+            for n in kb.needs.values()
+            if n.categories
+            and all(
+                kb.categories[c].famille in EMPLOYER_FAMILIES
+                for c in n.categories
+                if c in kb.categories
+            )
+        )
+        self._requests = PhraseIndex([("demande", kb.langage.demandes)])
+        self._contexts = PhraseIndex([("contexte", kb.langage.contextes)])
+        self._faq = FaqMatcher(kb.faq.values(), self.normalise)
+        self._jobless_fact = "sans_emploi_mois"
+        self._resident_fact = "residence_depuis_mois"
+
+    # --- normalisation -------------------------------------------------------------------------
+
+    def normalise(self, text: str) -> str:
+        return self._lexicon.normalise(text)
+
+    # --- a message -----------------------------------------------------------------------------
+
+    def read(self, text: str, expecting: Expecting = Expecting()) -> Frame:
+        truncated = len(text) > MAX_MESSAGE_CHARS
+        raw = text[:MAX_MESSAGE_CHARS]
+        normalised = self.normalise(raw)
+        if not normalised:
+            return Frame(raw=raw, truncated=truncated, says_nothing=True)
+        words = Words.of(normalised)
+        lang = social.language(normalised)
+        moves = social.moves(normalised)
+        numbers = parsers.digits(normalised, english=lang == "en")
+        named = self._named.hits(words)
+        statut_hits = _owned(named, "s:")
+        facts = self._facts(numbers, statut_hits, expecting)
+        contexts = self._contexts.hits(words)
+        referent_hits = _owned(named, "r:")
+        category_hits = _owned(named, "c:")
+        requested = [h for h in category_hits if not _in_context(h, contexts)]
+        categories = [h.owner for h in requested]
+        categories += [cat for cat, pattern in self._acronyms if pattern.search(raw)]
+        context_categories = [h.owner for h in category_hits if _in_context(h, contexts)]
+        statuts = [e.value for e in facts if e.fact == "statuts" and isinstance(e.value, str)]
+        # Situation words and agency names are not needs ("sans voiture", "France Travail").
+        blanked = _blank(words, [*statut_hits, *referent_hits])
+        needs = self._score_needs(
+            blanked, _owned(named, "n:"), contexts, list(dict.fromkeys(categories)), statuts
+        )
+        questions = _question_sentences(raw, self.normalise)
+        faq = _best_of(self._faq.score(q) for q in [*questions, normalised])
+        return Frame(
+            raw=raw,
+            normalised=normalised,
+            language=lang,  # type: ignore[arg-type]
+            truncated=truncated,
+            start_payload=_code(raw),
+            urgence=bool(self._urgence.hits(words)),
+            out_of_scope=next(iter(self._out_of_scope.find(words)), None),
+            greeting=moves.greeting,
+            thanks=moves.thanks,
+            yes=moves.yes,
+            no=moves.no,
+            skip=moves.skip,
+            asks_help=moves.asks_help,
+            asks_human=moves.asks_human,
+            asks_more=moves.asks_more,
+            facts=tuple(facts),
+            needs=tuple(needs),
+            categories=tuple(dict.fromkeys(categories)),
+            context_categories=tuple(dict.fromkeys(context_categories)),
+            referents=tuple(
+                dict.fromkeys(h.owner for h in referent_hits if not _in_context(h, contexts))
+            ),
+            wants_place=bool(_WANTS_PLACE.search(normalised)),
+            wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
+            is_question=bool(questions) or "point d interrogation" in fold(raw),
+            faq=tuple(faq),
+            places=self._places(raw, expecting),
+            phone=_phone(raw),
+            words=len(words),
+        )
+
+    # --- buttons, links, locations ---------------------------------------------------------------
+
+    def read_choice(self, choice: str) -> Frame:
+        """A choice the bot offered (already checked), as a frame."""
+        kind, _, value = choice.partition(":")
+        if kind == "need":
+            return Frame(choice=choice, need_pick=value)
+        if kind == "faq" and value in self._kb.faq:
+            return Frame(choice=choice, faq_pick=value)
+        if kind == "commune":
+            commune = self._gazetteer.get(value) if value != "none" else None
+            if commune is None:
+                return Frame(choice=choice, places=(PlaceHeard(_not_found(), "home"),))
+            return Frame(choice=choice, places=(PlaceHeard(_found(commune), "home"),))
+        if kind == "sit":
+            statut = "" if value == "none" else value
+            return Frame(choice=choice, facts=(Evidence("statuts", statut, ""),))
+        if kind == "skip":
+            return Frame(choice=choice, skip=True)
+        if kind == "more":
+            return Frame(choice=choice, asks_more=True)
+        if kind == "menu":
+            return Frame(choice=choice, menu=True)
+        if kind == "human":
+            return Frame(choice=choice, asks_human=True)
+        return Frame(choice=choice)
+
+    def read_start(self, payload: str) -> Frame:
+        """A deep link `CODE[__b-<need>][__c-<insee>]` (Telegram: 64 chars of [A-Za-z0-9_-])."""
+        code, presets = parse_payload(payload)
+        need = presets.get("b")
+        commune = self._gazetteer.get(presets.get("c", "")) if presets.get("c") else None
+        places = (PlaceHeard(_found(commune), "home"),) if commune is not None else ()
+        return Frame(
+            command="start",
+            start_payload=code,
+            need_pick=need if need in self._kb.needs else None,
+            places=places,
+        )
+
+    def read_location(self, lat: float, lon: float) -> Frame:
+        commune = self._gazetteer.nearest(lat, lon)
+        resolution = _found(commune) if commune is not None else _not_found()
+        return Frame(places=(PlaceHeard(resolution, "home"),))
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    def _facts(
+        self, numbers: str, statut_hits: Sequence[Hit], expecting: Expecting
+    ) -> list[Evidence]:
+        facts = [Evidence("statuts", h.owner, "") for h in statut_hits]
+        facts = list({(e.fact, e.value): e for e in facts}.values())
+        found_age = parsers.age_match(numbers)
+        if found_age is not None:
+            facts.append(Evidence("age", found_age[0], numbers[found_age[1] : found_age[2]]))
+        durations = [
+            d
+            for d in parsers.durations(numbers, self._today)
+            if found_age is None or d.end <= found_age[1] or d.start >= found_age[2]
+        ]
+        for fact, months, where in parsers.duration_facts(
+            numbers, durations, self._jobless_fact, self._resident_fact
+        ):
+            facts.append(Evidence(fact, months, numbers[where.start : where.end]))
+        asked = expecting.fact
+        if (
+            asked is not None
+            and asked.type == "nombre"
+            and not any(e.fact == asked.fait for e in facts)
+        ):
+            value = parsers.ANSWER_PARSERS[asked.analyseur](numbers, self._today)
+            if value is not None and asked.min <= value <= asked.max:
+                facts.append(Evidence(asked.fait, value, numbers))
+        return facts
+
+    # --- needs ---------------------------------------------------------------------------------
+
+    def _score_needs(
+        self,
+        words: Words,
+        phrases: Sequence[Hit],
+        contexts: Sequence[Hit],
+        categories: Sequence[str],
+        statuts: Sequence[str],
+    ) -> list[Scored]:
+        scores: dict[str, float] = {}
+        first_seen: dict[str, int] = {}
+        groups: dict[str, int] = {}
+
+        def add(need: str, points: float, position: int) -> None:
+            scores[need] = scores.get(need, 0.0) + points
+            first_seen[need] = min(first_seen.get(need, position), position)
+            groups[need] = groups.get(need, 0) + 1
+
+        for hit in phrases:
+            if not (hit.owner in self._employer_needs and _in_context(hit, contexts)):
+                add(hit.owner, PHRASE_POINTS, hit.start)
+        counted: set[str] = set()
+        for hit in self._cues.hits(words):
+            need, weight = self._cue_weight[hit.owner]
+            if hit.owner in counted:
+                continue
+            if need in self._employer_needs and _in_context(hit, contexts):
+                continue
+            counted.add(hit.owner)
+            add(need, weight, hit.start)
+        for statut in statuts:
+            for need, key, weight in self._statut_cues.get(statut, ()):
+                if key not in counted:
+                    counted.add(key)
+                    add(need, weight, len(words))
+        for rank, cat in enumerate(categories):
+            for need in self._needs_of.get(cat, ()):
+                first = self._first_need_of.get(cat) == need
+                add(need, CATEGORY_POINTS if first else CATEGORY_OTHER_POINTS, -100 + rank)
+        heard = [(n, s) for n, s in scores.items() if s >= NEED_THRESHOLD]
+        # Ties: the need heard through more different cues is the more specific one.
+        heard.sort(key=lambda ns: (-ns[1], -groups[ns[0]], first_seen[ns[0]]))
+        return [Scored(n, s) for n, s in heard]
+
+    # --- places --------------------------------------------------------------------------------
+
+    def _places(self, raw: str, expecting: Expecting) -> tuple[PlaceHeard, ...]:
+        if _code(raw):
+            return ()
+        mentions = getattr(self._gazetteer, "mentions", None)
+        found: list[PlaceHeard] = []
+        if mentions is not None:
+            for mention in mentions(raw, self._home):
+                role: PlaceRole = mention.role
+                found.append(PlaceHeard(mention.resolution, role))
+        else:
+            resolution = self._gazetteer.find_in_text(raw, self._home)
+            if resolution is not None:
+                found.append(PlaceHeard(resolution, "search"))
+        heard = any(p.resolution.status != "not_found" for p in found)
+        if expecting.commune and not heard and len(fold(raw).split()) <= 4:
+            resolution = self._gazetteer.resolve(raw, self._home)  # a name, typos included
+            if resolution.status != "not_found":
+                found.append(PlaceHeard(resolution, "home"))
+        return tuple(found)
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _owned(hits: Sequence[Hit], prefix: str) -> list[Hit]:
+    """The hits of one kind of owner ("s:" situations, "c:" categories…), prefix removed."""
+    size = len(prefix)
+    return [Hit(h.owner[size:], h.start, h.end) for h in hits if h.owner.startswith(prefix)]
+
+
+def _in_context(hit: Hit, contexts: Sequence[Hit]) -> bool:
+    """Whether a context phrase ("je suis salarié d'un", "mon") governs this hit."""
+    return any(c.start <= hit.start <= c.end + CONTEXT_GAP for c in contexts)
+
+
+def _blank(words: Words, hits: Iterable[Hit]) -> Words:
+    stems = list(words.stems)
+    for hit in hits:
+        for i in range(hit.start, hit.end):
+            stems[i] = ""
+    return Words(words.words, tuple(stems))
+
+
+def _question_sentences(raw: str, normalise: object) -> list[str]:
+    """The normalised sentences of the message that are questions."""
+    out: list[str] = []
+    assert callable(normalise)
+    for sentence in _SENTENCE.findall(raw):
+        folded = str(normalise(sentence))
+        if folded and social.is_question_sentence(sentence, folded):
+            out.append(folded)
+    return out
+
+
+def parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
+    """(referral code, presets) of a deep-link payload `CODE[__b-<need>][__c-<insee>]`."""
+    parts = [p for p in payload.strip().split("__") if p]
+    if not parts:
+        return None, {}
+    code = parts[0].upper() if re.fullmatch(r"[A-Za-z0-9-]{2,40}", parts[0]) else None
+    presets: dict[str, str] = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("-")
+        if key in {"b", "c"} and value:
+            presets[key] = value
+    return code, presets
+
+
+def _found(commune: Commune) -> Resolution:
+    return Resolution("found", (PlaceMatch(commune, 100.0, commune.name),), commune.name)
+
+
+def _not_found() -> Resolution:
+    return Resolution("not_found", (), "")
+
+
+def _best_of(rankings: Iterable[list[Scored]]) -> list[Scored]:
+    best: dict[str, float] = {}
+    for ranking in rankings:
+        for scored in ranking:
+            best[scored.id] = max(best.get(scored.id, 0.0), scored.score)
+    return [Scored(i, s) for i, s in sorted(best.items(), key=lambda kv: -kv[1])[:5]]
+
+
+def _code(raw: str) -> str | None:
+    match = _CODE_RE.match(raw) or _BARE_CODE_RE.match(raw)
+    return match.group(1).upper() if match else None
+
+
+def _phone(raw: str) -> str | None:
+    """A French phone number written in the message, in the national format, or None."""
+    for match in phonenumbers.PhoneNumberMatcher(raw, "FR"):
+        if phonenumbers.is_valid_number(match.number):
+            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return None
+
+
+def _flat(lists: Iterable[list[str]]) -> list[str]:
+    return [item for sub in lists for item in sub]

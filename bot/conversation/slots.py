@@ -1,0 +1,94 @@
+"""Slots: what the frame tells about the person goes into the state, before any act speaks.
+
+Every fact heard is kept, in any wording and whatever was asked: a fact said again replaces
+the old one; a situation said is added. The need changes when the person asks for something
+else; a pure question ("c'est quoi le pass IAE ?") does not start an orientation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversation.frame import Frame
+from bot.conversation.state import ConversationState
+from bot.kb.knowledge import KnowledgeBase
+
+NONE_OF_THESE = ""  # the value of a "statuts" evidence meaning "none of these situations"
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    state: ConversationState
+    moves_orientation: bool  # something the orientation can use was said or chosen
+    information_only: bool  # a question about something, not a request to be oriented
+
+
+def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
+    new = state.copy()
+    before = (new.need, new.facts.commune, new.asking)
+    changed_facts = _absorb_facts(frame, new, kb)
+    information_only = _information_only(frame, state)
+    need = frame.need_pick or (None if information_only else frame.main_need)
+    if frame.menu:
+        new.forget_need()
+    if need is not None and need in kb.needs:
+        new.set_need(need)
+        if new.asking == "besoin":
+            new.asking = None
+    if new.need is not None and frame.categories and not information_only:
+        allowed = set(kb.needs[new.need].categories)
+        named = [c for c in frame.categories if c in allowed]
+        if named:
+            new.categories = named
+    place = frame.home
+    if place is not None:
+        resolution = place.resolution
+        if resolution.status == "found":
+            new.facts.commune = resolution.candidates[0].commune.insee
+            new.pending_communes = []
+        elif resolution.status == "ambiguous":
+            new.pending_communes = [m.commune.insee for m in resolution.candidates[:5]]
+    if frame.asks_more and new.results_shown:
+        new.page += 1
+    moved = (
+        (new.need, new.facts.commune) != before[:2]
+        or bool(frame.need_pick)
+        or (changed_facts and before[2] is not None)
+        or (frame.asks_more and new.results_shown)
+        or bool(new.pending_communes and place is not None)
+        or (need is not None and need == state.need and not state.results_shown)
+    )
+    return Update(new, moved, information_only)
+
+
+def _information_only(frame: Frame, state: ConversationState) -> bool:
+    """A question with no request and no place: answer it, do not start an orientation."""
+    if frame.need_pick or not frame.is_question or frame.wish or frame.home is not None:
+        return False
+    return state.asking != "besoin"
+
+
+def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> bool:
+    """Keep every fact heard; True when something new was learnt or a question was settled."""
+    facts = state.facts
+    changed = False
+    asked_situation = state.asking == "situation"
+    for evidence in frame.facts:
+        if evidence.fact == "statuts":
+            if evidence.value == NONE_OF_THESE:
+                facts.statuts_connus = True
+                changed = True
+            elif isinstance(evidence.value, str) and evidence.value not in facts.statuts:
+                facts.statuts.append(evidence.value)
+                changed = True
+        elif isinstance(evidence.value, int) and facts.numbers.get(evidence.fact) != evidence.value:
+            facts.numbers[evidence.fact] = evidence.value
+            changed = True
+    if asked_situation and (frame.said("statuts") or frame.skip or frame.no):
+        facts.statuts_connus = True
+        changed = True
+    asked_fact = next((f for f in kb.faits if f.id == state.asking), None)
+    if asked_fact is not None and (frame.skip or state.facts.known(asked_fact.fait)):
+        state.asking = None  # answered, or "je ne sais pas": never asked again either way
+        changed = True
+    return changed

@@ -1,0 +1,181 @@
+"""Understanding: one message → one frame of everything heard, on the shipped knowledge base."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation.dialogue import OrientationDialogue
+from bot.conversation.frame import Frame
+from bot.conversation.reader import Reader
+
+
+@pytest.fixture(scope="module")
+def reader(dialogue: OrientationDialogue) -> Reader:
+    return dialogue.services.reader
+
+
+def facts(frame: Frame) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for e in frame.facts:
+        if e.fact == "statuts":
+            out.setdefault("statuts", []).append(e.value)  # type: ignore[union-attr]
+        else:
+            out[e.fact] = e.value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("written", "normalised"),
+    [
+        ("jcherche du taf", "je cherche du travail"),
+        ("Chui au RSA", "je suis au rsa"),
+        ("cest koi une CAE", "c est quoi une cae"),
+        ("c quoi", "c est quoi"),
+        ("c'est quoi", "c est quoi"),  # not "c est est quoi"
+        ("un chantier d'insertion", "un chantier d insertion"),  # not doubled
+        ("je suis à Pôle emploi", "je suis a france travail"),
+        ("je dors dehors ce soir", "je dors dehors ce soir"),  # everyday words untouched
+    ],
+)
+def test_sms_slang_and_dictation_are_normalised(
+    reader: Reader, written: str, normalised: str
+) -> None:
+    assert reader.normalise(written) == normalised
+
+
+def test_every_fact_of_one_message_is_heard(reader: Reader) -> None:
+    frame = reader.read("je suis au RSA à Nancy et je cherche un chantier d'insertion")
+    assert facts(frame) == {"statuts": ["RSA"]}
+    assert frame.categories == ("aci",)
+    assert frame.main_need == "emploi_insertion"
+    assert frame.home is not None
+    assert frame.home.resolution.candidates[0].commune.insee == "54395"
+    assert frame.wish and not frame.is_question
+
+
+@pytest.mark.parametrize(
+    ("text", "age"),
+    [
+        ("j'ai 17 ans", 17),
+        ("jai 17ans", 17),
+        ("j'ai dix-sept ans virgule", 17),
+        ("I am 20 years old", 20),
+        ("I am 19", 19),
+        ("Hi, I'm 24, just finished my studies", 24),
+        ("dix-neuf ans", 19),
+        ("j'ai quarante deux ans", 42),
+        ("Maman solo, 24 ans, à Beauvais", 24),
+        ("au chômage depuis 2 ans", None),
+        ("il y a 3 ans", None),
+        ("j'ai 2 enfants", None),
+    ],
+)
+def test_ages_in_words_and_in_english_are_not_durations(
+    reader: Reader, text: str, age: int | None
+) -> None:
+    assert facts(reader.read(text)).get("age") == age
+
+
+@pytest.mark.parametrize(
+    ("text", "jobless", "resident"),
+    [
+        ("je suis au chômage depuis 3 ans", 36, None),
+        ("au chômage depuis plus de 2 ans", 25, None),
+        ("ça fait 3 ans que je suis au chômage", 36, None),
+        ("j'ai perdu mon emploi il y a sept mois", 7, None),
+        ("sans emploi depuis des années", 24, None),
+        ("sans emploi depuis l'été dernier", 5, None),  # today is 2026-12-01 in these tests
+        ("Je vis à Clichy-sous-Bois depuis 2018", None, 101),
+        ("installée à Revin depuis 2015, elle n'a plus d'emploi depuis 2022", 53, 137),
+        ("reconnue handicapée depuis l'an dernier", None, None),  # about the RQTH
+    ],
+)
+def test_dates_and_durations_in_everyday_words(
+    reader: Reader, text: str, jobless: int | None, resident: int | None
+) -> None:
+    heard = facts(reader.read(text))
+    assert heard.get("sans_emploi_mois") == jobless
+    assert heard.get("residence_depuis_mois") == resident
+
+
+@pytest.mark.parametrize(
+    ("text", "statut"),
+    [
+        ("je suis reconnue handicapée", "RQTH"),
+        ("reconnue travailleuse handicapée", "RQTH"),
+        ("je n'ai aucun diplôme", "CAP_BEP"),
+        ("je suis malvoyant", "TH"),
+        ("je sors de prison", "DETENTION_MJ"),
+        ("maman solo", "PI"),
+        ("je suis salariée d'un chantier d'insertion", "SALARIE_INSERTION"),
+        ("je n'ai aucun moyen de transport", "PM"),
+    ],
+)
+def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> None:
+    assert statut in facts(reader.read(text)).get("statuts", [])  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("text", "need"),
+    [
+        ("faire réparer mon scooter pas cher", "mobilite_reparation"),
+        ("il faut changer la courroie de distribution de ma voiture", "mobilite_reparation"),
+        ("je veux devenir indépendante", "creation_activite"),
+        ("essayer mon idée de traiteur", "creation_activite"),
+        ("c'est loin, j'ai pas de voiture", "mobilite_accompagnement"),
+        ("sans permis, impossible d'accepter le poste à 25 km", "mobilite_accompagnement"),
+        ("je veux louer un scooter pour aller travailler", "mobilite_vehicule"),
+        ("j'ai la RQTH et je cherche du travail", "emploi_handicap"),
+        ("أريد أن أتعلم السياقة", "mobilite_permis"),
+        ("bghit nkhdem", "emploi_insertion"),
+    ],
+)
+def test_needs_are_heard_by_the_meaning_of_the_words(reader: Reader, text: str, need: str) -> None:
+    assert reader.read(text).main_need == need
+
+
+def test_a_workplace_named_about_oneself_is_context_not_a_request(reader: Reader) -> None:
+    frame = reader.read("je bosse déjà en ETTI et je cherche un garage pas cher")
+    assert frame.main_need == "mobilite_reparation"
+    assert "etti" in frame.context_categories and "etti" not in frame.categories
+    salaried = reader.read("Je suis salarié d'un chantier d'insertion et je voudrais le permis")
+    assert salaried.main_need == "mobilite_permis"
+    assert "aci" not in salaried.categories
+
+
+def test_situation_words_are_facts_not_needs(reader: Reader) -> None:
+    frame = reader.read("je suis au RSA, sans voiture")
+    assert frame.needs == ()
+    assert set(facts(frame)["statuts"]) == {"RSA", "SANS_VEHICULE"}  # type: ignore[arg-type]
+
+
+def test_acronyms_that_are_words_count_only_in_capitals(reader: Reader) -> None:
+    assert reader.read("j'ai une question").categories == ()
+    assert "ai" in reader.read("je cherche une AI à Nancy").categories
+
+
+def test_questions_emergencies_and_out_of_scope(reader: Reader) -> None:
+    assert reader.read("c'est quoi une CAE").is_question
+    assert reader.read("je dors dans la rue").urgence
+    assert reader.read("je cherche un logement").out_of_scope == "logement"
+
+
+def test_codes_and_phone_numbers_also_inside_a_sentence(reader: Reader) -> None:
+    assert reader.read("code cd54-nancy").start_payload == "CD54-NANCY"
+    assert reader.read("06.12.34.56.78").phone == "06 12 34 56 78"
+    assert reader.read("+33 6 12 34 56 78").phone == "06 12 34 56 78"
+    assert reader.read("vous pouvez m'appeler au 06 12 34 56 78 le matin").phone == "06 12 34 56 78"
+    assert reader.read("j'ai 17 ans").phone is None
+
+
+def test_languages(reader: Reader) -> None:
+    assert reader.read("I am looking for a job").language == "en"
+    assert reader.read("je cherche un job").language == "fr"
+    arabic = reader.read("أريد أن أتعلم السياقة، هل توجد مدرسة سياقة تضامنية في Montreuil ؟")
+    assert arabic.language == "ar"
+    assert "سياقه" in arabic.normalised  # Arabic script is kept, not deleted
+
+
+def test_huge_messages_are_cut_and_flagged(reader: Reader) -> None:
+    frame = reader.read("travail " * 10000)
+    assert frame.truncated and len(frame.raw) <= 2000
