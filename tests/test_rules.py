@@ -208,7 +208,7 @@ def test_non_keeps_unknown_unknown() -> None:
         (Facts(age=40, statuts=frozenset({"CAP_BEP"})), None, ("statuts",)),  # ASE unknown
         (Facts(age=40, statuts=frozenset(), statuts_connus=True), "a_verifier", ()),  # 0+0 < 2
         (Facts(statuts=frozenset({"CAP_BEP"}), statuts_connus=True), None, ("age",)),
-        (Facts(), None, ("age", "statuts")),
+        (Facts(), None, ("statuts", "age")),  # in asking order: the situation first
     ],
 )
 def test_au_moins_counts_true_and_unknown(
