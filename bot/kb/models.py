@@ -281,6 +281,7 @@ class Faq(Strict):
     reponse: str
     reponse_en: str | None = None
     reponse_courte: str | None = None
+    reponse_courte_en: str | None = None
     categories: list[CategoryId] = Field(default_factory=list)
     liens: list[Lien] = Field(default_factory=list)
     sources: list[Url] = Field(min_length=1)
