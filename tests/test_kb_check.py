@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import DEFAULT_KNOWLEDGE
 from bot.kb import vocab
 from bot.kb.check_cli import run_check
-from bot.kb.knowledge import KnowledgeError
+from bot.kb.knowledge import KnowledgeBase, KnowledgeError
 from bot.kb.loader import collect_problems, load_knowledge
 from bot.kb.yamlpos import load_yaml
+from bot.places import Gazetteer
 
 TODAY = dt.date(2026, 11, 26)
 DEPT_FILE = "knowledge/departements/54.yaml"
@@ -504,3 +506,57 @@ def test_local_faq_overrides_the_national_one(tmp_path: Path) -> None:
 def test_references_to_an_invalid_item_are_not_reported_twice(tmp_path: Path) -> None:
     root, text = dept(tmp_path, "    nom: Garage solidaire de Nancy\n", "")
     assert errors(root) == [f"{at(text, 'source: local', nth=0)}: champ obligatoire manquant : nom"]
+
+
+# --- FAQ sources on trusted domains (commun/national.yaml: domaines_sources_fiables) ------------
+
+FAQ_FILE = "knowledge/commun/faq.yaml"
+TRUSTED = (
+    "national:\n  domaines_sources_fiables:\n    - service-public.fr\n"
+    "    - Inclusion.beta.gouv.fr.\n"  # case and a final dot are forgiven
+)
+
+
+def test_a_faq_citing_only_untrusted_pages_is_flagged_and_the_shipped_base_is_clean(
+    tmp_path: Path, gazetteer: Gazetteer, knowledge: KnowledgeBase
+) -> None:
+    sources = {
+        # one official page among others is enough; subdomains, case and a final dot count
+        "faq_iae_definition": "[https://blog.example.org/iae, https://emplois.inclusion.beta.gouv.fr]",
+        "faq_rqth": "[http://WWW.Service-Public.FR./particuliers/vosdroits/F1650]",
+        # a look-alike domain is not a subdomain; commercial pages only
+        "faq_pass_iae": "[https://faux-service-public.fr/pass-iae]",
+        "faq_cae_fonctionnement": "[https://logiciel-interim.com/cae, https://www.journaldunet.com/x]",
+    }
+    faq = "faq:\n" + "".join(
+        f"  - id: {topic}\n    question: {topic} ?\n    reponse: Réponse.\n"
+        f"    sources: {sources.get(topic, '[https://www.service-public.fr/particuliers]')}\n"
+        "    date_maj: 2026-10-01\n"
+        for topic in vocab.FAQ_TOPICS
+    )
+    root = write_kb(tmp_path, commun__faq_yaml=faq, commun__national_yaml=TRUSTED)
+    assert errors(root) == []
+    flagged = [
+        f"{at(faq, sources[topic], file=FAQ_FILE)}: aucune source de la FAQ « {topic} » n'est sur "
+        "un domaine de confiance (domaines_sources_fiables dans knowledge/commun/national.yaml) : "
+        "citez une page officielle ou celle d'un réseau national"
+        for topic in ("faq_pass_iae", "faq_cae_fonctionnement")
+    ]
+    assert sorted(warnings(root)) == sorted(flagged)
+
+    # the shipped base keeps such a list, and every one of its FAQs cites an official page
+    assert "service-public.fr" in knowledge.national.domaines_sources_fiables
+    _, shipped = collect_problems(DEFAULT_KNOWLEDGE, gazetteer, today=TODAY)
+    assert [str(p) for p in shipped if "domaine de confiance" in p.message] == []
+
+
+def test_a_trusted_domain_written_as_an_address_is_an_error_at_its_place(tmp_path: Path) -> None:
+    national = TRUSTED.replace(
+        "    - service-public.fr\n", "    - https://www.service-public.fr/\n"
+    )
+    root = write_kb(tmp_path, commun__national_yaml=national)
+    assert errors(root) == [
+        f"{at(national, 'https://www', file='knowledge/commun/national.yaml')}: "
+        "« https://www.service-public.fr/ » n'est pas un nom de domaine : écrivez seulement le "
+        "domaine, sans « https:// » ni « / », par exemple « service-public.fr »"
+    ]

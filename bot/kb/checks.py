@@ -29,6 +29,7 @@ from bot.kb.models import (
     Structure,
     Zone,
 )
+from bot.kb.trusted_sources import TrustedDomains
 from bot.kb.yamlpos import YamlDocument
 from bot.rules import CommuneLike
 from bot.text import COMMON_WORDS, did_you_mean, fold
@@ -128,6 +129,7 @@ def check_all(sections: Sections, gazetteer: GazetteerLike, today: dt.date, repo
     _check_vocabulary(sections, ids, report)
     _check_lexicon(sections, report)
     _check_freshness(sections, today, report)
+    _check_faq_sources(sections, report)
 
 
 @dataclass(slots=True)
@@ -474,3 +476,23 @@ def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None
         if expiry is not None and expiry < today:
             message = f"réponse périmée depuis le {expiry.isoformat()} (valide_jusqu_au)"
             report.warnings.append(faq.problem(message, "valide_jusqu_au"))
+
+
+def _check_faq_sources(sections: Sections, report: Report) -> None:
+    """A FAQ whose sources are all outside `domaines_sources_fiables` is probably citing a
+    commercial page or a blog: warn, and say where the list is kept."""
+    if not sections.national:
+        return
+    national = sections.national[0]
+    trusted = TrustedDomains.of(national.item.domaines_sources_fiables)
+    if not trusted.domains:
+        return
+    for entry in sections.faq:
+        faq = entry.item
+        if not any(trusted.covers(url) for url in faq.sources):
+            message = (
+                f"aucune source de la FAQ « {faq.id} » n'est sur un domaine de confiance "
+                f"(domaines_sources_fiables dans {national.doc.file}) : citez une page officielle "
+                "ou celle d'un réseau national"
+            )
+            report.warnings.append(entry.problem(message, "sources"))

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bot.kb import vocab
+from bot.kb.trusted_sources import normalise_domain
 from bot.text import did_you_mean
 
 
@@ -52,6 +53,7 @@ DiId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9\-]*--[A-Za-z0-9_\-:.]+$",
 InseeCode = Annotated[str, Field(pattern=r"^(\d{5}|2[AB]\d{3})$")]
 DeptCode = Annotated[str, Field(pattern=r"^(\d{2}|2[AB]|97\d)$")]
 Url = Annotated[str, Field(pattern=r"^https?://\S+$")]
+TrustedDomain = Annotated[str, AfterValidator(normalise_domain)]
 
 
 class Strict(BaseModel):
@@ -327,6 +329,7 @@ class Faq(Strict):
     reponse: str
     reponse_en: str | None = None
     reponse_courte: str | None = None
+    reponse_courte_en: str | None = None
     categories: list[CategoryId] = Field(default_factory=list)
     liens: list[Lien] = Field(default_factory=list)
     sources: list[Url] = Field(min_length=1)
@@ -364,3 +367,6 @@ class National(Strict):
     urgence_mots_cles: list[str] = Field(default_factory=list)
     hors_perimetre: list[HorsPerimetre] = Field(default_factory=list)
     sources: list[Url] = Field(default_factory=list)
+    # Our addition: domains whose pages count as official FAQ sources (subdomains included);
+    # `aiguillage check` warns on a FAQ whose sources are all elsewhere.
+    domaines_sources_fiables: list[TrustedDomain] = Field(default_factory=list)
