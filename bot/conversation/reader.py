@@ -132,9 +132,16 @@ class Reader:
                 if c in kb.categories
             )
         )
+        self._social = social.Social(kb.langage)
         self._requests = PhraseIndex([("demande", kb.langage.demandes)])
         self._contexts = PhraseIndex([("contexte", kb.langage.contextes)])
         self._faq = FaqMatcher(kb.faq.values(), self.normalise)
+        self._other_scripts = [
+            (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), commune.name)
+            for insee, names in kb.langage.noms_de_communes.items()
+            if (commune := gazetteer.get(insee)) is not None
+            for name in sorted(names, key=len, reverse=True)
+        ]
         self._jobless_fact = "sans_emploi_mois"
         self._resident_fact = "residence_depuis_mois"
 
@@ -153,7 +160,7 @@ class Reader:
             return Frame(raw=raw, truncated=truncated, says_nothing=True)
         words = Words.of(normalised)
         lang = social.language(normalised)
-        moves = social.moves(normalised)
+        moves = self._social.moves(words)
         numbers = parsers.digits(normalised, english=lang == "en")
         named = self._named.hits(words)
         statut_hits = _owned(named, "s:")
@@ -171,7 +178,7 @@ class Reader:
         needs = self._score_needs(
             blanked, _owned(named, "n:"), contexts, list(dict.fromkeys(categories)), statuts
         )
-        questions = _question_sentences(raw, self.normalise)
+        questions = self._question_sentences(raw)
         faq = _best_of(self._faq.score(q) for q in [*questions, normalised])
         return Frame(
             raw=raw,
@@ -249,6 +256,15 @@ class Reader:
         commune = self._gazetteer.nearest(lat, lon)
         resolution = _found(commune) if commune is not None else _not_found()
         return Frame(places=(PlaceHeard(resolution, "home"),))
+
+    def _question_sentences(self, raw: str) -> list[str]:
+        """The normalised sentences of the message that are questions."""
+        out: list[str] = []
+        for sentence in _SENTENCE.findall(raw):
+            normalised = self.normalise(sentence)
+            if normalised and self._social.is_question(sentence, normalised):
+                out.append(normalised)
+        return out
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -330,6 +346,9 @@ class Reader:
     def _places(self, raw: str, expecting: Expecting) -> tuple[PlaceHeard, ...]:
         if _code(raw):
             return ()
+        if any("\u0600" <= ch <= "\u06ff" for ch in raw):  # "في نانسي": the French name
+            for pattern, name in self._other_scripts:
+                raw = pattern.sub(f" {name} ", raw)
         mentions = getattr(self._gazetteer, "mentions", None)
         found: list[PlaceHeard] = []
         if mentions is not None:
@@ -368,17 +387,6 @@ def _blank(words: Words, hits: Iterable[Hit]) -> Words:
         for i in range(hit.start, hit.end):
             stems[i] = ""
     return Words(words.words, tuple(stems))
-
-
-def _question_sentences(raw: str, normalise: object) -> list[str]:
-    """The normalised sentences of the message that are questions."""
-    out: list[str] = []
-    assert callable(normalise)
-    for sentence in _SENTENCE.findall(raw):
-        folded = str(normalise(sentence))
-        if folded and social.is_question_sentence(sentence, folded):
-            out.append(folded)
-    return out
 
 
 def parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:

@@ -1,63 +1,37 @@
-"""Small talk and conversation moves: greetings, thanks, yes/no, "I don't know", help, a human.
+"""Moves of the conversation: greetings, thanks, yes/no, "I don't know", help, a human, more.
 
-Matched on the folded, lexicon-normalised text; French, English, and darija in Latin letters.
+The words live in the knowledge base (`lexique.yaml`, `langage`), in French, English, Arabic
+script and arabizi; they are matched on word stems. Greetings, yes, no, help, "more" and
+question words count at the start of a message or sentence; the others anywhere.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_GREETING = re.compile(
-    r"^(bonjour|bonsoir|salut|coucou|slt|bjr|cc|hello|hi|hey|yo|allo|salam|slm|"
-    r"salam alaykoum|salam alikoum|السلام عليكم|سلام|مرحبا)\b"
-)
-_THANKS = re.compile(r"\b(merci|thanks|thank you|mrc|mci|choukran|shukran|chokran|شكرا)\b")
-_YES = re.compile(
-    r"^(oui|ouais|ok|okay|d accord|dac|yes|yep|ouai|bien sur|volontiers|o|wah|ih|نعم)\b"
-)
-_NO = re.compile(r"^(non|nan|no|nope|pas du tout|jamais|لا)\b")
-_SKIP = re.compile(
-    r"\b(je ne sais pas|je sais pas|jsp|sais pas|passer|aucune idee|je prefere ne pas|"
-    r"pas envie de dire|i don t know|dont know|skip|ma3raftch|ma3reftch|لا اعرف)\b"
-)
-_HELP = re.compile(
-    r"^(aide|aidez|aider|help|sos|au secours|je (ne )?sais (pas|plus) quoi faire|"
-    r"je suis perdue?|j ai besoin d aide|besoin d aide)\b"
-)
-_HUMAN = re.compile(
-    r"\b(parler a (un|une) (conseiller|conseillere|personne|humain|agent)|parler a quelqu un|"
-    r"(un|une) (vrai|vraie) (personne|humain)|etre rappelee?|rappelez moi|me rappeler|"
-    r"appelez moi|talk to (a|an|someone|somebody)|call me back|a human|real person)\b"
-)
-_MORE = re.compile(
-    r"^(voir )?(d autres|encore|plus de (choix|resultats|structures)|autres structures|"
-    r"voir plus|more|see more|show more|autre chose de proche)\b"
-)
-_QUESTION_START = re.compile(
-    r"^(c est quoi|c quoi|cest quoi|qu est ce|quest ce|comment|pourquoi|combien|est ce que|"
-    r"est ce qu|quand|qui|quel|quelle|quels|quelles|ou|a quoi|ca marche comment|"
-    r"what|how|why|who|when|where|can i|do i|is it|is there|are there|je peux|on peut|peut on|"
-    r"puis je|ai je|dois je|faut il|il faut|y a t il|existe t il|هل|ما|كيف|wach|chno|kifach)\b"
-)
+from bot.conversation.lexicon import PhraseIndex, Words
+from bot.kb.models import Langage
+
 _ENGLISH = frozenset(
     """
-i am im looking for job work help what is the hello hi need car my please where how can
-you want find near live living in and of to it studies friend told me about there
+i am im looking for job work help what is the hello hi need car my please where how can you
+want find near live living in and of to it studies friend told me about there
 """.split()
 )
 _FRENCH = frozenset(
     """
-je suis cherche travail bonjour aide quoi est une un le la les des du de pour avec mon
-ma mes habite vers pres j ai pas c et au
+je suis cherche travail bonjour aide quoi est une un le la les des du de pour avec mon ma mes
+habite vers pres j ai pas c et au
 """.split()
 )
 _ARABIZI = frozenset(
     """
-bghit khdma nkhdem wach kayn fin 3andi ana mabghitch bzaf chno kifach dyal dial tomobil
-sakna m3a
+bghit khdma nkhdem wach kayn fin 3andi ana mabghitch bzaf chno kifach dyal dial tomobil sakna
+m3a
 """.split()
 )
+_AT_START = ("salutations", "oui", "non", "aide", "encore", "questions")
+_ANYWHERE = ("remerciements", "ne_sait_pas", "humain")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +46,40 @@ class Moves:
     asks_more: bool
 
 
-def moves(normalised: str) -> Moves:
-    return Moves(
-        greeting=bool(_GREETING.match(normalised)),
-        thanks=bool(_THANKS.search(normalised)),
-        yes=bool(_YES.match(normalised)),
-        no=bool(_NO.match(normalised)),
-        skip=bool(_SKIP.search(normalised)),
-        asks_help=bool(_HELP.match(normalised)),
-        asks_human=bool(_HUMAN.search(normalised)),
-        asks_more=bool(_MORE.match(normalised)),
-    )
+class Social:
+    """The conversation words of one knowledge base, compiled once."""
 
+    def __init__(self, langage: Langage) -> None:
+        self._words = PhraseIndex(
+            (kind, getattr(langage, kind)) for kind in (*_AT_START, *_ANYWHERE)
+        )
 
-def is_question_sentence(sentence: str, folded: str) -> bool:
-    return "?" in sentence or "؟" in sentence or bool(_QUESTION_START.match(folded))
+    def heard(self, words: Words) -> tuple[set[str], set[str]]:
+        """(kinds heard at the start, kinds heard anywhere)."""
+        at_start, anywhere = set(), set()
+        for hit in self._words.hits(words):
+            anywhere.add(hit.owner)
+            if hit.start == 0:
+                at_start.add(hit.owner)
+        return at_start, anywhere
+
+    def moves(self, words: Words) -> Moves:
+        at_start, anywhere = self.heard(words)
+        return Moves(
+            greeting="salutations" in at_start,
+            thanks="remerciements" in anywhere,
+            yes="oui" in at_start,
+            no="non" in at_start,
+            skip="ne_sait_pas" in anywhere,
+            asks_help="aide" in at_start,
+            asks_human="humain" in anywhere,
+            asks_more="encore" in at_start,
+        )
+
+    def is_question(self, sentence: str, normalised: str) -> bool:
+        if "?" in sentence or "؟" in sentence:
+            return True
+        return "questions" in self.heard(Words.of(normalised))[0]
 
 
 def language(folded: str) -> str:

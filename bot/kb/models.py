@@ -188,6 +188,18 @@ class Langage(Strict):
 
     demandes: list[str] = Field(default_factory=list)
     contextes: list[str] = Field(default_factory=list)
+    # moves of the conversation (bot/conversation/social.py)
+    salutations: list[str] = Field(default_factory=list)
+    remerciements: list[str] = Field(default_factory=list)
+    oui: list[str] = Field(default_factory=list)
+    non: list[str] = Field(default_factory=list)
+    ne_sait_pas: list[str] = Field(default_factory=list)
+    aide: list[str] = Field(default_factory=list)
+    humain: list[str] = Field(default_factory=list)
+    encore: list[str] = Field(default_factory=list)
+    questions: list[str] = Field(default_factory=list)
+    # commune names in other scripts ("نانسي" for Nancy), by INSEE code
+    noms_de_communes: dict[InseeCode, list[str]] = Field(default_factory=dict)
 
 
 # --- zones --------------------------------------------------------------------------------------
