@@ -26,6 +26,7 @@ from bot.places import Commune, Gazetteer
 from bot.ranking import Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
 from bot.rules import RuleBook, Verdict, fact_specs
+from bot.texts import t
 
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 YOUTH_AGES = range(16, 26)  # the Mission locale's public
@@ -192,6 +193,24 @@ class Orientation:
             _collect_facts(rule.conditions, found, self)
         return [f.fait for f in self.kb.faits if f.fait in found and f.type == "nombre"]
 
+    def numbers_said(self, state: ConversationState, rule_id: str) -> str:
+        """The numbers the person gave that a rule tests: "sans emploi depuis 7 mois"."""
+        parts: list[str] = []
+        lang = state.lang
+        for name in self.rule_numbers(rule_id):
+            value = state.facts.numbers.get(name)
+            fact = self.facts.get(name)
+            if value is None or fact is None:
+                continue
+            if fact.analyseur == "duree_mois":
+                label = fact.libelle_en if lang == "en" else fact.libelle
+                parts.append(f"{label} {months_text(value, lang)}")
+            else:
+                parts.append(
+                    t(lang, "years_old", n=value) if fact.analyseur == "age" else str(value)
+                )
+        return ", ".join(parts)
+
     def statut_label(self, statut: str, lang: str) -> str:
         return self._statut_labels.get((statut, lang), statut)
 
@@ -264,6 +283,8 @@ class Orientation:
             reasons = tuple(
                 self.statut_label(s, state.lang) for s in state.facts.statuts if s in counted
             )
+            said = self.numbers_said(state, verdict.rule_id)
+            reasons += (said,) if said else ()
         referent = self.referent_name(state, proposal.place.categorie, commune)
         return Routed(proposal, verdict, referent, reasons)
 
@@ -369,3 +390,11 @@ def _collect_facts(node: Any, found: set[str], orientation: Orientation) -> None
     elif isinstance(node, list):
         for child in node:
             _collect_facts(child, found, orientation)
+
+
+def months_text(months: int, lang: str) -> str:
+    """ "7 mois", "2 ans", "8 ans et 5 mois"."""
+    if months < 24:
+        return t(lang, "months", n=months)
+    years, rest = divmod(months, 12)
+    return t(lang, "years_months", y=years, m=rest) if rest else t(lang, "years", y=years)

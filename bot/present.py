@@ -75,8 +75,15 @@ def head_line(kb: KnowledgeBase, routed: Routed, number: int, lang: str) -> str:
     example = structure.exemple or bool(service and service.exemple)
     flag = f" ({t(lang, 'example_flag')})" if example and "exemple" not in name.lower() else ""
     where = (service.commune if service else None) or structure.commune
-    distance = km(routed.proposal.distance_km, lang)
-    tail = f"{distance}, {where}" if where and routed.proposal.distance_km else distance
+    distance = routed.proposal.distance_km
+    if distance is not None and distance < 1 and where:
+        tail = t(lang, "in_commune", commune=where)
+    else:
+        tail = (
+            f"{km(distance, lang)}, {where}"
+            if where and distance is not None
+            else km(distance, lang)
+        )
     return f"{number}. {name}{flag} — {category_label(kb, place.categorie, lang)}, {tail}"
 
 
@@ -102,6 +109,7 @@ def why_line(routed: Routed, lang: str) -> str:
     why = why_text(routed.verdict, lang, routed.reasons)
     if not why:
         return ""
+    why = why[:1].upper() + why[1:]
     return f"{t(lang, 'why')} : {why}" if lang == "fr" else f"Why: {why}"
 
 
@@ -111,7 +119,7 @@ def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) 
         return ""
     said = ""
     if reasons and verdict.result == "eligible":
-        said = t(lang, "you_said", what=", ".join(reasons)) + " "
+        said = t(lang, "you_said", what=", ".join(r[:1].lower() + r[1:] for r in reasons)) + " "
     if verdict.result == "eligible" and verdict.explanation:
         return said + first_sentence(verdict.explanation)
     if verdict.result == "a_verifier":

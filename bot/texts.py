@@ -137,7 +137,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You can go directly, or through your adviser",
     },
     "why": {"fr": "Pourquoi", "en": "Why"},
-    "you_said": {"fr": "{what}.", "en": "{what}."},
+    "you_said": {"fr": "vous m'avez dit : {what}.", "en": "you told me: {what}."},
+    "prescreen_update": {
+        "fr": "Merci. Pour les structures ci-dessus :",
+        "en": "Thank you. For the organisations above:",
+    },
+    "in_commune": {"fr": "à {commune}", "en": "in {commune}"},
     "who_decides": {"fr": "Qui décide", "en": "Who decides"},
     "to_check": {
         "fr": "À vérifier avec la structure ou votre référent.",

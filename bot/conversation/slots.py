@@ -21,6 +21,7 @@ class Update:
     state: ConversationState
     moves_orientation: bool  # something the orientation can use was said or chosen
     information_only: bool  # a question about something, not a request to be oriented
+    settled: str | None = None  # the question the person just answered (or skipped)
 
 
 def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
@@ -58,7 +59,8 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
         or bool(new.pending_communes and place is not None)
         or (need is not None and need == state.need and not state.results_shown)
     )
-    return Update(new, moved, information_only)
+    settled = before[2] if before[2] is not None and new.asking is None else None
+    return Update(new, moved, information_only, settled)
 
 
 def _information_only(frame: Frame, state: ConversationState) -> bool:

@@ -23,12 +23,14 @@ from bot.places import Commune
 from bot.present import (
     card,
     category_name,
+    deciders_text,
     faq_text,
     first_sentence,
     km,
     listing,
     refusal_text,
     trace_entry,
+    why_line,
     why_text,
 )
 from bot.store import UsageEvent
@@ -72,7 +74,30 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         if screened.refused:
             return _refusal(frame, new, commune, screened, services, eligibility, turn)
         return _none_near(new, commune, categories, result.radius_km, services, eligibility)
+    same_list = [r.proposal.place.structure.id for r in screened.routed] == new.shown
+    if turn.settled in services.orientation.facts_by_id and same_list and not screened.refused:
+        return _prescreen_update(new, screened, services, eligibility)
     return _results(frame, new, commune, screened, result.widened, services, turn, eligibility)
+
+
+def _prescreen_update(
+    state: ConversationState, screened: Screened, services: Services, eligibility: dict[str, str]
+) -> Act:
+    """The answer to the follow-up changes the pre-screen of the list just shown: say only that."""
+    lang = state.lang
+    lines = [t(lang, "prescreen_update")]
+    lines += list(dict.fromkeys(why_line(r, lang) for r in screened.routed if why_line(r, lang)))
+    deciders = deciders_text([r.verdict for r in screened.routed], lang)
+    if deciders:
+        lines.append(deciders)
+    state.asking = None
+    return Act(
+        state,
+        "\n".join(lines),
+        _after_choices(state, screened.routed, screened.total > len(screened.routed), services),
+        need=state.need,
+        eligibility=eligibility,
+    )
 
 
 # --- questions -----------------------------------------------------------------------------
@@ -263,7 +288,7 @@ def _refusal(
     lang = state.lang
     kb = services.kb
     lines = [
-        refusal_text(kb, c, v, lang, said=facts_said(state, v.rule_id, services))
+        refusal_text(kb, c, v, lang, said=services.orientation.numbers_said(state, v.rule_id))
         for c, v in screened.refused.items()
     ]
     instead = services.orientation.rule_alternatives([v.rule_id for v in screened.refused.values()])
@@ -297,28 +322,6 @@ def _with_explanation(
     act.faq.append(faq_id)
     act.text = f"{faq_text(services.kb.faq[faq_id], act.state.lang, short=True)}\n\n{act.text}"
     return act
-
-
-def facts_said(state: ConversationState, rule_id: str, services: Services) -> str:
-    """The numbers the person gave that a rule tests: "sans emploi depuis 7 mois"."""
-    parts: list[str] = []
-    lang = state.lang
-    for name in services.orientation.rule_numbers(rule_id):
-        value = state.facts.numbers.get(name)
-        fact = services.orientation.facts.get(name)
-        if value is None or fact is None:
-            continue
-        label = fact.libelle_en if lang == "en" else fact.libelle
-        shown = months_text(value, lang) if fact.analyseur == "duree_mois" else str(value)
-        parts.append(f"{label} {shown}".strip())
-    return ", ".join(parts)
-
-
-def months_text(months: int, lang: str) -> str:
-    if months < 24:
-        return t(lang, "months", n=months)
-    years, rest = divmod(months, 12)
-    return t(lang, "years_months", y=years, m=rest) if rest else t(lang, "years", y=years)
 
 
 def _instead(
