@@ -340,10 +340,10 @@ class Orientation:
             kinds.append("mission_locale")
         return kinds
 
-    def youth_without_follow_up(self, state: ConversationState, context: Sequence[str]) -> bool:
+    def youth_without_follow_up(self, state: ConversationState) -> bool:
         """16 to 25, and not already followed by a Mission locale: it comes first."""
         age = state.facts.age
-        return age is not None and age in YOUTH_AGES and "mission_locale" not in context
+        return age is not None and age in YOUTH_AGES and "mission_locale" not in state.followed_by
 
     def nearest_referent(self, kinds: Sequence[str], commune: Commune) -> str | None:
         found = self.nearest_referent_place(tuple(dict.fromkeys(kinds)), commune)

@@ -37,19 +37,22 @@ async def test_the_bot_asks_only_what_is_missing(person: Conversation) -> None:
     turn = await person.say("je cherche du boulot")
     assert turn.trace.asking == "commune"
     turn = await person.say("luneville")
-    assert turn.trace.asking == "situation"
+    assert turn.trace.structures, "IAE never refuses: the structures come with the commune"
+    assert turn.trace.eligibility.get("aci") == "a_verifier"
+    assert turn.trace.asking == "situation", "then one follow-up, for the pre-screen"
     assert "sit:RSA" in person.choices
     turn = await person.press("sit:RSA")
     assert turn.trace.asking is None
-    assert turn.trace.structures
     assert turn.trace.eligibility.get("aci") == "eligible"
+    assert "semblez remplir les conditions" in person.text
+    assert "km" not in person.text, "the list just shown is not repeated"
 
 
 async def test_choices_can_be_answered_by_number(person: Conversation) -> None:
     await person.say("je cherche du travail à Nancy")
     index = person.choices.index("sit:RSA") + 1
     turn = await person.say(str(index))
-    assert turn.trace.structures
+    assert turn.trace.eligibility.get("aci") == "eligible"
 
 
 async def test_a_fifteen_year_old_asking_for_a_cjs_gets_a_kind_alternative(
@@ -79,10 +82,12 @@ async def test_tzcld_asks_durations_then_explains_a_newcomer_is_not_yet_eligible
 
 async def test_tzcld_resident_long_enough_is_pre_screened_eligible(person: Conversation) -> None:
     await person.say("territoire zéro chômeur à Colombey-les-Belles")
-    await person.say("depuis 3 ans")
+    turn = await person.say("depuis 3 ans")
+    assert turn.trace.structures[0]["categorie"] == "ebe_tzcld", "shown after one question"
+    assert turn.trace.asking == "residence_depuis", "then the fact that can still refuse"
     turn = await person.say("10 ans")
     assert turn.trace.eligibility.get("ebe_tzcld") == "eligible"
-    assert turn.trace.structures[0]["categorie"] == "ebe_tzcld"
+    assert "semblez remplir les conditions" in person.text
 
 
 async def test_homonyms_are_asked(person: Conversation) -> None:

@@ -44,12 +44,13 @@ async def test_orientation_with_buttons(tg: Harness) -> None:
     first = await tg.say(CHAT, "je cherche du boulot")
     assert first and "/oubli" in text_of(first)
     second = await tg.say(CHAT, "luneville")
-    assert "sit:RSA" in data_of(second)
+    assert "km" in text_of(second), "IAE structures come at once, with the commune"
+    assert "sit:RSA" in data_of(second), "then one follow-up for the pre-screen"
     pressed = next(r for r in second if "sit:RSA" in data_of([r]))
     label = next(label for label, data in pressed.buttons if data == "sit:RSA")
     await tg.press(CHAT, label)
     answer = await tg.replies(CHAT)
-    assert "km" in text_of(answer)
+    assert "semblez remplir les conditions" in text_of(answer)
     assert pressed.buttons == []  # its keyboard was removed: it cannot be pressed twice
 
 

@@ -69,6 +69,7 @@ class Act:
     state: ConversationState
     text: str = ""  # one message (empty: this act says nothing)
     choices: Sequence[Choice] = ()
+    before: str = ""  # a message said just before it (a short explanation)
     structures: Sequence[StructureCard] = ()
     request_location: bool = False
     need: str | None = None  # for the trace

@@ -6,7 +6,7 @@ shared location or a deep link become frames too, so that the planner has one in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from bot.places import Resolution
@@ -68,6 +68,9 @@ class Frame:
     categories: tuple[str, ...] = ()  # structure categories asked for by name
     context_categories: tuple[str, ...] = ()  # named as the person's situation
     referents: tuple[str, ...] = ()  # referent kinds asked for ("la mission locale")
+    context_referents: tuple[
+        str, ...
+    ] = ()  # who already follows the person ("mon conseiller de la…")
     wants_place: bool = False  # "où est", "adresse", "contacter"
     wish: bool = False  # a request phrase ("je cherche", "il existe", "where is")
     is_question: bool = False
@@ -98,13 +101,3 @@ class Frame:
     @property
     def main_need(self) -> str | None:
         return self.needs[0].id if self.needs else None
-
-
-@dataclass(frozen=True, slots=True)
-class Heard:
-    """Small helper for readers: a value and where it was said."""
-
-    value: str
-    start: int
-    end: int
-    extra: tuple[str, ...] = field(default=())

@@ -92,6 +92,8 @@ def _compose(done: list[tuple[ActHandler, Act]], state: ConversationState) -> Pl
     planned = Planned(replies, trace, state)
     choices: list[Choice] = []
     for handler, result in done:
+        if result.before:
+            replies.append(Reply(result.before))
         if result.text:
             if handler is offer.act and replies:
                 last = replies[-1]

@@ -203,6 +203,9 @@ class Reader:
             referents=tuple(
                 dict.fromkeys(h.owner for h in referent_hits if not _in_context(h, contexts))
             ),
+            context_referents=tuple(
+                dict.fromkeys(h.owner for h in referent_hits if _in_context(h, contexts))
+            ),
             wants_place=bool(_WANTS_PLACE.search(normalised)),
             wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
             is_question=bool(questions) or "point d interrogation" in fold(raw),

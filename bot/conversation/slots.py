@@ -51,6 +51,7 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
             new.pending_communes = [m.commune.insee for m in resolution.candidates[:5]]
     if frame.asks_more and new.results_shown:
         new.page += 1
+    new.followed_by += [r for r in frame.context_referents if r not in new.followed_by]
     moved = (
         (new.need, new.facts.commune) != before[:2]
         or bool(frame.need_pick)

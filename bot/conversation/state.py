@@ -51,6 +51,7 @@ class ConversationState:
     page: int = 0  # results already shown for the current need (for "voir d'autres")
     shown: list[str] = field(default_factory=list)  # ids of the structures last listed
     faq_seen: list[str] = field(default_factory=list)  # FAQ already explained
+    followed_by: list[str] = field(default_factory=list)  # referent kinds the person has
     callback_requested: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -124,5 +125,6 @@ class ConversationState:
             page=self.page,
             shown=list(self.shown),
             faq_seen=list(self.faq_seen),
+            followed_by=list(self.followed_by),
             callback_requested=self.callback_requested,
         )

@@ -163,6 +163,7 @@ def _results(
     kb = services.kb
     first_time = not state.results_shown
     paragraphs: list[str] = []
+    before = ""
     faq: list[str] = []
     shown: list[Routed] = list(screened.routed)
     kinds = [r.proposal.place.categorie for r in shown]
@@ -172,16 +173,12 @@ def _results(
     if explanation is not None:
         faq.append(explanation)
         state.faq_seen.append(explanation)
-        paragraphs.append(faq_text(kb.faq[explanation], lang, short=True))
+        before = faq_text(kb.faq[explanation], lang, short=True)
     youth: list[Routed] = []
     if (
         state.page == 0
         and state.need in YOUTH_NEEDS
-        and (
-            services.orientation.youth_without_follow_up(
-                state, frame.context_categories + frame.referents
-            )
-        )
+        and services.orientation.youth_without_follow_up(state)
     ):
         youth = _mission_locale(state, commune, services)
     if widened:
@@ -218,6 +215,7 @@ def _results(
         state,
         "\n\n".join(paragraphs),
         choices,
+        before=before,
         structures=[card(r) for r in everything],
         need=state.need,
         faq=faq,
@@ -320,7 +318,7 @@ def _with_explanation(
         return act
     act.state.faq_seen.append(faq_id)
     act.faq.append(faq_id)
-    act.text = f"{faq_text(services.kb.faq[faq_id], act.state.lang, short=True)}\n\n{act.text}"
+    act.before = faq_text(services.kb.faq[faq_id], act.state.lang, short=True)
     return act
 
 
