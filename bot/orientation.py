@@ -79,6 +79,7 @@ class Orientation:
             for lang in ("fr", "en")
         }
         self.nearest_referent_place = lru_cache(maxsize=4096)(self._nearest_referent_place)
+        self._numbers_of_rule: dict[str, list[str]] = {}
 
     # --- facts and rules ------------------------------------------------------------------------
 
@@ -187,11 +188,15 @@ class Orientation:
 
     def rule_numbers(self, rule_id: str) -> list[str]:
         """The number facts a rule tests (following the rules it refers to), in asking order."""
-        found: set[str] = set()
-        rule = self.rules.rules.get(rule_id)
-        if rule is not None:
-            _collect_facts(rule.conditions, found, self)
-        return [f.fait for f in self.kb.faits if f.fait in found and f.type == "nombre"]
+        cached = self._numbers_of_rule.get(rule_id)
+        if cached is None:
+            found: set[str] = set()
+            rule = self.rules.rules.get(rule_id)
+            if rule is not None:
+                _collect_facts(rule.conditions, found, self)
+            cached = [f.fait for f in self.kb.faits if f.fait in found and f.type == "nombre"]
+            self._numbers_of_rule[rule_id] = cached
+        return cached
 
     def numbers_said(self, state: ConversationState, rule_id: str) -> str:
         """The numbers the person gave that a rule tests: "sans emploi depuis 7 mois"."""

@@ -179,3 +179,20 @@ def test_languages(reader: Reader) -> None:
 def test_huge_messages_are_cut_and_flagged(reader: Reader) -> None:
     frame = reader.read("travail " * 10000)
     assert frame.truncated and len(frame.raw) <= 2000
+
+
+def test_the_state_round_trips_through_json(dialogue: OrientationDialogue) -> None:
+    from bot.conversation.state import ConversationState, Facts
+
+    state = ConversationState(
+        lang="en",
+        facts=Facts("54395", ["RSA"], True, {"age": 24}),
+        need="emploi_insertion",
+        asked=["situation"],
+        choices=[("need:x", "X")],
+        followed_by=["mission_locale"],
+    )
+    again = ConversationState.from_json(state.to_json())
+    assert again == state
+    old = {"facts": {"commune": "54395", "age": 17, "statuts": ["RSA"]}, "need": "x"}
+    assert ConversationState.from_json(old).facts.numbers == {"age": 17}, "version 1 states"

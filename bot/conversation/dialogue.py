@@ -9,6 +9,7 @@ which stores everything in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -157,9 +158,13 @@ class OrientationDialogue:
             return None
         typed = self.services.reader.normalise(text)
         for choice_id, label in state.choices:
-            if fuzz.ratio(typed, self.services.reader.normalise(label)) >= LABEL_SAME:
+            if fuzz.ratio(typed, self._label_key(label)) >= LABEL_SAME:
                 return choice_id
         return None
+
+    @functools.lru_cache(maxsize=2048)  # noqa: B019 — labels are few, and the dialogue lives long
+    def _label_key(self, label: str) -> str:
+        return self.services.reader.normalise(label)
 
 
 def _months(value: int | None, lang: str) -> str | None:

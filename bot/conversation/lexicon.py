@@ -76,6 +76,14 @@ class PhraseIndex:
                     if owner not in owners:
                         owners.append(owner)
         self._longest = min(longest, MAX_PHRASE_WORDS)
+        # the longest phrase that can start at a word, by its first stem: most words start none
+        self._from: dict[str, int] = {}
+        for stems in self._exact:
+            self._from[stems[0]] = max(self._from.get(stems[0], 0), len(stems))
+        self._from_prefix: dict[str, int] = {}
+        for head, first3 in self._prefixes:
+            key = head[0] if head else first3
+            self._from_prefix[key] = max(self._from_prefix.get(key, 0), len(head) + 1)
 
     def hits(self, words: Words) -> list[Hit]:
         """Every phrase found, in text order; at each word the longest phrase wins."""
@@ -98,7 +106,10 @@ class PhraseIndex:
         return list(dict.fromkeys(hit.owner for hit in self.hits(words)))
 
     def _match_at(self, stems: Sequence[str], i: int) -> int:
-        for size in range(min(self._longest, len(stems) - i), 0, -1):
+        word = stems[i]
+        longest = max(self._from.get(word, 0), self._from_prefix.get(word, 0),
+                      self._from_prefix.get(word[:PREFIX_MIN], 0))  # fmt: skip
+        for size in range(min(longest, len(stems) - i), 0, -1):
             if tuple(stems[i : i + size]) in self._exact:
                 return size
             if self._prefix_owners(stems, i, size):

@@ -6,7 +6,7 @@ facts, never the words they came from.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 STATE_VERSION = 2
@@ -55,10 +55,34 @@ class ConversationState:
     callback_requested: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["v"] = STATE_VERSION
-        data["choices"] = [list(c) for c in self.choices]
-        return data
+        facts = self.facts
+        return {
+            "v": STATE_VERSION,
+            "lang": self.lang,
+            "greeted": self.greeted,
+            "facts": {
+                "commune": facts.commune,
+                "statuts": list(facts.statuts),
+                "statuts_connus": facts.statuts_connus,
+                "numbers": dict(facts.numbers),
+            },
+            "need": self.need,
+            "categories": list(self.categories),
+            "asking": self.asking,
+            "asked": list(self.asked),
+            "questions": self.questions,
+            "results_shown": self.results_shown,
+            "choices": [list(c) for c in self.choices],
+            "pending_communes": list(self.pending_communes),
+            "pending_faq": list(self.pending_faq),
+            "referent_wanted": self.referent_wanted,
+            "referral": self.referral,
+            "page": self.page,
+            "shown": list(self.shown),
+            "faq_seen": list(self.faq_seen),
+            "followed_by": list(self.followed_by),
+            "callback_requested": self.callback_requested,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> ConversationState:
