@@ -82,8 +82,8 @@ class PhraseIndex:
             self._from[stems[0]] = max(self._from.get(stems[0], 0), len(stems))
         self._from_prefix: dict[str, int] = {}
         for head, first3 in self._prefixes:
-            key = head[0] if head else first3
-            self._from_prefix[key] = max(self._from_prefix.get(key, 0), len(head) + 1)
+            start = head[0] if head else first3
+            self._from_prefix[start] = max(self._from_prefix.get(start, 0), len(head) + 1)
 
     def hits(self, words: Words) -> list[Hit]:
         """Every phrase found, in text order; at each word the longest phrase wins."""
