@@ -13,7 +13,7 @@ pre-screen of a structure shown ("vous semblez remplir les conditions" instead o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,7 +23,7 @@ from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import AskableFact, Meta
 from bot.kb.vocab import IAE_CATEGORIES
 from bot.places import Commune, Gazetteer
-from bot.ranking import Proposal, SearchResult, build_indexes
+from bot.ranking import Place, Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
 from bot.rules import RuleBook, Verdict, fact_specs
 from bot.texts import t
@@ -57,12 +57,12 @@ class Orientation:
         kb: KnowledgeBase,
         gazetteer: Gazetteer,
         home_departement: str,
-        today: dt.date | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
         self.kb = kb
         self.gazetteer = gazetteer
         self.home = home_departement
-        self.today = today
+        self.today = today  # asked at each turn: a bot runs for months
         self.services, self.referents = build_indexes(kb, gazetteer)
         specs = fact_specs(kb.faits) if kb.faits else None
         self.rules = (
@@ -85,7 +85,7 @@ class Orientation:
 
     def rule_facts(self, state: ConversationState) -> RuleFacts:
         f = state.facts
-        month = (self.today or dt.date.today()).month
+        month = self.today().month
         return RuleFacts(
             statuts=frozenset(f.statuts),
             statuts_connus=f.statuts_connus,
@@ -265,10 +265,12 @@ class Orientation:
         need = self.kb.needs.get(state.need or "")
         named = {c: i for i, c in enumerate(state.categories)}
         last = {"eiti"} if need is not None and "eiti" in need.categories else set()
+        today = self.today()
         return sorted(
             proposals,
             key=lambda p: (
                 named.get(p.place.categorie, 99),
+                0 if in_season(p.place, today) else 1,  # a summer service, in winter: after
                 1 if p.place.categorie in last and p.place.categorie not in named else 0,
                 1 if p.distance_km is None else 0,
                 p.distance_km or 0.0,
@@ -364,6 +366,16 @@ class Orientation:
             if found is not None:
                 return found
         return None
+
+
+def in_season(place: Place, today: dt.date) -> bool:
+    """Whether a seasonal service (`periode`) runs today; a service without one always does."""
+    periode = place.service.periode if place.service is not None else None
+    if periode is None:
+        return True
+    if (periode.du and today < periode.du) or (periode.au and today > periode.au):
+        return False
+    return not periode.mois or today.month in periode.mois
 
 
 def _collect_statuts(node: Any, found: set[str], orientation: Orientation) -> None:

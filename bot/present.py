@@ -7,13 +7,19 @@ under the structure it concerns.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import phonenumbers
+
+from bot import hours
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Faq
 from bot.messages import StructureCard
-from bot.orientation import Routed
+from bot.orientation import Routed, in_season
+from bot.places import Commune, distance_km
+from bot.ranking import Place
 from bot.rules import Verdict
 from bot.texts import t
 
@@ -42,16 +48,22 @@ def category_name(kb: KnowledgeBase, categorie: str, lang: str) -> str:
     return cat.libelle_en if lang == "en" and cat.libelle_en else cat.libelle
 
 
-def listing(kb: KnowledgeBase, routed: Sequence[Routed], start: int, lang: str) -> str:
-    """The structures, one line each; the lines they share, once, after them."""
+def listing(
+    kb: KnowledgeBase,
+    routed: Sequence[Routed],
+    start: int,
+    lang: str,
+    now: dt.datetime | None = None,
+) -> str:
+    """The structures, one line each (and a line of contact); what they share, once, after."""
     heads = [head_line(kb, r, start + i + 1, lang) for i, r in enumerate(routed)]
     per_item = [
-        [access_text(kb, r, lang), why_line(r, lang)]
+        [contact_line(r.proposal.place, now, lang), access_text(kb, r, lang), why_line(r, lang)]
         for r in routed  # the same order for every item
     ]
     lines: list[str] = []
     shared: list[str] = []
-    for column in range(2):
+    for column in (1, 2):
         values = [item[column] for item in per_item]
         if len(set(values)) == 1:
             if values[0]:
@@ -199,3 +211,173 @@ def faq_text(faq: Faq, lang: str, *, short: bool = False) -> str:
         answer += " (à vérifier)" if lang == "fr" else " (to be checked)"
     source = faq.liens[0].url if faq.liens else faq.sources[0]
     return f"{answer}\n{t(lang, 'faq_source')} : {source}"
+
+
+# --- what a person needs to act: contact, hours, season, how to get in -------------------------
+
+
+def field(place: Place, name: str) -> Any:
+    """A field of the service, else of its structure (address, phone, hours…)."""
+    value = getattr(place.service, name, None) if place.service is not None else None
+    return value if value not in (None, "", []) else getattr(place.structure, name, None)
+
+
+def phone_text(raw: str | None) -> str | None:
+    """A phone number in the national format ("03 83 12 34 56"), or None if it is not one."""
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, "FR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def season_text(place: Place, lang: str) -> str | None:
+    periode = place.service.periode if place.service is not None else None
+    if periode is None:
+        return None
+    if periode.mois:
+        names = MONTHS[lang if lang in MONTHS else "fr"]
+        first, last = names[min(periode.mois) - 1], names[max(periode.mois) - 1]
+        return t(lang, "season_months", de=first, a=last)
+    if periode.du and periode.au:
+        return t(
+            lang, "season_dates", du=periode.du.strftime("%d/%m"), au=periode.au.strftime("%d/%m")
+        )
+    return None
+
+
+MONTHS = {
+    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+           "octobre", "novembre", "décembre"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"),
+}  # fmt: skip
+
+
+def remote(place: Place) -> bool:
+    modes = place.service.modes_accueil if place.service is not None else []
+    return place.remote or modes == ["a-distance"]
+
+
+def contact_line(place: Place, now: dt.datetime | None, lang: str) -> str:
+    """☎ and today's state, in one short line; out of season, when it runs."""
+    parts: list[str] = []
+    phone = phone_text(field(place, "telephone"))
+    if phone:
+        parts.append(f"☎ {phone}")
+    if now is not None and not in_season(place, now.date()):
+        season = season_text(place, lang)
+        if season:
+            parts.append(season)
+    elif now is not None and field(place, "horaires_accueil"):
+        state = hours.today_state(field(place, "horaires_accueil"), now, lang)
+        if state:
+            parts.append(state)
+    return " · ".join(parts)
+
+
+def address_text(place: Place) -> str | None:
+    if remote(place):
+        return None
+    street = field(place, "adresse")
+    postal = field(place, "code_postal")
+    town = field(place, "commune")
+    where = " ".join(p for p in (postal, town) if p)
+    return ", ".join(p for p in (street, where) if p) or None
+
+
+def how_to_get_in(kb: KnowledgeBase, routed: Routed, lang: str) -> list[str]:
+    """How to get in, from `mobilisable_par`, `modes_mobilisation` and `lien_mobilisation`."""
+    place = routed.proposal.place
+    service = place.service
+    lines = [access_text(kb, routed, lang)]
+    if service is None:
+        return lines
+    modes = list(service.modes_mobilisation)
+    email = field(place, "courriel")
+    phone = phone_text(field(place, "telephone"))
+    if "utiliser-lien-mobilisation" in modes and service.lien_mobilisation:
+        lines.append(t(lang, "apply_online", lien=service.lien_mobilisation))
+    if "telephoner" in modes and phone:
+        lines.append(t(lang, "apply_phone", tel=phone))
+    if "envoyer-un-courriel" in modes and email:
+        lines.append(t(lang, "apply_email", courriel=email))
+    if "se-presenter" in modes and not remote(place):
+        lines.append(t(lang, "apply_in_person"))
+    if service.mobilisation_precisions:
+        lines.append(service.mobilisation_precisions)
+    return lines
+
+
+def cost_text(place: Place, lang: str) -> str | None:
+    service = place.service
+    if service is None or not (service.frais or service.frais_precisions):
+        return None
+    kind = {"gratuit": t(lang, "free"), "payant": t(lang, "paid")}.get(service.frais or "", "")
+    return " — ".join(p for p in (kind, service.frais_precisions) if p)
+
+
+def details_text(
+    kb: KnowledgeBase,
+    routed: Routed,
+    number: int,
+    commune: Commune | None,
+    now: dt.datetime,
+    lang: str,
+) -> str:
+    """Everything about one result, what is missing is simply not said."""
+    place = routed.proposal.place
+    structure, service = place.structure, place.service
+    lines = [f"{number}. {structure.nom} — {category_name(kb, place.categorie, lang)}"]
+    description = (service.description if service else None) or structure.description
+    if description:
+        lines.append(first_sentence(description))
+    address = address_text(place)
+    if address:
+        far = distance_to(place, commune)
+        lines.append(f"📍 {address}" + (f" ({km(far, lang)})" if far is not None else ""))
+    elif remote(place):
+        lines.append(t(lang, "remote_service"))
+    phone = phone_text(field(place, "telephone"))
+    if phone:
+        lines.append(f"☎ {phone}")
+    email = field(place, "courriel")
+    if email:
+        lines.append(f"✉ {email}")
+    opening = field(place, "horaires_accueil")
+    if not in_season(place, now.date()):
+        season = season_text(place, lang)
+        if season:
+            lines.append(f"🗓 {season}")
+    if opening:
+        week = hours.week(opening, now, lang)
+        state = hours.today_state(opening, now, lang)
+        said = ". ".join(p[:1].upper() + p[1:] for p in (week, state) if p)
+        if said:
+            lines.append(f"🕘 {said}.")
+    lines += [f"{t(lang, 'to_get_in')} : {line}" for line in how_to_get_in(kb, routed, lang)[:1]]
+    lines += how_to_get_in(kb, routed, lang)[1:]
+    if service is not None and service.conditions_acces:
+        lines.append(f"{t(lang, 'conditions')} : {service.conditions_acces}")
+    cost = cost_text(place, lang)
+    if cost:
+        lines.append(f"{t(lang, 'cost')} : {cost}")
+    if structure.accessibilite_lieu:
+        lines.append(f"{t(lang, 'accessibility')} : {structure.accessibilite_lieu}")
+    if structure.site_web:
+        lines.append(f"🌐 {structure.site_web}")
+    if structure.exemple or (service is not None and service.exemple):
+        lines.append(f"({t(lang, 'example_flag')})")
+    return "\n".join(lines)
+
+
+def distance_to(place: Place, commune: Commune | None) -> float | None:
+    if commune is None or commune.lat is None or commune.lon is None:
+        return None
+    if place.lat is None or place.lon is None or remote(place):
+        return None
+    return round(distance_km(commune.lat, commune.lon, place.lat, place.lon), 1)

@@ -32,6 +32,13 @@ class Place:
     remote: bool
     dept: str | None = None  # the département it is in, when known
 
+    @property
+    def key(self) -> str:
+        """Stable within a knowledge base: what the state remembers of a structure shown."""
+        if self.service is not None:
+            return self.service.id
+        return f"{self.structure.id}|{self.categorie}"
+
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
@@ -60,7 +67,9 @@ class PlaceIndex:
     def __init__(self, places: Iterable[Place]) -> None:
         self._grid: dict[str, dict[tuple[int, int], list[Place]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
+        self.by_key: dict[str, Place] = {}
         for place in places:
+            self.by_key.setdefault(place.key, place)
             if place.lat is None or place.lon is None or place.remote:
                 self._unlocated[place.categorie].append(place)
             else:

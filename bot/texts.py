@@ -118,6 +118,66 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You are welcome! I am here if you have another question.",
     },
     "facts_noted": {"fr": "C'est noté.", "en": "Noted."},
+    "hours_open_now": {"fr": "ouvert en ce moment", "en": "open now"},
+    "hours_open_until": {
+        "fr": "ouvert aujourd'hui jusqu'à {heure}",
+        "en": "open today until {heure}",
+    },
+    "hours_opens_today": {
+        "fr": "fermé pour l'instant, ouvre à {heure}",
+        "en": "closed now, opens at {heure}",
+    },
+    "hours_closed_opens": {
+        "fr": "fermé aujourd'hui, ouvre {jour} à {heure}",
+        "en": "closed today, opens {jour} at {heure}",
+    },
+    "hours_closed": {"fr": "fermé en ce moment", "en": "closed at the moment"},
+    "tomorrow": {"fr": "demain", "en": "tomorrow"},
+    "season_months": {"fr": "ouvert de {de} à {a}", "en": "runs from {de} to {a}"},
+    "season_dates": {"fr": "ouvert du {du} au {au}", "en": "runs from {du} to {au}"},
+    "apply_online": {"fr": "Inscription en ligne : {lien}", "en": "Sign up online: {lien}"},
+    "apply_phone": {"fr": "Vous pouvez appeler le {tel}.", "en": "You can call {tel}."},
+    "apply_email": {"fr": "Vous pouvez écrire à {courriel}.", "en": "You can write to {courriel}."},
+    "apply_in_person": {
+        "fr": "Vous pouvez vous présenter sur place.",
+        "en": "You can go there in person.",
+    },
+    "to_get_in": {"fr": "Pour y entrer", "en": "How to get in"},
+    "conditions": {"fr": "Conditions", "en": "Conditions"},
+    "cost": {"fr": "Coût", "en": "Cost"},
+    "free": {"fr": "gratuit", "en": "free"},
+    "paid": {"fr": "payant", "en": "not free"},
+    "accessibility": {"fr": "Accessibilité", "en": "Accessibility"},
+    "remote_service": {
+        "fr": "Service à distance (téléphone ou en ligne).",
+        "en": "Remote service (phone or online).",
+    },
+    "which_one": {"fr": "Pour laquelle ?", "en": "For which one?"},
+    "unknown_address": {
+        "fr": "Je n'ai pas son adresse. Appelez-la ou demandez à votre référent.",
+        "en": "I do not have its address. Call it or ask your adviser.",
+    },
+    "unknown_phone": {
+        "fr": "Je n'ai pas son numéro. Votre référent peut vous le donner.",
+        "en": "I do not have its number. Your adviser can give it to you.",
+    },
+    "unknown_hours": {
+        "fr": "Je ne connais pas ses horaires. Appelez avant d'y aller.",
+        "en": "I do not know its opening hours. Call before you go.",
+    },
+    "unknown_cost": {
+        "fr": "Je ne sais pas si c'est payant. Demandez-le quand vous appelez.",
+        "en": "I do not know if it costs something. Ask when you call.",
+    },
+    "distance_from": {"fr": "À {km} de {commune}.", "en": "{km} from {commune}."},
+    "no_bus_data": {
+        "fr": "Je ne connais pas les bus et les trains. Une plateforme mobilité peut chercher "
+        "le trajet avec vous.",
+        "en": "I do not know the buses and trains. A mobility platform can look for the way "
+        "with you.",
+    },
+    "more_info_on": {"fr": "Plus d'infos sur le {n}", "en": "More about number {n}"},
+    "days_range": {"fr": "du {de} au {a}", "en": "{de} to {a}"},
     "you_told_me": {"fr": "Vous m'avez dit : {what}.", "en": "You told me: {what}."},
     "years_months": {"fr": "{y} ans et {m} mois", "en": "{y} years and {m} months"},
     "years": {"fr": "{y} ans", "en": "{y} years"},

@@ -7,7 +7,8 @@ Acts never call each other; the planner composes them in a fixed order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ class Services:
     reader: Reader
     orientation: Orientation
     settings: DialogueSettings
+    clock: Callable[[], dt.datetime]  # local time, for opening hours and seasons
 
     def commune(self, state: ConversationState) -> Commune | None:
         insee = state.facts.commune

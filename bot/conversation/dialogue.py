@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -24,7 +26,7 @@ from bot.conversation.reader import Expecting, Reader
 from bot.conversation.state import ConversationState
 from bot.dispatcher import StepResult
 from bot.kb.knowledge import KnowledgeBase
-from bot.messages import Choice, Incoming, Reply, Turn
+from bot.messages import Incoming, Reply, Turn
 from bot.orientation import Orientation
 from bot.places import Gazetteer
 from bot.store import UsageEvent
@@ -46,11 +48,17 @@ class OrientationDialogue:
         settings: DialogueSettings,
         home_departement: str,
         today: dt.date | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        day = today or dt.date.today()
-        orientation = Orientation(kb, gazetteer, home_departement, today)
+        """`today` fixes the date (tests, replays: then the time is 10:00); `clock` the time."""
+        now: Callable[[], dt.datetime] = clock or (_morning_of(today) if today else _paris_now)
+
+        def day() -> dt.date:
+            return now().date()
+
+        orientation = Orientation(kb, gazetteer, home_departement, day)
         reader = Reader(kb, gazetteer, home_departement, day)
-        self.services = Services(kb, gazetteer, reader, orientation, settings)
+        self.services = Services(kb, gazetteer, reader, orientation, settings, now)
 
     # --- the Dialogue protocol -----------------------------------------------------------------
 
@@ -167,9 +175,19 @@ class OrientationDialogue:
         return self.services.reader.normalise(label)
 
 
+MORNING = dt.time(10, 0)
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+def _morning_of(day: dt.date) -> Callable[[], dt.datetime]:
+    moment = dt.datetime.combine(day, MORNING)
+    return lambda: moment
+
+
+def _paris_now() -> dt.datetime:
+    """The local time of France métropolitaine, naive (opening hours are local)."""
+    return dt.datetime.now(PARIS).replace(tzinfo=None)
+
+
 def _months(value: int | None, lang: str) -> str | None:
     return None if value is None else t(lang, "months", n=value)
-
-
-def choices_of(reply: Reply) -> list[Choice]:
-    return list(reply.choices)

@@ -62,6 +62,8 @@ class Frame:
     asks_help: bool = False
     asks_human: bool = False
     asks_more: bool = False  # "voir d'autres", "d'autres ?"
+    about_results: tuple[str, ...] = ()  # asked of the results shown: "adresse", "horaires"…
+    result_number: int | None = None  # which of them: "le 2" (1-based)
     # facts, needs, questions
     facts: tuple[Evidence, ...] = ()
     needs: tuple[Scored, ...] = ()  # best first; only needs asked for, not context

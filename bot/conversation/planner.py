@@ -6,10 +6,11 @@ The order is fixed and is the whole policy of a turn:
 2. safety        an emergency gets the numbers first, and nothing else gets in the way
 3. referral      a counsellor's link or code
 4. human         who to contact, a call-back request with consent
-5. answer        the answer to the question, short when an orientation follows
-6. orientation   ask the one fact that changes what is shown, or show, or explain a refusal
-7. offer         a second need heard in the same message
-8. fallback      the menu, "noted", or "I did not understand" when nobody else spoke
+5. details       a question about the structures just shown ("c'est où le 2 ?")
+6. answer        the answer to the question, short when an orientation follows
+7. orientation   ask the one fact that changes what is shown, or show, or explain a refusal
+8. offer         a second need heard in the same message
+9. fallback      the menu, "noted", or "I did not understand" when nobody else spoke
 
 Each act returns what to say, what to offer and the new state; an act marked `final` ends the
 turn. The last act that offers choices gives the turn's choices (an offer adds to them).
@@ -25,6 +26,7 @@ from bot.conversation.act import Act, Services, TurnInfo
 from bot.conversation.acts import (
     answer,
     commands,
+    details,
     fallback,
     human,
     offer,
@@ -43,6 +45,7 @@ ACTS: tuple[ActHandler, ...] = (
     safety.act,
     referral.act,
     human.act,
+    details.act,
     answer.act,
     orientation.act,
     offer.act,
@@ -77,7 +80,7 @@ def plan(frame: Frame, state: ConversationState, services: Services) -> Planned:
         state = result.state
         turn = replace(
             turn,
-            answered=turn.answered or (handler is answer.act and bool(result.text)),
+            answered=turn.answered or (handler in (answer.act, details.act) and bool(result.text)),
             oriented=turn.oriented or (handler is orientation.act and bool(result.text)),
             said=turn.said or bool(result.text) or result.show_personal_data,
         )

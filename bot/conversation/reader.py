@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -60,7 +60,11 @@ class Expecting:
 
 class Reader:
     def __init__(
-        self, kb: KnowledgeBase, gazetteer: Gazetteer, home_departement: str, today: dt.date
+        self,
+        kb: KnowledgeBase,
+        gazetteer: Gazetteer,
+        home_departement: str,
+        today: Callable[[], dt.date],
     ) -> None:
         self._kb = kb
         self._gazetteer = gazetteer
@@ -134,6 +138,7 @@ class Reader:
         )
         self._social = social.Social(kb.langage)
         self._requests = PhraseIndex([("demande", kb.langage.demandes)])
+        self._about_results = PhraseIndex(kb.langage.resultats.items())
         self._contexts = PhraseIndex([("contexte", kb.langage.contextes)])
         self._faq = FaqMatcher(kb.faq.values(), self.normalise)
         self._other_scripts = [
@@ -207,6 +212,8 @@ class Reader:
                 dict.fromkeys(h.owner for h in referent_hits if _in_context(h, contexts))
             ),
             wants_place=bool(_WANTS_PLACE.search(normalised)),
+            about_results=tuple(self._about_results.find(words)),
+            result_number=_result_number(numbers),
             wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
             is_question=bool(questions) or "point d interrogation" in fold(raw),
             faq=tuple(faq),
@@ -236,6 +243,8 @@ class Reader:
             return Frame(choice=choice, skip=True)
         if kind == "more":
             return Frame(choice=choice, asks_more=True)
+        if kind == "info" and value.isdigit():
+            return Frame(choice=choice, about_results=("tout",), result_number=int(value))
         if kind == "menu":
             return Frame(choice=choice, menu=True)
         if kind == "human":
@@ -281,7 +290,7 @@ class Reader:
             facts.append(Evidence("age", found_age[0], numbers[found_age[1] : found_age[2]]))
         durations = [
             d
-            for d in parsers.durations(numbers, self._today)
+            for d in parsers.durations(numbers, self._today())
             if found_age is None or d.end <= found_age[1] or d.start >= found_age[2]
         ]
         for fact, months, where in parsers.duration_facts(
@@ -294,7 +303,7 @@ class Reader:
             and asked.type == "nombre"
             and not any(e.fact == asked.fait for e in facts)
         ):
-            value = parsers.ANSWER_PARSERS[asked.analyseur](numbers, self._today)
+            value = parsers.ANSWER_PARSERS[asked.analyseur](numbers, self._today())
             if value is not None and asked.min <= value <= asked.max:
                 facts.append(Evidence(asked.fait, value, numbers))
         return facts
@@ -420,6 +429,25 @@ def _best_of(rankings: Iterable[list[Scored]]) -> list[Scored]:
         for scored in ranking:
             best[scored.id] = max(best.get(scored.id, 0.0), scored.score)
     return [Scored(i, s) for i, s in sorted(best.items(), key=lambda kv: -kv[1])[:5]]
+
+
+_RESULT_NUMBER = re.compile(
+    r"\b(?:le|la|du|de la|sur le|n|no|numero|number|num|choix)\s*(\d)\b"
+    r"|\b(\d)\s*(?:e|eme|er|nd|st|rd|th)\b"
+)
+_ORDINALS = {"premier": 1, "premiere": 1, "first": 1, "deuxieme": 2, "second": 2, "seconde": 2,
+             "troisieme": 3, "third": 3, "dernier": -1, "derniere": -1, "last": -1}  # fmt: skip
+
+
+def _result_number(numbers: str) -> int | None:
+    """ "le 2", "n°2", "le deuxième", "the third": which result is meant (-1: the last)."""
+    match = _RESULT_NUMBER.search(numbers)
+    if match:
+        return int(match.group(1) or match.group(2))
+    for word in numbers.split():
+        if word in _ORDINALS:
+            return _ORDINALS[word]
+    return None
 
 
 def _code(raw: str) -> str | None:

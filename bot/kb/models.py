@@ -198,6 +198,11 @@ class Langage(Strict):
     humain: list[str] = Field(default_factory=list)
     encore: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
+    # questions about the structures just shown, by what they ask (adresse, telephone, …)
+    resultats: dict[
+        Literal["tout", "adresse", "telephone", "horaires", "cout", "acces", "distance", "bus"],
+        list[str],
+    ] = Field(default_factory=dict)
     # commune names in other scripts ("نانسي" for Nancy), by INSEE code
     noms_de_communes: dict[InseeCode, list[str]] = Field(default_factory=dict)
 

@@ -1,4 +1,4 @@
 """The acts of a turn, one module each, in the order the planner runs them:
 
-commands → safety → referral → human → answer → orientation → offer → fallback.
+commands → safety → referral → human → details → answer → orientation → offer → fallback.
 """

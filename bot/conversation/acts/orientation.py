@@ -74,7 +74,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         if screened.refused:
             return _refusal(frame, new, commune, screened, services, eligibility, turn)
         return _none_near(new, commune, categories, result.radius_km, services, eligibility)
-    same_list = [r.proposal.place.structure.id for r in screened.routed] == new.shown
+    same_list = [r.proposal.place.key for r in screened.routed] == new.shown
     if turn.settled in services.orientation.facts_by_id and same_list and not screened.refused:
         return _prescreen_update(new, screened, services, eligibility)
     return _results(frame, new, commune, screened, result.widened, services, turn, eligibility)
@@ -188,11 +188,12 @@ def _results(
         paragraphs.append(t(lang, "results_intro", commune=commune.name))
     if youth:
         paragraphs[-1] += "\n" + t(lang, "youth_first", nom=youth[0].proposal.place.structure.nom)
-    paragraphs[-1] += "\n" + listing(kb, shown, state.page * services.settings.max_resultats, lang)
+    start = state.page * services.settings.max_resultats
+    paragraphs[-1] += "\n" + listing(kb, shown, start, lang, services.clock())
     for categorie, verdict in screened.refused.items():
         paragraphs.append(refusal_text(kb, categorie, verdict, lang))
     state.results_shown = True
-    state.shown = [r.proposal.place.structure.id for r in shown]
+    state.shown = [r.proposal.place.key for r in shown]
     state.asking = None
     more = screened.total > (state.page + 1) * services.settings.max_resultats
     choices = _after_choices(state, shown, more, services)
@@ -255,7 +256,7 @@ def _after_choices(
     state: ConversationState, shown: Sequence[Routed], more: bool, services: Services
 ) -> list[Choice]:
     lang = state.lang
-    choices: list[Choice] = []
+    choices = [Choice(f"info:{i}", t(lang, "more_info_on", n=i)) for i in range(1, len(shown) + 1)]
     if more:
         choices.append(Choice("more", t(lang, "more")))
     for routed in shown:
@@ -332,13 +333,14 @@ def _instead(
 ) -> Act:
     lang = state.lang
     if shown:
-        lines.append(t(lang, "alternatives") + "\n" + listing(services.kb, shown, 0, lang))
+        now = services.clock()
+        lines.append(t(lang, "alternatives") + "\n" + listing(services.kb, shown, 0, lang, now))
     referent = services.orientation.referent_for_person(state, commune)
     if referent and not any(referent in line for line in lines):
         lines.append(t(lang, "results_none_referent", referent=referent))
     state.results_shown = True
     state.asking = None
-    state.shown = [r.proposal.place.structure.id for r in shown]
+    state.shown = [r.proposal.place.key for r in shown]
     return Act(
         state,
         "\n\n".join(lines),
