@@ -20,18 +20,20 @@ histoires:
           contient: ["Lunéville"]
 ```
 
-Each turn does one thing: `dit` (a text, commands included), `choisit` (a choice of the last
-answer: its number, its label or its id), `position` ({lat, lon}) or `lien` (a counsellor's code
-or deep-link payload). Every key of `attendu` is optional; only the keys given are checked:
+Each turn does one thing: `dit` (a text, commands included), `choisit` (a button of the last
+answer: its number, its label, a part of its label found in no other, or its id), `position`
+({lat, lon}) or `lien` (a counsellor's code or deep-link payload). Every key of `attendu` is
+optional; only the keys given are checked:
 
-- `besoin`: the need in the trace; `demande`: the fact asked (`null`: asks nothing);
+- `besoin`: the need in the trace; `demande`: the fact asked (`null`: asks nothing; a list:
+  one of these);
 - `propose`: at least one structure shown, all of these categories (`[]`: none shown);
   `ne_propose_pas`: none of these categories;
 - `faq`: the trace's FAQ has one of these ids;
 - `eligibilite`: `{categorie: eligible | a_verifier | non_eligible}`; the key `iae` stands for
   every IAE category in the trace (at least one must be there);
-- `contient` / `ne_contient_pas`: texts looked for (case and accents ignored) in what the person
-  reads: the answers and their buttons.
+- `contient` / `ne_contient_pas`: words looked for, whole (case and accents ignored), in what
+  the person reads: the answers and their buttons.
 
 This module is pure: it parses (every problem located at `file:line:col`, in French), runs a
 story against a dialogue factory, in memory, the way the dispatcher would, and describes each
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,8 +159,12 @@ def load_stories(
     name = display or str(path)
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise StoryError([Problem(name, 1, 1, "fichier introuvable")]) from exc
+    except IsADirectoryError as exc:
+        raise StoryError([Problem(name, 1, 1, "c'est un dossier, pas un fichier")]) from exc
     except OSError as exc:
-        raise StoryError([Problem(name, 1, 1, f"fichier illisible : {exc.strerror}")]) from exc
+        raise StoryError([Problem(name, 1, 1, f"fichier illisible ({exc.strerror})")]) from exc
     except UnicodeDecodeError as exc:
         raise StoryError([Problem(name, 1, 1, "le fichier doit être en UTF-8")]) from exc
     stories, problems = parse_stories(text, name, vocabulary)
@@ -313,6 +320,9 @@ class _Parser:
             need = self.word(value, path, self.vocab.needs, "besoin", nullable=True)
             return None if need is False else _need_check(need)
         if key == "demande":
+            if isinstance(value, list):
+                facts = self.words(value, path, self.vocab.facts, "fait demandé")
+                return None if not facts else _asking_check(*facts)
             fact = self.word(value, path, self.vocab.facts, "fait demandé", nullable=True)
             return None if fact is False else _asking_check(fact)
         if key in ("propose", "ne_propose_pas"):
@@ -447,11 +457,14 @@ def _need_check(need: str | None) -> Check:
     return Check("besoin", need or "null", test)
 
 
-def _asking_check(fact: str | None) -> Check:
-    def test(turn: Turn) -> str | None:
-        return None if turn.trace.asking == fact else str(turn.trace.asking or "null")
+def _asking_check(*facts: str | None) -> Check:
+    """The fact asked is one of these (None: the bot asks nothing)."""
 
-    return Check("demande", fact or "null (ne demande rien)", test)
+    def test(turn: Turn) -> str | None:
+        return None if turn.trace.asking in facts else str(turn.trace.asking or "null")
+
+    shown = " ou ".join(str(f) for f in facts)
+    return Check("demande", "null (ne demande rien)" if facts == (None,) else shown, test)
 
 
 def _proposes_check(categories: tuple[str, ...]) -> Check:
@@ -510,10 +523,15 @@ def visible_text(turn: Turn) -> str:
     return "\n".join(parts)
 
 
+def _has(seen: str, wanted: str) -> bool:
+    """Whole words, case and accents ignored: "RSA" is not found in "conversation"."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(fold(wanted))}(?![a-z0-9])", seen) is not None
+
+
 def _contains_check(texts: tuple[str, ...]) -> Check:
     def test(turn: Turn) -> str | None:
         seen = fold(visible_text(turn))
-        missing = [t for t in texts if fold(t) not in seen]
+        missing = [t for t in texts if not _has(seen, t)]
         return None if not missing else "absent : " + ", ".join(f"« {t} »" for t in missing)
 
     return Check("contient", ", ".join(f"« {t} »" for t in texts), test)
@@ -522,7 +540,7 @@ def _contains_check(texts: tuple[str, ...]) -> Check:
 def _excludes_check(texts: tuple[str, ...]) -> Check:
     def test(turn: Turn) -> str | None:
         seen = fold(visible_text(turn))
-        present = [t for t in texts if fold(t) in seen]
+        present = [t for t in texts if _has(seen, t)]
         return None if not present else "présent : " + ", ".join(f"« {t} »" for t in present)
 
     return Check("ne_contient_pas", "aucun de " + ", ".join(f"« {t} »" for t in texts), test)
@@ -625,7 +643,8 @@ class StoryResult:
 def resolve_choice(
     value: str, offered: Sequence[Choice], numbered: Sequence[Choice]
 ) -> Choice | None:
-    """The offered choice a story names: its number in the last list, its id or its label."""
+    """The offered choice a story names: its number in the last list, its id, its label, or
+    the one label that contains the words given ("Noisy-le-Sec" for "Noisy-le-Sec (93)")."""
     wanted = value.strip()
     if wanted.isdigit():
         index = int(wanted) - 1
@@ -636,7 +655,8 @@ def resolve_choice(
     for choice in offered:
         if fold(choice.label) == fold(wanted):
             return choice
-    return None
+    containing = [c for c in offered if fold(wanted) and fold(wanted) in fold(c.label)]
+    return containing[0] if len(containing) == 1 else None
 
 
 def incoming_for(action: Action, session: Session) -> Incoming | None:
