@@ -182,7 +182,7 @@ def parse_stories(
         return [], problems
     parser = _Parser(document, vocabulary or Vocabulary())
     stories = parser.stories()
-    return stories, problems + parser.problems
+    return stories, sorted(problems + parser.problems, key=lambda p: (p.line, p.column))
 
 
 class _Parser:
@@ -317,21 +317,21 @@ class _Parser:
 
     def check(self, key: str, value: Any, path: tuple[str | int, ...]) -> Check | None:
         if key == "besoin":
-            need = self.word(value, path, self.vocab.needs, "besoin", nullable=True)
+            need = self.word(value, path, self.vocab.needs, "besoin inconnu", nullable=True)
             return None if need is False else _need_check(need)
         if key == "demande":
             if isinstance(value, list):
-                facts = self.words(value, path, self.vocab.facts, "fait demandé")
+                facts = self.words(value, path, self.vocab.facts, "fait demandé inconnu")
                 return None if not facts else _asking_check(*facts)
-            fact = self.word(value, path, self.vocab.facts, "fait demandé", nullable=True)
+            fact = self.word(value, path, self.vocab.facts, "fait demandé inconnu", nullable=True)
             return None if fact is False else _asking_check(fact)
         if key in ("propose", "ne_propose_pas"):
-            cats = self.words(value, path, self.vocab.categories, "catégorie")
+            cats = self.words(value, path, self.vocab.categories, "catégorie inconnue")
             if cats is None:
                 return None
             return _proposes_check(cats) if key == "propose" else _avoids_check(cats)
         if key == "faq":
-            ids = self.words(value, path, self.vocab.faq, "FAQ")
+            ids = self.words(value, path, self.vocab.faq, "FAQ inconnue")
             if not ids:
                 if ids is not None:
                     self.fail(path, "« faq » : donnez au moins un identifiant, ex. [faq_pass_iae]")
@@ -352,10 +352,13 @@ class _Parser:
         for cat, result in value.items():
             known = self.vocab.categories | {"iae"}
             if cat not in known:
-                self.fail((*path, cat), self.unknown("catégorie", str(cat), known), key=True)
+                self.fail(
+                    (*path, cat), self.unknown("catégorie inconnue", str(cat), known), key=True
+                )
                 continue
             if result not in ELIGIBILITY_RESULTS:
-                self.fail((*path, cat), self.unknown("résultat", str(result), ELIGIBILITY_RESULTS))
+                message = self.unknown("résultat inconnu", str(result), ELIGIBILITY_RESULTS)
+                self.fail((*path, cat), message)
                 continue
             wanted[str(cat)] = str(result)
         return _eligibility_check(wanted) if len(wanted) == len(value) else None
@@ -419,8 +422,9 @@ class _Parser:
         return tuple(items)
 
     def unknown(self, what: str, value: str, known: Sequence[str] | frozenset[str]) -> str:
+        """ "catégorie inconnue « x » — vouliez-vous dire « y » ?" """
         hint = did_you_mean(value, known)
-        message = f"{what} inconnu(e) « {value} »"
+        message = f"{what} « {value} »"
         return message + (f" — vouliez-vous dire « {hint} » ?" if hint else "")
 
     def unknown_keys(

@@ -95,12 +95,15 @@ def build_dialogue(
     return OrientationDialogue(kb, gazetteer, DialogueSettings(), departement, today=today)
 
 
-def dialogue_factory(kb: KnowledgeBase, gazetteer: Gazetteer) -> DialogueFactory:
-    """Dialogues by (département, today), built once each."""
+def dialogue_factory(
+    kb: KnowledgeBase, gazetteer: Gazetteer, default_today: dt.date | None = TODAY
+) -> DialogueFactory:
+    """Dialogues by (département, today), built once each; no date given: `default_today`
+    (None: the real date, as in `aiguillage chat`)."""
 
     @cache
     def for_departement(departement: str, today: dt.date | None) -> Dialogue:
-        return build_dialogue(kb, gazetteer, departement, today)
+        return build_dialogue(kb, gazetteer, departement, today or default_today)
 
     return for_departement
 
