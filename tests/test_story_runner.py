@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 
 from bot.cli import main
-from bot.config import DialogueSettings
+from bot.config import DEFAULT_KNOWLEDGE, DialogueSettings
 from bot.dialogue import OrientationDialogue
 from bot.dispatcher import Dialogue, StepResult
 from bot.kb.knowledge import KnowledgeBase
 from bot.messages import Choice, Incoming
 from bot.places import Gazetteer
 from bot.stories import (
+    ACTIONS,
+    CHECK_KEYS,
     DialogueFactory,
     Session,
     Vocabulary,
@@ -257,3 +259,13 @@ def test_aiguillage_test_reads_folders_and_keeps_one_departement(
     out = capsys.readouterr().out
     assert "✓ garage-nevers" in out and "garage-lune" not in out
     assert "1 histoire(s) : 1 réussie(s)" in out
+
+
+def test_the_example_of_knowledge_readme_is_a_valid_story_file() -> None:
+    readme = (DEFAULT_KNOWLEDGE / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Écrire une histoire", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    stories, problems = parse_stories(example, "README.md")
+    assert not problems and len(stories) == 1 and len(stories[0].tours) == 2
+    for word in (*ACTIONS, *CHECK_KEYS):
+        assert f"`{word}" in section, f"knowledge/README.md does not explain « {word} »"
