@@ -215,6 +215,7 @@ def dialogues(knowledge: KnowledgeBase, gazetteer: Gazetteer) -> DialogueFactory
     return dialogue_factory(knowledge, gazetteer)
 
 
+@pytest.mark.expectations
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_first_message(entry: Entry, dialogues: DialogueFactory) -> None:
     outcome = score(entry, dialogues)

@@ -40,6 +40,7 @@ def dialogues(knowledge: KnowledgeBase, gazetteer: Gazetteer) -> DialogueFactory
     return dialogue_factory(knowledge, gazetteer)
 
 
+@pytest.mark.expectations
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.id for e in ENTRIES])
 def test_probe(entry: Entry, dialogues: DialogueFactory) -> None:
     outcome = score(entry, dialogues)

@@ -86,6 +86,7 @@ def test_shipped_story(story: Story, dialogues: DialogueFactory) -> None:
     assert result.passed, "\n" + format_result(result)
 
 
+@pytest.mark.expectations
 @pytest.mark.parametrize("story", STORIES, ids=[s.id for s in STORIES])
 def test_story(story: Story, dialogues: DialogueFactory) -> None:
     result = run_story(story, dialogues)
