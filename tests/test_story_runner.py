@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -259,6 +260,21 @@ def test_aiguillage_test_reads_folders_and_keeps_one_departement(
     out = capsys.readouterr().out
     assert "✓ garage-nevers" in out and "garage-lune" not in out
     assert "1 histoire(s) : 1 réussie(s)" in out
+
+
+def test_aiguillage_test_plays_the_stories_of_the_knowledge_base_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE, knowledge, ignore=shutil.ignore_patterns("histoires"))
+    (knowledge / "histoires").mkdir()
+    (knowledge / "histoires" / "54.yaml").write_text(GOOD, encoding="utf-8")
+    assert main(["test", "--knowledge", str(knowledge)]) == 0
+    out = capsys.readouterr().out
+    assert "✓ garage-lune" in out and "1 histoire(s) : 1 réussie(s)" in out
+    (knowledge / "histoires" / "54.yaml").unlink()
+    assert main(["test", "--knowledge", str(knowledge)]) == 1
+    assert "Aucune histoire à jouer" in capsys.readouterr().out
 
 
 def test_the_example_of_knowledge_readme_is_a_valid_story_file() -> None:
