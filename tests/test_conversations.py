@@ -175,8 +175,9 @@ async def test_callback_request_needs_consent_and_is_erasable(person: Conversati
 
 async def test_english_speakers_are_answered_in_english(person: Conversation) -> None:
     turn = await person.say("hello, I am looking for a job in Nancy")
-    assert turn.trace.asking == "situation"
-    assert "What is your situation?" in person.text
+    assert turn.trace.structures
+    assert "Here is what I suggest near Nancy" in person.text
+    assert "If you like, tell me your situation" in person.text
     assert "I keep your town" in person.text  # the privacy notice too
 
 
@@ -224,8 +225,12 @@ async def test_asking_for_help_shows_the_menu_and_is_not_logged(person: Conversa
 async def test_a_situation_given_is_never_asked_again(person: Conversation) -> None:
     turn = await person.say("je sors de prison, je cherche du travail à Nancy")
     assert turn.trace.structures, "IAE structures are shown at once: the pre-screen never refuses"
-    assert turn.trace.asking == "age", "one follow-up, for the next fact that counts"
+    assert turn.trace.asking is None, "everything came in one message: nothing is asked"
+    assert "dites-moi votre âge" in person.text, "the next fact that counts is only offered"
     assert "Quelle est votre situation" not in person.text
+    assert "dites-moi votre situation" not in person.text
+    turn = await person.say("j'ai 52 ans")
+    assert turn.trace.eligibility.get("ai") == "eligible", "prison + 50 or over: two criteria"
 
 
 async def test_food_and_training_get_an_honest_pointer(person: Conversation) -> None:

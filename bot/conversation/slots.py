@@ -49,13 +49,16 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
             new.pending_communes = []
         elif resolution.status == "ambiguous":
             new.pending_communes = [m.commune.insee for m in resolution.candidates[:5]]
+    commune_asked = new.asking in ("commune", "confirmation_commune")
+    if commune_asked and new.facts.commune is not None and not new.pending_communes:
+        new.asking = None  # answered
     if frame.asks_more and new.results_shown:
         new.page += 1
     new.followed_by += [r for r in frame.context_referents if r not in new.followed_by]
     moved = (
         (new.need, new.facts.commune) != before[:2]
         or bool(frame.need_pick)
-        or (changed_facts and before[2] is not None)
+        or (changed_facts and (before[2] is not None or state.results_shown))
         or (frame.asks_more and new.results_shown)
         or bool(new.pending_communes and place is not None)
         or (need is not None and need == state.need and not state.results_shown)

@@ -171,6 +171,8 @@ class AskableFact(Strict):
     libelle_en: str
     question: str
     question_en: str
+    invitation: str  # offered after an answer given at once, without asking
+    invitation_en: str
     choix: list[Statut] = Field(default_factory=list)  # situations offered as buttons
     question_handicap: str | None = None  # asked instead when the need is about disability
     question_handicap_en: str | None = None

@@ -200,12 +200,18 @@ def _results(
     follow_up = _follow_up(state, shown, services)
     if follow_up is not None:
         text, question_choices = question(follow_up, state, services)
-        paragraphs.append(text)
-        state.asking = follow_up.id
+        if turn.settled is None:
+            # Everything came in one message: answer it, and only offer to say more.
+            en = lang == "en"
+            paragraphs.append(follow_up.invitation_en if en else follow_up.invitation)
+            choices = [c for c in question_choices if c.id != "skip"] + choices
+        else:  # the person is answering questions: one more is natural
+            paragraphs.append(text)
+            state.asking = follow_up.id
+            choices = question_choices
         state.questions += 1
         if follow_up.id not in state.asked:
             state.asked.append(follow_up.id)
-        choices = question_choices
     everything = [*youth, *shown]
     usage = [
         UsageEvent("orientation", state.need, r.proposal.place.categorie, commune.dept,
