@@ -44,7 +44,7 @@ class FaqMatcher:
                 self._ids.append(faq.id)
                 for word in _content(text):
                     self._by_word.setdefault(word, set()).add(index)
-            keywords.append((faq.id, faq.mots_cles))
+            keywords.append((faq.id, [normalise(k) for k in faq.mots_cles]))
         self._keywords = PhraseIndex(keywords)
 
     def score(self, normalised: str) -> list[Scored]:

@@ -76,6 +76,7 @@ class Frame:
     wants_place: bool = False  # "où est", "adresse", "contacter"
     wish: bool = False  # a request phrase ("je cherche", "il existe", "where is")
     is_question: bool = False
+    defines: bool = False  # a definition question: "c'est quoi ?", "qu'est-ce que …", "what is"
     faq: tuple[Scored, ...] = ()  # best first
     faq_pick: str | None = None  # a FAQ chosen from "did you mean"
     need_pick: str | None = None  # a need chosen from the menu

@@ -40,8 +40,10 @@ def digits(folded: str, english: bool = False) -> str:
 _AGE = re.compile(
     r"\b(?:j ai|ai|age de|agee? de|moi|i am|i m|im|aged|3andi|عمري|عندي)\s+(\d{1,2})"
     r"(?:\s*(?:ans?|years?(?: old)?|yo|سنه|3am))?\b(?!\s*(?:mois|semaines?|jours?|months?|euros?))"
-    r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|au|en|sans|et demi))"
+    r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|sans|et demi))"
+    r"(?P<tail>\s*(?:au|en)\b)?"
 )
+MIN_AGE_BEFORE_AU = 16
 _NOT_AGE_BEFORE = frozenset(["depuis", "pendant", "for", "fait", "y", "dans", "plus", "moins"])
 
 
@@ -58,6 +60,8 @@ def age_match(text: str) -> tuple[int, int, int] | None:
         before = text[: match.start()].split()[-2:]
         if match.group(2) and any(word in _NOT_AGE_BEFORE for word in before):
             continue  # "depuis 2 ans", "il y a 3 ans": a duration
+        if match.group("tail") and value < MIN_AGE_BEFORE_AU:
+            continue  # "2 ans au chômage" is a duration; "23 ans, au chômage" an age
         if (
             match.group(1)
             and match.group(0).startswith(("j ai", "ai"))
@@ -187,15 +191,16 @@ def _without_overlaps(found: list[Duration]) -> list[Duration]:
 # --- which fact a duration is about ---------------------------------------------------------
 
 JOBLESS_CUES = re.compile(
-    r"\b(chomage|chomeur|sans emploi|sans travail|sans boulot|sans job|pas de travail|"
+    r"\b(chomage|chomeur|chomeuse|sans emploi|sans travail|sans boulot|sans job|pas de travail|"
     r"plus de travail|plus d emploi|plus travaille|pas travaille|perdu mon emploi|"
-    r"perdu mon travail|perdu mon boulot|perdu son emploi|perdu son travail|licencie|"
-    r"demandeur d emploi|demandeuse d emploi|inscrit a france travail|prive d emploi|"
-    r"sans activite|fin de contrat|unemployed|out of work|lost my job|jobless|bila khdma)\b"
+    r"perdu mon travail|perdu mon boulot|perdu son emploi|perdu son travail|licenciee?s?|"
+    r"demandeu(?:r|se|rs|ses) d emploi|inscrite? a france travail|privee?s? d emploi|"
+    r"sans activite|fin de contrat|cherche (?:du|un) (?:travail|emploi|boulot|job)|"
+    r"unemployed|out of work|lost my job|jobless|looking for (?:a )?(?:job|work)|bila khdma)\b"
 )
 RESIDENT_CUES = re.compile(
-    r"\b(habite|habitons|vis|vit|vivons|installe|installee|installes|arrive|arrivee|demenage|"
-    r"domicilie|domiciliee|reside|live|lived|living|moved|sakna|ساكن|ساكنه|اسكن)\b"
+    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|"
+    r"domiciliee?s?|reside|suis a|suis ici|live|lived|living|moved|sakna|ساكن|ساكنه|اسكن)\b"
 )
 
 

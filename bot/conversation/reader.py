@@ -37,8 +37,10 @@ NEED_THRESHOLD = 3  # a need is heard from this many points (besoins.yaml explai
 PHRASE_POINTS = 3  # a strong phrase (mots_cles)
 CATEGORY_POINTS = 4  # a category named, for the needs it comes first in
 CATEGORY_OTHER_POINTS = 2  # … and for the other needs it belongs to
+NEAR_TOP = 1.5  # needs this close to the best one are as clearly said: the first said leads
 CONTEXT_GAP = 2  # words allowed between a context phrase and what it is about
 EMPLOYER_FAMILIES = frozenset({"iae", "handicap", "territoire"})
+JOB_SEEKER = "DEMANDEUR_EMPLOI"
 _SENTENCE = re.compile(r"[^.!?؟\n]+[.!?؟]*")
 _CODE_RE = re.compile(
     r"^\s*(?:code|mon code est|code conseiller)\s*:?\s*([A-Za-z0-9_-]{3,64})\s*$", re.IGNORECASE
@@ -98,9 +100,9 @@ class Reader:
             (f"n:{n.id}", [*n.mots_cles, *n.mots_cles_en, *_flat(n.mots_cles_langues.values())])
             for n in kb.needs.values()
         ]
-        self._named = PhraseIndex(named)
-        self._urgence = PhraseIndex([("urgence", kb.national.urgence_mots_cles)])
-        self._out_of_scope = PhraseIndex((h.id, h.mots_cles) for h in kb.national.hors_perimetre)
+        self._named = self._index(named)
+        self._urgence = self._index([("urgence", kb.national.urgence_mots_cles)])
+        self._out_of_scope = self._index((h.id, h.mots_cles) for h in kb.national.hors_perimetre)
         self._acronyms = [
             (c.id, re.compile(rf"\b{re.escape(a.upper())}\b"))
             for c in structures
@@ -118,7 +120,13 @@ class Reader:
                     cue_entries.append((key, cue.mots))
                 for statut in cue.statuts:
                     self._statut_cues.setdefault(statut, []).append((need.id, key, cue.poids))
-        self._cues = PhraseIndex(cue_entries)
+        # one index per need: the cues of one need never hide those of another
+        by_need: dict[str, list[tuple[str, list[str]]]] = {}
+        for key, words in cue_entries:
+            by_need.setdefault(key.split("#")[0], []).append((key, words))
+        self._cues = [self._index(entries) for entries in by_need.values()]
+        # A category named is first of all the need it heads ("plateforme_mobilite": getting
+        # around), else the first need that has it ("etti": a job).
         self._first_need_of: dict[str, str] = {}
         self._needs_of: dict[str, list[str]] = {}
         for need in kb.needs.values():
@@ -126,6 +134,11 @@ class Reader:
                 self._needs_of.setdefault(cat, []).append(need.id)
                 if position == 0:
                     self._first_need_of.setdefault(cat, need.id)
+        for cat, needs in self._needs_of.items():
+            self._first_need_of.setdefault(cat, needs[0])
+        for category in kb.categories.values():
+            if category.besoin is not None:
+                self._first_need_of[category.id] = category.besoin
         self._employer_needs = frozenset(
             n.id
             for n in kb.needs.values()
@@ -136,10 +149,10 @@ class Reader:
                 if c in kb.categories
             )
         )
-        self._social = social.Social(kb.langage)
-        self._requests = PhraseIndex([("demande", kb.langage.demandes)])
-        self._about_results = PhraseIndex(kb.langage.resultats.items())
-        self._contexts = PhraseIndex([("contexte", kb.langage.contextes)])
+        self._social = social.Social(kb.langage, self._normalise_phrase)
+        self._requests = self._index([("demande", kb.langage.demandes)])
+        self._about_results = self._index(kb.langage.resultats.items())
+        self._contexts = self._index([("contexte", kb.langage.contextes)])
         self._faq = FaqMatcher(kb.faq.values(), self.normalise)
         self._other_scripts = [
             (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), commune.name)
@@ -151,6 +164,18 @@ class Reader:
         self._resident_fact = "residence_depuis_mois"
 
     # --- normalisation -------------------------------------------------------------------------
+
+    def _index(self, entries: Iterable[tuple[str, Iterable[str]]]) -> PhraseIndex:
+        """A phrase index of knowledge-base phrases, normalised like the messages they match
+        ("bosser cet été" is looked for as "travail cet ete")."""
+        return PhraseIndex(
+            (owner, [self._normalise_phrase(p) for p in phrases]) for owner, phrases in entries
+        )
+
+    def _normalise_phrase(self, phrase: str) -> str:
+        wildcard = phrase.rstrip().endswith("*")
+        normalised = self._lexicon.normalise(phrase.rstrip().rstrip("*"))
+        return normalised + "*" if wildcard and normalised else normalised
 
     def normalise(self, text: str) -> str:
         return self._lexicon.normalise(text)
@@ -216,6 +241,7 @@ class Reader:
             result_number=_result_number(numbers),
             wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
             is_question=bool(questions) or "point d interrogation" in fold(raw),
+            defines=self._social.defines(words),
             faq=tuple(faq),
             places=self._places(raw, expecting),
             phone=_phone(raw),
@@ -297,6 +323,9 @@ class Reader:
             numbers, durations, self._jobless_fact, self._resident_fact
         ):
             facts.append(Evidence(fact, months, numbers[where.start : where.end]))
+            if fact == self._jobless_fact and not any(e.value == JOB_SEEKER for e in facts):
+                # without a job for months and saying so: a job seeker, for the pre-screen
+                facts.append(Evidence("statuts", JOB_SEEKER, numbers[where.start : where.end]))
         asked = expecting.fact
         if (
             asked is not None
@@ -327,13 +356,15 @@ class Reader:
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
 
+        owned: dict[int, str] = {}  # the words of a strong phrase belong to its need only
         for hit in phrases:
             if not (hit.owner in self._employer_needs and _in_context(hit, contexts)):
                 add(hit.owner, PHRASE_POINTS, hit.start)
+                owned.update({i: hit.owner for i in range(hit.start, hit.end)})
         counted: set[str] = set()
-        for hit in self._cues.hits(words):
+        for hit in (h for index in self._cues for h in index.hits(words)):
             need, weight = self._cue_weight[hit.owner]
-            if hit.owner in counted:
+            if hit.owner in counted or any(i in owned for i in range(hit.start, hit.end)):
                 continue
             if need in self._employer_needs and _in_context(hit, contexts):
                 continue
@@ -351,6 +382,14 @@ class Reader:
         heard = [(n, s) for n, s in scores.items() if s >= NEED_THRESHOLD]
         # Ties: the need heard through more different cues is the more specific one.
         heard.sort(key=lambda ns: (-ns[1], -groups[ns[0]], first_seen[ns[0]]))
+        if len(heard) > 1:
+            # Two needs said as clearly: the one said first is the main one ("je cherche du
+            # travail et ma voiture est en panne").
+            top = heard[0][1]
+            near = [ns for ns in heard if ns[1] >= top - NEAR_TOP]
+            said_first = min(near, key=lambda ns: first_seen[ns[0]])
+            heard.remove(said_first)
+            heard.insert(0, said_first)
         return [Scored(n, s) for n, s in heard]
 
     # --- places --------------------------------------------------------------------------------

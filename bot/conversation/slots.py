@@ -68,10 +68,12 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
 
 
 def _information_only(frame: Frame, state: ConversationState) -> bool:
-    """A question with no request and no place: answer it, do not start an orientation."""
-    if frame.need_pick or not frame.is_question or frame.wish or frame.home is not None:
+    """A question with no request: answer it, do not start an orientation. A place said with
+    a question is a request ("un garage solidaire à Sedan ?"), except with a definition
+    question ("je vis à Pantin, le CDD Tremplin, c'est quoi ?")."""
+    if frame.need_pick or not frame.is_question or frame.wish or state.asking == "besoin":
         return False
-    return state.asking != "besoin"
+    return frame.home is None or frame.defines
 
 
 def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> bool:

@@ -7,6 +7,7 @@ question words count at the start of a message or sentence; the others anywhere.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.conversation.lexicon import PhraseIndex, Words
@@ -31,7 +32,7 @@ m3a
 """.split()
 )
 _AT_START = ("salutations", "oui", "non", "aide", "encore", "questions")
-_ANYWHERE = ("remerciements", "ne_sait_pas", "humain")
+_ANYWHERE = ("remerciements", "ne_sait_pas", "humain", "definitions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,10 @@ class Moves:
 class Social:
     """The conversation words of one knowledge base, compiled once."""
 
-    def __init__(self, langage: Langage) -> None:
+    def __init__(self, langage: Langage, normalise: Callable[[str], str] = str) -> None:
         self._words = PhraseIndex(
-            (kind, getattr(langage, kind)) for kind in (*_AT_START, *_ANYWHERE)
+            (kind, [normalise(w) for w in getattr(langage, kind)])
+            for kind in (*_AT_START, *_ANYWHERE)
         )
 
     def heard(self, words: Words) -> tuple[set[str], set[str]]:
@@ -75,6 +77,9 @@ class Social:
             asks_human="humain" in anywhere,
             asks_more="encore" in at_start,
         )
+
+    def defines(self, words: Words) -> bool:
+        return "definitions" in self.heard(words)[1]
 
     def is_question(self, sentence: str, normalised: str) -> bool:
         if "?" in sentence or "؟" in sentence:

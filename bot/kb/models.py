@@ -117,6 +117,7 @@ class DataInclusionMapping(Strict):
 class Category(Strict):
     id: CategoryId
     famille: Famille
+    besoin: NeedId | None = None  # the need it points to when named (default: the first)
     libelle: str
     libelle_en: str | None = None
     sigles: list[str] = Field(default_factory=list)
@@ -200,6 +201,7 @@ class Langage(Strict):
     humain: list[str] = Field(default_factory=list)
     encore: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
+    definitions: list[str] = Field(default_factory=list)  # "c'est quoi", "what is"
     # questions about the structures just shown, by what they ask (adresse, telephone, …)
     resultats: dict[
         Literal["tout", "adresse", "telephone", "horaires", "cout", "acces", "distance", "bus"],

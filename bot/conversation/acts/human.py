@@ -50,7 +50,8 @@ def _offer(state: ConversationState, services: Services) -> Act:
     choices = [Choice("cb:ask", t(lang, "callback_offer")), Choice("menu", t(lang, "other_need"))]
     new = state.copy()
     new.asking = None
-    return Act(new, "\n".join(lines), choices, faq=faq, final=True)
+    need = new.need or "information"
+    return Act(new, "\n".join(lines), choices, need=need, faq=faq, final=True)
 
 
 def _ask_consent(state: ConversationState) -> Act:
