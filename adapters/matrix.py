@@ -397,6 +397,7 @@ class MatrixAdapter:
         self._restored = False  # the saved session of this very account was reused
         self.ready = asyncio.Event()  # logged in and the cursor exists: new messages are answered
         self.synced = asyncio.Event()  # set after each stored batch (tests and health checks)
+        self.sent = 0  # messages the homeserver accepted since start (tests and benchmarks)
 
     @property
     def client(self) -> nio.AsyncClient:
@@ -830,6 +831,7 @@ class MatrixAdapter:
                         ignore_unverified_devices=True,
                     )
                 )
+                self.sent += 1
                 return
             except Exception as exc:
                 if not is_transient(exc):
