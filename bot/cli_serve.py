@@ -121,12 +121,14 @@ async def reload_knowledge(app: App) -> None:
     good one."""
     log.info("SIGHUP: reloading the knowledge base")
     try:
-        problems = await app.knowledge.reload()
+        result = await app.knowledge.reload()
     except Exception as exc:  # a reload must never take the bot down
         log.error("reload failed: %s", type(exc).__name__)
         return
-    for problem in problems:
-        log.warning("knowledge base: %s", problem)
+    if isinstance(result, list):  # the problems found (a report that logs itself otherwise)
+        for problem in result:
+            log.warning("knowledge base: %s", problem)
+    log.info("SIGHUP: reload finished")
 
 
 def cmd_reload(

@@ -224,6 +224,8 @@ class Config(Section):
     telegram: TelegramSection = TelegramSection()
     matrix: MatrixSection | None = None
     console: ConsoleSection = ConsoleSection()
+    # Validated by its owner (bot/dashboard/settings.py, dashboard helper): replace by its model.
+    dashboard: dict[str, Any] | None = None
 
     @field_validator("knowledge", "database", mode="after")
     @classmethod

@@ -130,7 +130,7 @@ def test_sighup_reloads_a_json_lines_session_which_goes_on(tmp_path: Path) -> No
             proc.kill()
     assert proc.stderr is not None
     log = proc.stderr.read().decode()
-    assert log.count("reloading the knowledge base") == 2 and "Traceback" not in log
+    assert log.count("reload finished") == 2 and "Traceback" not in log
     assert not (tmp_path / "aiguillage-console.pid").exists()
 
 
@@ -181,7 +181,7 @@ async def test_reload_reaches_telegram_and_json_lines_side_by_side(tmp_path: Pat
             assert result.returncode == 0, result.stderr
             assert result.stdout.count("recharge la base") == 2
             text = lambda: (tmp_path / "telegram.log").read_text(errors="replace")  # noqa: E731
-            await asyncio.to_thread(_wait_for, lambda: "knowledge base reloaded" in text())
+            await asyncio.to_thread(_wait_for, lambda: "reload finished" in text())
             update = await server.send_text(5, "bonjour")
             await server.wait_confirmed(update, 60)  # still serving after the reload
             assert "replies" in await asyncio.to_thread(_ask, jsonl, b'{"user": "u", "text": "b"}')
@@ -193,5 +193,5 @@ async def test_reload_reaches_telegram_and_json_lines_side_by_side(tmp_path: Pat
             assert await asyncio.to_thread(jsonl.wait, 30) == 0
             log.close()
     assert jsonl.stderr is not None
-    assert "knowledge base reloaded" in jsonl.stderr.read().decode()
+    assert "reload finished" in jsonl.stderr.read().decode()
     assert running_bots(var) == {}
