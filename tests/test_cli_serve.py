@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,9 +50,9 @@ def _ask(proc: subprocess.Popen[bytes], line: bytes) -> dict[str, object]:
     return decoded
 
 
-def _wait_for(predicate: object, timeout: float = 30) -> None:
+def _wait_for(predicate: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
@@ -180,8 +181,10 @@ async def test_reload_reaches_telegram_and_json_lines_side_by_side(tmp_path: Pat
             )
             assert result.returncode == 0, result.stderr
             assert result.stdout.count("recharge la base") == 2
-            text = lambda: (tmp_path / "telegram.log").read_text(errors="replace")  # noqa: E731
-            await asyncio.to_thread(_wait_for, lambda: "reload finished" in text())
+            logged = tmp_path / "telegram.log"
+            await asyncio.to_thread(
+                _wait_for, lambda: "reload finished" in logged.read_text(errors="replace")
+            )
             update = await server.send_text(5, "bonjour")
             await server.wait_confirmed(update, 60)  # still serving after the reload
             assert "replies" in await asyncio.to_thread(_ask, jsonl, b'{"user": "u", "text": "b"}')

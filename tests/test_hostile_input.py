@@ -88,7 +88,7 @@ def _run_conversation(
         with tempfile.TemporaryDirectory() as folder:
             async with Store.open(Path(folder) / "a.db") as store:
                 dispatcher = Dispatcher(store, lambda: dialogue)
-                out = []
+                out: list[tuple[Incoming, Any]] = []
                 for n, step in enumerate(steps):
                     incoming = bounded(Incoming("test", "u1", f"e{n}", **step))
                     out.append((incoming, await dispatcher.handle(incoming)))

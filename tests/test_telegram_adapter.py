@@ -4,6 +4,7 @@ server, with a stand-in dialogue that echoes what it understood. Tests read like
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -273,7 +274,7 @@ async def test_cursor_and_event_ids_belong_to_the_bot(tmp_path: Path) -> None:
         first = await tg.send_text(CHAT, "premier bot")
         await tg.replies(CHAT)
     async with FakeTelegram(other_token) as other:
-        other._ids = iter(range(first, first + 100))  # the same update ids as the first bot
+        other._ids = itertools.count(first)  # the same update ids as the first bot
         async with telegram_bot(tmp_path, server=other) as tg2:
             await tg2.send_text(CHAT, "second bot")
             (reply,) = await tg2.replies(CHAT)
