@@ -498,12 +498,12 @@ class TelegramAdapter:
         if updated is not None and updated > OFFSET_TRUSTED_S:
             log.info("stored offset older than %d days: not used", OFFSET_TRUSTED_S // 86400)
             return None
-        return int(stored)
+        return int(stored) if stored.isdigit() else None
 
     async def _cursor_age(self, name: str) -> float | None:
         """Seconds since the cursor was written (None if the store cannot say)."""
         stamp = await self._store.get_cursor(name + ":at")
-        return None if not stamp else time.time() - float(stamp)
+        return time.time() - float(stamp) if stamp and stamp.isdigit() else None
 
     async def _fetch(self, offset: int | None) -> list[Update] | None:
         """One getUpdates call, interrupted by the stop event (then None)."""
