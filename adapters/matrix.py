@@ -1,15 +1,22 @@
 """The Matrix adapter (matrix-nio ≥ 0.26): invitations, numbered choices, HTML, E2EE, exactly-once.
 
 How an answer is never lost nor repeated:
-- our own sync loop passes `since=` the cursor stored in SQLite (`matrix:next_batch`); nio's own
-  sync-token store is not used;
+- our own sync loop passes `since=` the cursor stored in SQLite, named after the account and its
+  device (`matrix:<user id>:<device id>:next_batch`), so a database reused for another account
+  never syncs from someone else's position; nio's own sync-token store is not used;
 - every event of a sync batch is handled (dispatcher → send every reply → `confirm_sent`) before
   the batch's `next_batch` is stored; a crash anywhere in a batch re-delivers the whole batch;
 - the dispatcher drops re-delivered events (inbox keyed by the Matrix event id) or returns the
   turn it computed but never confirmed; replies are sent with transaction ids derived from the
   event id, so a reply that reached the server before a crash is deduplicated by the homeserver;
+- every reply carries, in its content, the event it answers and its place in the turn
+  (`fr.aiguillage.answer`); a batch that shows the bot's own answer to an event (a restored
+  backup syncing from an older cursor) replays the event into the core but sends only the parts
+  not already in the room;
 - on the very first start (no cursor) old history is not replayed: the first sync only loads
   the room state and answers pending invitations.
+
+The crypto store and the session file are private: 0600 files in 0700 folders.
 
 Logs never contain message texts, display names or user ids; rooms appear as short hashes.
 """
@@ -28,18 +35,32 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 import nio
+from pydantic import ValidationError
 
-from adapters.base import HTML, LOCATION, AdapterContext, Backoff, ConfigError, render_numbered
+from adapters.base import (
+    HTML,
+    LOCATION,
+    AdapterContext,
+    Backoff,
+    ConfigError,
+    bounded,
+    make_private_dir,
+    make_private_file,
+    render_numbered,
+)
+from bot.config import MatrixSection, config_error
 from bot.messages import Incoming, Location, Reply, Turn
-from bot.text import did_you_mean
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
-CURSOR_NAME = "matrix:next_batch"
+LEGACY_CURSOR = "matrix:next_batch"  # before cursors were tied to the account
+ANSWER_KEY = "fr.aiguillage.answer"  # in our replies' content: {"event_id", "part", "parts"}
+LOGIN_ATTEMPTS = 6  # network errors at start-up: then a clear error instead of forever
 CREDENTIALS_FILE = "matrix-credentials.json"
 CRYPTO_STORE_DIR = "matrix-crypto"
 SYNC_TIMEOUT_MS = 30_000
@@ -49,20 +70,6 @@ SEND_ATTEMPTS = 5
 
 DEFAULT_PASSWORD_ENV = "AIGUILLAGE_MATRIX_PASSWORD"
 DEFAULT_TOKEN_ENV = "AIGUILLAGE_MATRIX_TOKEN"
-
-SETTING_KEYS = frozenset(
-    {
-        "homeserver",
-        "user_id",
-        "password_env",
-        "access_token_env",
-        "device_name",
-        "invite_policy",
-        "allowed_servers",
-        "shared_rooms",
-        "encryption",
-    }
-)
 
 # Platform-specific answers the core cannot know about (it never hears of rooms or encryption).
 SHARED_ROOM_REFUSAL = (
@@ -123,61 +130,30 @@ class MatrixSettings:
     def parse(
         cls, raw: Mapping[str, Any], environ: Mapping[str, str] | None = None
     ) -> MatrixSettings:
+        """Validate the `matrix:` section and read the secrets it names from `environ`."""
         env = os.environ if environ is None else environ
-        for key in raw:
-            if key not in SETTING_KEYS:
-                hint = did_you_mean(str(key), SETTING_KEYS)
-                extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
-                raise ConfigError(f"matrix : réglage inconnu « {key} ».{extra}")
-        homeserver = str(raw.get("homeserver") or "").strip().rstrip("/")
-        if not homeserver.startswith(("http://", "https://")):
-            raise ConfigError(
-                "matrix : « homeserver » doit être l'adresse du serveur, par exemple "
-                "https://matrix.example.org."
-            )
-        user_id = str(raw.get("user_id") or "").strip()
-        if not _USER_ID.match(user_id):
-            raise ConfigError(
-                "matrix : « user_id » doit être l'identifiant complet du compte du bot, "
-                "par exemple @aiguillage:example.org."
-            )
-        invite_policy = _choice(raw, "invite_policy", ("anyone", "servers"))
-        allowed_raw = raw.get("allowed_servers") or []
-        if isinstance(allowed_raw, str) or not isinstance(allowed_raw, Iterable):
-            raise ConfigError("matrix : « allowed_servers » doit être une liste de serveurs.")
-        allowed = frozenset(str(s).strip().lower() for s in allowed_raw if str(s).strip())
-        if invite_policy == "servers" and not allowed:
-            raise ConfigError(
-                "matrix : « invite_policy: servers » demande une liste « allowed_servers » "
-                "(par exemple [example.org])."
-            )
-        password_env = str(raw.get("password_env") or DEFAULT_PASSWORD_ENV)
-        token_env = str(raw.get("access_token_env") or DEFAULT_TOKEN_ENV)
+        try:
+            section = MatrixSection.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise config_error(exc, "matrix", MatrixSection, "matrix") from None
         return cls(
-            homeserver=homeserver,
-            user_id=user_id,
-            password=env.get(password_env) or None,
-            access_token=env.get(token_env) or None,
-            password_env=password_env,
-            access_token_env=token_env,
-            device_name=str(raw.get("device_name") or "Aiguillage"),
-            invite_policy=invite_policy,
-            allowed_servers=allowed,
-            shared_rooms=_choice(raw, "shared_rooms", ("separate", "refuse")),
-            encryption=_choice(raw, "encryption", ("auto", "off")),
+            homeserver=section.homeserver.rstrip("/"),
+            user_id=section.user_id,
+            password=env.get(section.password_env, "").strip() or None,
+            access_token=env.get(section.access_token_env, "").strip() or None,
+            password_env=section.password_env,
+            access_token_env=section.access_token_env,
+            device_name=section.device_name,
+            invite_policy=section.invite_policy,
+            allowed_servers=frozenset(s.strip().lower() for s in section.allowed_servers),
+            shared_rooms=section.shared_rooms,
+            encryption=section.encryption,
         )
 
 
-def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...]) -> str:
-    value = str(raw.get(name) or allowed[0]).strip().lower()
-    if value not in allowed:
-        hint = did_you_mean(value, allowed)
-        extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
-        raise ConfigError(
-            f"matrix : « {name} » vaut « {value} » ; valeurs possibles : "
-            f"{', '.join(allowed)}.{extra}"
-        )
-    return value
+def cursor_name(user_id: str, device_id: str) -> str:
+    """The stored sync position of one account's device."""
+    return f"matrix:{user_id}:{device_id}:next_batch"
 
 
 # --- errors at the boundary --------------------------------------------------------------------
@@ -238,8 +214,13 @@ def render_html(reply: Reply) -> str:
     return out
 
 
-def reply_content(reply: Reply, in_reply_to: str | None = None) -> dict[str, Any]:
-    """An `m.room.message` content: plain body with numbered choices, and safe HTML."""
+def reply_content(
+    reply: Reply, in_reply_to: str | None = None, answers: tuple[str, int, int] | None = None
+) -> dict[str, Any]:
+    """An `m.room.message` content: plain body with numbered choices, and safe HTML.
+
+    `answers` = (event id, part, parts): which event this reply answers, recorded in the content
+    so that a later sync can tell the event was already answered."""
     content: dict[str, Any] = {
         "msgtype": "m.text",
         "body": render_numbered(reply),
@@ -248,7 +229,39 @@ def reply_content(reply: Reply, in_reply_to: str | None = None) -> dict[str, Any
     }
     if in_reply_to:
         content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+    if answers is not None:
+        event_id, part, parts = answers
+        content[ANSWER_KEY] = {"event_id": event_id, "part": part, "parts": parts}
     return content
+
+
+@dataclass(slots=True)
+class Answered:
+    """The parts of an event's answer already in the room."""
+
+    parts: set[int]
+    total: int
+
+    @property
+    def complete(self) -> bool:
+        return self.parts >= set(range(self.total))
+
+
+def answered_in(events: Iterable[Any], me: str) -> dict[str, Answered]:
+    """Event id -> what the bot's own messages among `events` say they answered."""
+    found: dict[str, Answered] = {}
+    for event in events:
+        if getattr(event, "sender", None) != me:
+            continue
+        source = getattr(event, "source", None) or {}
+        marker = (source.get("content") or {}).get(ANSWER_KEY)
+        if not isinstance(marker, dict) or not isinstance(marker.get("event_id"), str):
+            continue
+        part, total = marker.get("part"), marker.get("parts")
+        if isinstance(part, int) and isinstance(total, int) and 0 <= part < total <= 100:
+            entry = found.setdefault(marker["event_id"], Answered(set(), total))
+            entry.parts.add(part)
+    return found
 
 
 def text_content(text: str, in_reply_to: str | None = None) -> dict[str, Any]:
@@ -257,7 +270,7 @@ def text_content(text: str, in_reply_to: str | None = None) -> dict[str, Any]:
 
 def parse_geo_uri(uri: str) -> Location | None:
     """`geo:48.69,6.18;u=35` → Location(48.69, 6.18); None when it is not a valid position."""
-    match = _GEO_URI.match(uri.strip())
+    match = _GEO_URI.match(uri.strip()[:200])
     if not match:
         return None
     lat, lon = float(match.group(1)), float(match.group(2))
@@ -284,7 +297,12 @@ def conversation_key(room_id: str, user_id: str) -> str:
 
 
 def to_incoming(event: Any, conversation: str) -> Incoming | None:
-    """The core's view of a room event, or None for events the core never sees."""
+    """The core's view of a room event (valid, bounded text), or None for events not answered."""
+    incoming = _to_incoming(event, conversation)
+    return None if incoming is None else bounded(incoming)
+
+
+def _to_incoming(event: Any, conversation: str) -> Incoming | None:
     common = {"platform": PLATFORM, "conversation": conversation, "event_id": event.event_id}
     if isinstance(event, nio.RoomMessageNotice):
         return None  # other bots talk in notices; answering them makes loops
@@ -374,8 +392,12 @@ class MatrixAdapter:
         self._client: nio.AsyncClient | None = None
         self._stop = asyncio.Event()
         self._warned_rooms: set[str] = set()
+        self._answered: dict[str, dict[str, Answered]] = {}  # room -> answers seen in the batch
+        self._cursor = LEGACY_CURSOR  # named after the account and device once logged in
+        self._restored = False  # the saved session of this very account was reused
         self.ready = asyncio.Event()  # logged in and the cursor exists: new messages are answered
         self.synced = asyncio.Event()  # set after each stored batch (tests and health checks)
+        self.sent = 0  # messages the homeserver accepted since start (tests and benchmarks)
 
     @property
     def client(self) -> nio.AsyncClient:
@@ -413,8 +435,8 @@ class MatrixAdapter:
 
     async def _login(self) -> nio.AsyncClient:
         settings = self._settings
-        store_dir = self._data_dir / CRYPTO_STORE_DIR
-        store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private_dir(self._data_dir)
+        store_dir = make_private_dir(self._data_dir / CRYPTO_STORE_DIR)
         config = nio.AsyncClientConfig(
             encryption_enabled=self._encryption,
             store_sync_tokens=False,
@@ -429,13 +451,22 @@ class MatrixAdapter:
             )
             try:
                 await self._authenticate(client)
+                _make_private_tree(store_dir)
+                self._cursor = cursor_name(settings.user_id, str(client.device_id))
                 return client
             except Exception as exc:
                 await client.close()
                 if isinstance(exc, ConfigError) or not is_transient(exc):
                     raise
-                delay = self._backoff.delay(backoff_attempt)
                 backoff_attempt += 1
+                if backoff_attempt >= LOGIN_ATTEMPTS and not isinstance(exc, MatrixError):
+                    host = urlsplit(settings.homeserver).netloc
+                    raise ConfigError(
+                        f"matrix : le serveur {host} ne répond pas après {LOGIN_ATTEMPTS} essais "
+                        f"({type(exc).__name__}). Vérifiez matrix.homeserver et l'accès au "
+                        "réseau. / The homeserver does not answer: check matrix.homeserver."
+                    ) from exc
+                delay = self._backoff.delay(backoff_attempt - 1)
                 log.warning("matrix: login failed (%s), retrying in %.1f s", exc, delay)
                 if await _wait(self._stop, delay):
                     raise
@@ -449,6 +480,7 @@ class MatrixAdapter:
             try:
                 check(await client.whoami())
                 log.info("matrix: session restored (device reused)")
+                self._restored = True
                 return
             except MatrixError as exc:
                 if exc.transient:
@@ -488,8 +520,19 @@ class MatrixAdapter:
         )
         log.info("matrix: logged in with the password; device saved for restarts")
 
+    async def _stored_cursor(self) -> str | None:
+        """This account and device's sync position. A position saved before cursors carried the
+        account is adopted only when the saved session of this very account was reused."""
+        cursor = await self._store.get_cursor(self._cursor)
+        if cursor is None and self._restored:
+            cursor = await self._store.get_cursor(LEGACY_CURSOR)
+            if cursor is not None:
+                log.info("matrix: sync position of the previous version adopted")
+                await self._store.set_cursor(self._cursor, cursor)
+        return cursor
+
     async def _serve(self, stop: asyncio.Event) -> None:
-        cursor = await self._store.get_cursor(CURSOR_NAME)
+        cursor = await self._stored_cursor()
         full_state = True
         attempt = 0
         while not stop.is_set():
@@ -506,7 +549,7 @@ class MatrixAdapter:
                     return
                 await self._housekeeping()
                 await self._handle_batch(response, cursor)
-                await self._store.set_cursor(CURSOR_NAME, response.next_batch)
+                await self._store.set_cursor(self._cursor, response.next_batch)
                 cursor, full_state, attempt = response.next_batch, False, 0
                 self.synced.set()
                 self.synced.clear()
@@ -545,7 +588,7 @@ class MatrixAdapter:
         check(response)
         await self._housekeeping()
         await self._handle_invites(response)
-        await self._store.set_cursor(CURSOR_NAME, response.next_batch)
+        await self._store.set_cursor(self._cursor, response.next_batch)
         log.info("matrix: first start, history before now is not replayed")
         return str(response.next_batch)
 
@@ -612,6 +655,7 @@ class MatrixAdapter:
         )
         if joined_at is not None:
             events = events[joined_at:]
+        self._answered[room_id] = answered_in(events, self._settings.user_id)
         someone_left = False
         for event in events:
             try:
@@ -747,14 +791,29 @@ class MatrixAdapter:
         await self._send_text(room_id, ENCRYPTION_UNAVAILABLE_REPLY, event.event_id)
 
     async def _answer(self, room_id: str, incoming: Incoming, in_reply_to: str | None) -> None:
+        """Handle the event, send the parts of its answer not already in the room, confirm.
+
+        The event always goes through the core, so that the conversation's state follows what
+        the person saw, even when a restored backup syncs over messages already answered."""
+        incoming = bounded(incoming)
         turn: Turn = await self._dispatcher.handle(incoming)
+        seen = self._answered.get(room_id, {}).get(incoming.event_id)
+        if seen is not None:
+            log.info("matrix: event already answered in room %s; not sent again", _tag(room_id))
+        total = len(turn.replies)
         for index, reply in enumerate(turn.replies):
-            content = reply_content(reply, in_reply_to if index == 0 else None)
+            if seen is not None and (seen.complete or index in seen.parts):
+                continue
+            answers = (incoming.event_id, index, total)
+            content = reply_content(reply, in_reply_to if index == 0 else None, answers)
             await self._send(room_id, content, txn_id(incoming.event_id, index))
         await self._dispatcher.confirm_sent(incoming)
 
     async def _send_text(self, room_id: str, text: str, event_id: str) -> None:
-        await self._send(room_id, text_content(text), txn_id(event_id, 0))
+        if event_id in self._answered.get(room_id, {}):
+            return
+        content = reply_content(Reply(text), answers=(event_id, 0, 1))
+        await self._send(room_id, content, txn_id(event_id, 0))
 
     async def _send(self, room_id: str, content: dict[str, Any], txn: str) -> None:
         """Send one message; retry transient failures; give up on permanent ones (logged)."""
@@ -772,6 +831,7 @@ class MatrixAdapter:
                         ignore_unverified_devices=True,
                     )
                 )
+                self.sent += 1
                 return
             except Exception as exc:
                 if not is_transient(exc):
@@ -835,6 +895,16 @@ async def _wait(stop: asyncio.Event, delay: float) -> bool:
     return True
 
 
+def _make_private_tree(folder: Path) -> None:
+    """The crypto store: the folder 0700, every file in it 0600."""
+    make_private_dir(folder)
+    for path in folder.rglob("*"):
+        if path.is_dir():
+            make_private_dir(path)
+        else:
+            make_private_file(path)
+
+
 def _missing_secret(settings: MatrixSettings) -> str:
     return (
         f"matrix : aucun secret pour se connecter. Définissez la variable d'environnement "
@@ -844,14 +914,16 @@ def _missing_secret(settings: MatrixSettings) -> str:
     )
 
 
+def check_settings(raw: Mapping[str, Any], data_dir: str) -> MatrixSettings:
+    """The `matrix:` settings are valid and a secret (or a saved session) exists."""
+    settings = MatrixSettings.parse(raw)
+    saved = load_credentials(Path(data_dir) / CREDENTIALS_FILE, settings)
+    if not settings.password and not settings.access_token and saved is None:
+        raise ConfigError(_missing_secret(settings))
+    return settings
+
+
 def create(context: AdapterContext) -> MatrixAdapter:
     """Build the adapter from the `matrix:` settings; raises ConfigError with a French message."""
-    settings = MatrixSettings.parse(context.settings)
-    adapter = MatrixAdapter(context, settings)
-    if (
-        not settings.password
-        and not settings.access_token
-        and load_credentials(adapter.credentials_path, settings) is None
-    ):
-        raise ConfigError(_missing_secret(settings))
-    return adapter
+    settings = check_settings(context.settings, context.data_dir)
+    return MatrixAdapter(context, settings)

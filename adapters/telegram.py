@@ -1,13 +1,19 @@
 """The Telegram adapter: python-telegram-bot's `ExtBot` for the HTTP calls, our own update loop.
 
-Exactly-once, in short: the `getUpdates` offset lives in SQLite (`telegram:offset`) and moves only
-past updates that were handled by the dispatcher, whose replies Telegram accepted, and that the
-dispatcher was told about (`confirm_sent`). A crash before that point makes Telegram deliver the
-update again after the restart; the dispatcher's inbox then returns the stored turn if it was not
-sent yet, or nothing if it was; the parts of a multi-message turn already sent are skipped. The
-one message in flight at a hard kill (accepted by Telegram, not yet recorded) is sent again:
-Telegram has no idempotency key, and a repeat is better than a loss. PTB's `Updater` is not used:
-it keeps the offset in memory only.
+Exactly-once, in short: the `getUpdates` offset lives in SQLite (`telegram:<bot id>:offset`, the
+bot id read from `getMe`) and moves only past updates that were handled by the dispatcher, whose
+replies Telegram accepted, and that the dispatcher was told about (`confirm_sent`). A crash before
+that point makes Telegram deliver the update again after the restart; the dispatcher's inbox then
+returns the stored turn if it was not sent yet, or nothing if it was; the parts of a multi-message
+turn already sent are skipped (`telegram:<bot id>:progress`). The one message in flight at a hard
+kill (accepted by Telegram, not yet recorded) is sent again: Telegram has no idempotency key, and
+a repeat is better than a loss. PTB's `Updater` is not used: it keeps the offset in memory only.
+
+Event ids are `<bot id>:<update id>` (update ids are unique per bot only), so a database reused
+for another bot never mistakes its updates for old ones. Telegram itself forgets the updates a
+later offset confirmed, so an older stored offset (a restored backup) re-delivers nothing that
+was answered; a stored offset that is too old to trust (update ids restart at random after a week
+without updates) is not used: the first `getUpdates` then asks for the earliest unconfirmed ones.
 
 Long polling is the default; webhook mode answers Telegram's POST only after the same steps, so
 Telegram re-delivers what was not handled. Updates from one chat are handled in order; different
@@ -21,8 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import os
+import re
+import time
 import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
@@ -30,6 +39,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from pydantic import ValidationError
 from telegram import (
     BotCommand,
     CallbackQuery,
@@ -52,7 +62,7 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
-from adapters.base import BUTTONS, HTML, LOCATION, AdapterContext, Backoff, ConfigError
+from adapters.base import BUTTONS, HTML, LOCATION, AdapterContext, Backoff, ConfigError, bounded
 from adapters.telegram_render import (
     MAX_TEXT,
     OutMessage,
@@ -61,19 +71,28 @@ from adapters.telegram_render import (
     needs_mapping,
     render_replies,
 )
+from bot.config import TelegramSection, WebhookSection, config_error
 from bot.dispatcher import ConversationLocks, Dispatcher
 from bot.messages import Incoming, Location, Reply, Turn
 from bot.store import Store
-from bot.text import did_you_mean
 
-__all__ = ["TelegramAdapter", "TelegramSettings", "create", "deep_link", "to_incoming"]
+__all__ = [
+    "TelegramAdapter",
+    "TelegramSettings",
+    "create",
+    "deep_link",
+    "event_id_for",
+    "offset_cursor",
+    "to_incoming",
+    "update_id_of",
+]
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-OFFSET_CURSOR = "telegram:offset"
-CHOICE_CURSOR = "telegram:choice:"  # + digest -> long choice id
-PROGRESS_CURSOR = "telegram:progress:"  # + pseudonym -> "<update_id>:<parts sent>"
+CHOICE_CURSOR = "telegram:choice:"  # + digest -> long choice id (the same for every bot)
+OFFSET_TRUSTED_S = 6 * 24 * 3600  # update ids restart at random after a week without updates
+STARTUP_ATTEMPTS = 6  # getMe at start-up: then a clear error instead of retrying forever
 ALLOWED_UPDATES = ["message", "callback_query"]
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 DEFAULT_TOKEN_ENV = "AIGUILLAGE_TELEGRAM_TOKEN"
@@ -121,18 +140,7 @@ UNSUPPORTED_KINDS = (
     "dice",
 )
 
-_SETTINGS = {
-    "token_env",
-    "base_url",
-    "mode",
-    "webhook",
-    "bot_username",
-    "poll_timeout",
-    "concurrency",
-    "max_attempts",
-}
-_WEBHOOK_SETTINGS = {"listen", "port", "url", "secret_token_env", "max_connections"}
-
+_TOKEN = re.compile(r"[0-9]{1,20}:[A-Za-z0-9_-]{1,200}")
 T = TypeVar("T")
 
 
@@ -167,86 +175,84 @@ class TelegramSettings:
     def parse(
         cls, raw: Mapping[str, Any], env: Mapping[str, str] | None = None
     ) -> TelegramSettings:
+        """Validate the `telegram:` section and read the secrets it names from `env`."""
         env = os.environ if env is None else env
-        _check_keys(raw, _SETTINGS, "telegram")
-        token_env = str(raw.get("token_env") or DEFAULT_TOKEN_ENV)
-        token = env.get(token_env, "").strip()
+        try:
+            section = TelegramSection.model_validate(dict(raw))
+        except ValidationError as exc:
+            raise config_error(exc, "telegram", TelegramSection, "telegram") from None
+        token = env.get(section.token_env, "").strip()
         if not token:
             raise ConfigError(
                 f"telegram : le jeton du bot est introuvable. Mettez-le dans la variable "
-                f"d'environnement {token_env} (jeton donné par @BotFather), par exemple : "
-                f"export {token_env}='123456:ABC…'. Il ne doit jamais être écrit dans un fichier."
+                f"d'environnement {section.token_env} (jeton donné par @BotFather), par exemple : "
+                f"export {section.token_env}='123456:ABC…'. Il ne doit jamais être écrit dans un "
+                f"fichier. / The bot token is missing: set {section.token_env}."
             )
-        mode = str(raw.get("mode", "polling"))
-        if mode not in ("polling", "webhook"):
-            hint = did_you_mean(mode, ("polling", "webhook"))
-            extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
-            raise ConfigError(f"telegram.mode : « {mode} » inconnu (polling ou webhook).{extra}")
+        if not _TOKEN.fullmatch(token):
+            raise ConfigError(
+                f"telegram : la variable {section.token_env} ne contient pas un jeton de bot "
+                "(forme attendue : 123456789:AA…, donné par @BotFather). "
+                f"/ {section.token_env} does not hold a bot token."
+            )
         webhook = None
-        if mode == "webhook":
-            webhook = _webhook_settings(raw.get("webhook"), env)
-        username = raw.get("bot_username")
+        if section.mode == "webhook":
+            assert section.webhook is not None  # the section checks it
+            webhook = _webhook_settings(section.webhook, env)
+        username = section.bot_username.removeprefix("@")
         return cls(
             token=token,
-            base_url=str(raw.get("base_url") or DEFAULT_BASE_URL),
-            mode=mode,
+            base_url=section.base_url,
+            mode=section.mode,
             webhook=webhook,
-            bot_username=str(username).removeprefix("@") if username else None,
-            poll_timeout=_int(raw, "poll_timeout", 25, 0, 50),
-            concurrency=_int(raw, "concurrency", 16, 1, 256),
-            max_attempts=_int(raw, "max_attempts", 3, 1, 10),
+            bot_username=username or None,
+            poll_timeout=section.poll_timeout,
+            concurrency=section.concurrency,
+            max_attempts=section.max_attempts,
         )
 
 
-def _check_keys(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    for key in raw:
-        if key not in allowed:
-            hint = did_you_mean(str(key), allowed)
-            extra = f" Vouliez-vous dire « {hint} » ?" if hint else ""
-            raise ConfigError(f"{where} : réglage inconnu « {key} ».{extra}")
-
-
-def _int(raw: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
-    value = raw.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"telegram.{name} : un nombre entier entre {low} et {high} est attendu.")
-    return value
-
-
-def _webhook_settings(raw: Any, env: Mapping[str, str]) -> WebhookSettings:
-    if not isinstance(raw, Mapping):
-        raise ConfigError("telegram.webhook : en mode webhook, donnez listen, port et url.")
-    _check_keys(raw, _WEBHOOK_SETTINGS, "telegram.webhook")
-    url = str(raw.get("url") or "")
-    if not url.startswith("https://"):
-        raise ConfigError(
-            "telegram.webhook.url : une adresse publique en https:// est obligatoire "
-            "(Telegram n'appelle que des webhooks HTTPS)."
-        )
+def _webhook_settings(section: WebhookSection, env: Mapping[str, str]) -> WebhookSettings:
     secret = None
-    secret_env = raw.get("secret_token_env")
+    secret_env = section.secret_token_env
     if secret_env:
-        secret = env.get(str(secret_env), "").strip()
+        secret = env.get(secret_env, "").strip()
         if not secret:
             raise ConfigError(
                 f"telegram.webhook : la variable d'environnement {secret_env} (jeton secret du "
-                "webhook) est vide ou absente."
+                f"webhook) est vide ou absente. / {secret_env} is empty."
             )
         if not all(c.isalnum() or c in "_-" for c in secret) or len(secret) > 256:
             raise ConfigError(
                 f"telegram.webhook : le jeton secret ({secret_env}) doit faire 1 à 256 caractères "
-                "parmi A-Z, a-z, 0-9, _ et -."
+                f"parmi A-Z, a-z, 0-9, _ et -. / {secret_env}: 1-256 of A-Z a-z 0-9 _ -."
             )
-    port = raw.get("port", 8443)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ConfigError("telegram.webhook.port : un numéro de port est attendu.")
     return WebhookSettings(
-        listen=str(raw.get("listen", "127.0.0.1")),
-        port=port,
-        url=url,
+        listen=section.listen,
+        port=section.port,
+        url=section.url,
         secret_token=secret,
-        max_connections=_int(raw, "max_connections", 40, 1, 100),
+        max_connections=section.max_connections,
     )
+
+
+def offset_cursor(bot_id: int) -> str:
+    """The name of the stored `getUpdates` offset of one bot."""
+    return f"telegram:{bot_id}:offset"
+
+
+def progress_cursor(bot_id: int) -> str:
+    """The name of the row that tracks multi-message turns being sent (update id -> parts)."""
+    return f"telegram:{bot_id}:progress"
+
+
+def event_id_for(bot_id: int | None, update_id: int) -> str:
+    """`<bot id>:<update id>`: update ids are unique per bot only."""
+    return str(update_id) if bot_id is None else f"{bot_id}:{update_id}"
+
+
+def update_id_of(event_id: str) -> int:
+    return int(event_id.rpartition(":")[2])
 
 
 # --- incoming ----------------------------------------------------------------------------------
@@ -263,9 +269,15 @@ def _command(text: str) -> tuple[str, str] | None:
     return name, rest.strip()
 
 
-def to_incoming(update: Update, choice: str | None = None) -> Incoming | None:
-    """The core's view of an update; None for updates the bot does not answer."""
-    event_id = str(update.update_id)
+def to_incoming(
+    update: Update, choice: str | None = None, bot_id: int | None = None
+) -> Incoming | None:
+    """The core's view of an update (valid, bounded text); None for updates not answered."""
+    incoming = _to_incoming(update, choice, event_id_for(bot_id, update.update_id))
+    return None if incoming is None else bounded(incoming)
+
+
+def _to_incoming(update: Update, choice: str | None, event_id: str) -> Incoming | None:
     query = update.callback_query
     if query is not None:
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
@@ -348,8 +360,11 @@ class TelegramAdapter:
         self._chat_locks = ConversationLocks()
         self._stop = asyncio.Event()
         self.bot_username: str | None = settings.bot_username
+        self.bot_id: int | None = None  # from getMe at start-up
         self.webhook_port: int | None = None  # the port bound in webhook mode
         self.handled = 0  # updates answered since start (for tests and benchmarks)
+        self._progress: dict[str, int] = {}  # update id -> parts of its turn already sent
+        self._progress_lock = asyncio.Lock()
 
     @staticmethod
     def _make_bot(settings: TelegramSettings) -> ExtBot[Any]:
@@ -370,15 +385,25 @@ class TelegramAdapter:
         httpx_log = logging.getLogger("httpx")
         httpx_log.setLevel(max(httpx_log.getEffectiveLevel(), logging.WARNING))
         try:
-            await self._retry_network(self.bot.initialize, "getMe")
+            await self._retry_network(self.bot.initialize, "getMe", attempts=STARTUP_ATTEMPTS)
         except Stopped:
             return
         except InvalidToken as exc:
             raise ConfigError(
-                "telegram : le jeton du bot est refusé par Telegram (vérifiez la variable "
-                "d'environnement et le jeton donné par @BotFather)."
+                "telegram : le jeton du bot est refusé, ou base_url n'est pas un serveur Bot API "
+                f"({self._host}). Vérifiez la variable d'environnement du jeton (donné par "
+                "@BotFather) et telegram.base_url. / The token was refused, or base_url is not "
+                "a Bot API server."
+            ) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise ConfigError(
+                f"telegram : le serveur Bot API {self._host} ne répond pas après "
+                f"{STARTUP_ATTEMPTS} essais ({type(exc).__name__}). Vérifiez telegram.base_url "
+                "et l'accès au réseau. / The Bot API server does not answer: check base_url."
             ) from exc
         try:
+            self.bot_id = self.bot.id
+            await self._load_progress()
             if self.bot_username is None:
                 self.bot_username = self.bot.username
             await self._set_commands()
@@ -411,8 +436,16 @@ class TelegramAdapter:
         if self._stop.is_set():
             raise Stopped
 
-    async def _retry_network(self, call: Callable[[], Awaitable[T]], what: str) -> T:
-        """Call until it succeeds: RetryAfter is honoured, network errors back off with jitter."""
+    @property
+    def _host(self) -> str:
+        return urlsplit(self.settings.base_url).netloc
+
+    async def _retry_network(
+        self, call: Callable[[], Awaitable[T]], what: str, attempts: int | None = None
+    ) -> T:
+        """Call until it succeeds: RetryAfter is honoured, network errors back off with jitter.
+
+        With `attempts`, the network error of the last attempt is raised instead."""
         attempt = 0
         while True:
             if self._stop.is_set():
@@ -424,16 +457,22 @@ class TelegramAdapter:
             except (BadRequest, Forbidden, InvalidToken, ChatMigrated):
                 raise
             except (TimedOut, NetworkError, Conflict) as exc:
-                delay = self._backoff.delay(attempt)
-                log.warning("%s failed (%s), retrying in %.1fs", what, type(exc).__name__, delay)
                 attempt += 1
+                if attempts is not None and attempt >= attempts and not isinstance(exc, Conflict):
+                    raise
+                delay = self._backoff.delay(attempt - 1)
+                log.warning("%s failed (%s), retrying in %.1fs", what, type(exc).__name__, delay)
                 await self._sleep(delay)
 
     # --- long polling ------------------------------------------------------------------------
 
+    @property
+    def _bot(self) -> int:
+        assert self.bot_id is not None, "getMe was not called"
+        return self.bot_id
+
     async def _poll(self) -> None:
-        stored = await self._store.get_cursor(OFFSET_CURSOR)
-        offset = int(stored) if stored else None
+        offset = await self._stored_offset()
         limiter = asyncio.Semaphore(self.settings.concurrency)
         while not self._stop.is_set():
             updates = await self._fetch(offset)
@@ -444,8 +483,27 @@ class TelegramAdapter:
             done = await self._handle_batch(updates, limiter)
             new_offset = _next_offset(updates, done, offset)
             if new_offset is not None and new_offset != offset:
-                await self._store.set_cursor(OFFSET_CURSOR, str(new_offset))
+                await self._store.set_cursor(offset_cursor(self._bot), str(new_offset))
+                await self._store.set_cursor(offset_cursor(self._bot) + ":at", f"{time.time():.0f}")
                 offset = new_offset
+
+    async def _stored_offset(self) -> int | None:
+        """This bot's stored offset, if recent enough to trust (else the earliest unconfirmed
+        updates are asked for; those already answered are recognised by the inbox)."""
+        name = offset_cursor(self._bot)
+        stored = await self._store.get_cursor(name)
+        if not stored:
+            return None
+        updated = await self._cursor_age(name)
+        if updated is not None and updated > OFFSET_TRUSTED_S:
+            log.info("stored offset older than %d days: not used", OFFSET_TRUSTED_S // 86400)
+            return None
+        return int(stored) if stored.isdigit() else None
+
+    async def _cursor_age(self, name: str) -> float | None:
+        """Seconds since the cursor was written (None if the store cannot say)."""
+        stamp = await self._store.get_cursor(name + ":at")
+        return time.time() - float(stamp) if stamp and stamp.isdigit() else None
 
     async def _fetch(self, offset: int | None) -> list[Update] | None:
         """One getUpdates call, interrupted by the stop event (then None)."""
@@ -499,7 +557,7 @@ class TelegramAdapter:
         """Handle one update completely. False only when stopped before it was done."""
         kind = _kind(update)
         chat = _chat_of(update)
-        if chat is None or to_incoming(update) is None:
+        if chat is None or to_incoming(update, bot_id=self.bot_id) is None:
             log.info("update %s (%s) ignored", update.update_id, kind)
             return True
         async with self._chat_locks.hold(str(chat)):
@@ -523,7 +581,7 @@ class TelegramAdapter:
                 log.warning("update %s: callback not acknowledged (%s)", update.update_id,
                             type(exc).__name__)  # fmt: skip
             choice = await self._resolve_choice(update.callback_query.data or "")
-        incoming = to_incoming(update, choice)
+        incoming = to_incoming(update, choice, self.bot_id)
         assert incoming is not None
         failures = 0
         network_attempt = 0
@@ -588,6 +646,9 @@ class TelegramAdapter:
         return -1
 
     async def _apologise(self, chat: int, update_id: int, incoming: Incoming | None) -> None:
+        if self.bot_id is not None:
+            with contextlib.suppress(Exception):
+                await self._set_progress(str(update_id), None)
         reply = self._failure_reply(incoming)
         try:
             await self.bot.send_message(chat, reply.text)
@@ -641,27 +702,41 @@ class TelegramAdapter:
                         self._choices[data] = choice.id
 
     async def _send_turn(self, chat: int, update_id: int, turn: Turn) -> None:
-        """Send every message of the turn; with several, remember progress so that a retry or a
-        restart does not send the first ones twice."""
+        """Send every message of the turn, and remember how many were sent so that a retry or a
+        restart after an error in the middle does not send the first ones twice."""
         if not turn.replies:
             return
         await self._remember_choices(turn)
         messages = render_replies(turn.replies)
-        progress_name = ""
-        skip = 0
-        if len(messages) > 1:
-            progress_name = PROGRESS_CURSOR + self._store.key_for(PLATFORM, str(chat))
-            stored = await self._store.get_cursor(progress_name)
-            if stored:
-                done_id, _, count = stored.partition(":")
-                if done_id == str(update_id):
-                    skip = int(count)
+        key = str(update_id)
+        skip = self._progress.get(key, 0)
         for index, message in enumerate(messages):
             if index < skip:
                 continue
             await self._send(chat, message)
-            if progress_name and index < len(messages) - 1:
-                await self._store.set_cursor(progress_name, f"{update_id}:{index + 1}")
+            if len(messages) > 1:
+                await self._set_progress(key, index + 1 if index < len(messages) - 1 else None)
+
+    async def _load_progress(self) -> None:
+        stored = await self._store.get_cursor(progress_cursor(self._bot))
+        try:
+            data = json.loads(stored) if stored else {}
+        except ValueError:
+            data = {}
+        self._progress = {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    async def _set_progress(self, update_id: str, parts: int | None) -> None:
+        """Record `parts` sent for this update (None: its turn is complete, forget it)."""
+        async with self._progress_lock:
+            if parts is None:
+                if self._progress.pop(update_id, None) is None:
+                    return
+            else:
+                self._progress[update_id] = parts
+            # Only turns being sent are kept: the row stays a few bytes, and holds no person.
+            await self._store.set_cursor(
+                progress_cursor(self._bot), json.dumps(self._progress, sort_keys=True)
+            )
 
     async def _send(self, chat: int, message: OutMessage) -> None:
         """HTML first; if Telegram cannot parse it, the plain text (then without keyboard)."""
@@ -755,6 +830,11 @@ def _next_offset(updates: list[Update], done: set[int], offset: int | None) -> i
         if update.update_id not in done:
             return update.update_id
     return max(u.update_id for u in updates) + 1 if updates else offset
+
+
+def check_settings(raw: Mapping[str, Any], data_dir: str) -> None:
+    """The `telegram:` settings and the token are valid (else ConfigError, in French)."""
+    TelegramSettings.parse(raw)
 
 
 def create(context: AdapterContext) -> TelegramAdapter:

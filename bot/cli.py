@@ -18,12 +18,9 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from bot import cli_test
 from bot.config import Config, ConfigError, load_config
@@ -131,67 +128,15 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _cmd_chat(config: Config, args: argparse.Namespace) -> int:
-    return asyncio.run(
-        _chat(config, bool(getattr(args, "jsonl", False)), getattr(args, "user", "moi"))
-    )
+    from bot.cli_serve import cmd_chat
 
-
-async def _chat(config: Config, jsonl: bool, user: str) -> int:
-    from adapters.console import chat, serve_jsonl, stdin_lines
-    from bot.app import open_app
-
-    async with open_app(config) as app:
-        if jsonl:
-            await serve_jsonl(app.dispatcher, stdin_lines(), sys.stdout)
-        else:
-            await chat(app.dispatcher, user)
-    return 0
+    return cmd_chat(config, args)
 
 
 def _cmd_run(config: Config, args: argparse.Namespace) -> int:
-    name = args.adapter or config.adapter
-    if name == "console":
-        return _cmd_chat(config, args)
-    return asyncio.run(_run(config, name))
+    from bot.cli_serve import cmd_run
 
-
-async def _run(config: Config, name: str) -> int:
-    import adapters
-    from adapters.base import AdapterContext
-    from bot.app import open_app
-
-    async with open_app(config) as app:
-        context = AdapterContext(
-            dispatcher=app.dispatcher,
-            store=app.store,
-            settings=config.adapters.get(name, {}),
-            data_dir=str(config.data_dir),
-        )
-        adapter = adapters.create(name, context)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(app)))
-        pid_file = _pid_file(config)
-        pid_file.write_text(str(os.getpid()))
-        log.info("serving %s (pid %d)", name, os.getpid())
-        try:
-            await adapter.run(stop)
-        finally:
-            pid_file.unlink(missing_ok=True)
-    return 0
-
-
-async def _reload(app: Any) -> None:
-    problems = await app.knowledge.reload()
-    for problem in problems:
-        log.warning("knowledge base: %s", problem)
-
-
-def _pid_file(config: Config) -> Path:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    return config.data_dir / "aiguillage.pid"
+    return cmd_run(config, args)
 
 
 def _cmd_check(config: Config, args: argparse.Namespace) -> int:
@@ -204,16 +149,11 @@ def _cmd_check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_reload(config: Config, args: argparse.Namespace) -> int:
-    if _cmd_check(config, argparse.Namespace(directory=None)) != 0:
-        print("Rechargement annulé : corrigez d'abord les erreurs. / Reload cancelled.")
-        return 1
-    pid_file = _pid_file(config)
-    if not pid_file.exists():
-        print(f"Aucun bot en marche ({pid_file} absent). / No running bot.", file=sys.stderr)
-        return 1
-    os.kill(int(pid_file.read_text()), signal.SIGHUP)
-    print("Le bot recharge la base de connaissances. / The bot is reloading its knowledge.")
-    return 0
+    from bot.cli_serve import cmd_reload
+
+    return cmd_reload(
+        config, args, check=lambda c: _cmd_check(c, argparse.Namespace(directory=None))
+    )
 
 
 def _cmd_link(config: Config, args: argparse.Namespace) -> int:

@@ -34,6 +34,7 @@ class Incoming:
     start: str | None = None
     unsupported: str | None = None  # "photo", "voice", "sticker"… when the event has no text
     language: str | None = None  # a hint from the platform (Telegram language_code), may be None
+    truncated: bool = False  # the text was cut at the adapter boundary: only its beginning is here
 
     @property
     def kind(self) -> Literal["text", "choice", "location", "start", "unsupported"]:

@@ -57,9 +57,9 @@ class RecordingDispatcher(Dispatcher):
         store: Store,
         journal: Journal,
         on_confirm: Callable[[str], Awaitable[bool]],
-        cursor: str | None = None,
+        cursor: Callable[[str], bool] | None = None,
     ) -> None:
-        """`cursor`: the name of the adapter's platform cursor (None: the adapter has none)."""
+        """`cursor`: tells the name of the adapter's platform cursor (None: it has none)."""
         super().__init__(store, ContractDialogue)
         self.journal = journal
         self.on_confirm = on_confirm
@@ -67,7 +67,7 @@ class RecordingDispatcher(Dispatcher):
         original = store.set_cursor
 
         async def recording_set_cursor(name: str, value: str) -> None:
-            if name == cursor:
+            if cursor is not None and cursor(name):
                 journal.entries.append(("cursor", value))
             await original(name, value)
 

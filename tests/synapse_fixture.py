@@ -53,6 +53,11 @@ class Synapse:
 
     def register(self, prefix: str, admin: bool = False) -> tuple[str, str]:
         """A fresh user (unique name); returns (user_id, password)."""
+        user_id, _ = self.register_with_token(prefix, admin)
+        return user_id, PASSWORD
+
+    def register_with_token(self, prefix: str, admin: bool = False) -> tuple[str, str]:
+        """A fresh user (unique name); returns (user_id, access_token) for raw HTTP clients."""
         name = f"{prefix}_{uuid.uuid4().hex[:10]}"
         endpoint = f"{self.url}/_synapse/admin/v1/register"
         with urllib.request.urlopen(endpoint, timeout=10) as resp:
@@ -69,8 +74,9 @@ class Synapse:
             {"nonce": nonce, "username": name, "password": PASSWORD, "admin": admin, "mac": mac}
         ).encode()
         request = urllib.request.Request(endpoint, body, {"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return str(json.load(resp)["user_id"]), PASSWORD
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            data = json.load(resp)
+        return str(data["user_id"]), str(data["access_token"])
 
 
 def _free_port() -> int:

@@ -134,6 +134,7 @@ async def telegram_bot(
                 context, settings_for(fake, **settings), backoff=Backoff(0.05, 0.5)
             )
             stop = asyncio.Event()
+            fake.commands.clear()  # set again by this start: then it is serving
             task = asyncio.create_task(adapter.run(stop))
             try:
                 await fake.wait_for(lambda: "" in fake.commands and "en" in fake.commands, 10)

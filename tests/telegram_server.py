@@ -338,6 +338,7 @@ class FakeTelegram:
         strict_rate: bool = False,
     ) -> None:
         self.token = token
+        self.bot_id = int(token.split(":", 1)[0])  # as in real tokens
         self.max_lifetime = max_lifetime
         self.per_chat_burst = per_chat_burst  # messages tolerated at once, then ~1/s
         self.strict_rate = strict_rate  # answer 429 when a chat exceeds the rate
@@ -354,6 +355,10 @@ class FakeTelegram:
         self.flood_retry_after = 1
         self.flood_answers = 0
         self.hold_sends = False  # hold sendMessage requests (never accepted) while set
+        # (accepted sendMessage count, error): once that many messages were accepted, the next
+        # sendMessage gets the error instead (once per entry)
+        self.send_failures: list[tuple[int, ApiError]] = []
+        self.accepted_messages = 0
         self.held = 0
         self.rate_violations: dict[int, int] = defaultdict(int)
         self._buckets: dict[int, tuple[float, float]] = {}
@@ -594,7 +599,12 @@ class FakeTelegram:
             raise bad(f'field "{name}" must be a valid Number') from None
 
     def _bot_user(self) -> dict[str, Any]:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Aiguillage", "username": BOT_USERNAME}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "Aiguillage",
+            "username": BOT_USERNAME,
+        }
 
     def _message_json(self, sent: Sent) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -738,6 +748,10 @@ class FakeTelegram:
         if markup is not None:
             check_markup(markup)
         self._rate(chat)
+        for entry in list(self.send_failures):
+            if entry[0] == self.accepted_messages:
+                self.send_failures.remove(entry)
+                raise entry[1]
         if self.hold_sends:
             async with self._new:
                 self.held += 1
@@ -754,6 +768,7 @@ class FakeTelegram:
             time.time(),
             params,
         )
+        self.accepted_messages += 1
         await self._record(sent)
         return self._message_json(sent)
 

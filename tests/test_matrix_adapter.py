@@ -279,8 +279,49 @@ async def test_credentials_are_saved_private_and_reused(synapse: Synapse, tmp_pa
         first_device = bot.adapter.client.device_id
     path = tmp_path / mx.CREDENTIALS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o700
+    crypto = tmp_path / mx.CRYPTO_STORE_DIR
+    assert stat.S_IMODE(crypto.stat().st_mode) == 0o700
+    for item in crypto.rglob("*"):
+        assert stat.S_IMODE(item.stat().st_mode) == (0o700 if item.is_dir() else 0o600), item
     async with running_bot(synapse, tmp_path, user=user) as bot:
         assert bot.adapter.client.device_id == first_device
+        cursor = await bot.store.get_cursor(mx.cursor_name(user[0], str(first_device)))
+        assert cursor is not None  # the sync position is the account's and the device's
+
+
+@pytest.mark.synapse
+async def test_a_restored_older_backup_replays_but_never_answers_again(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    """The database goes back to a backup taken before three messages were answered: the bot
+    syncs from the older position, replays those messages into the core (its state follows what
+    the person saw) and sends nothing for them: its own answers are in the room."""
+    import sqlite3
+
+    user = synapse.register("bot")
+    db = tmp_path / "a.db"
+    async with person(synapse, user[0]) as ben:
+        async with running_bot(synapse, tmp_path, user=user):
+            room = await ben.dm()
+            await ben.wait_replies(room, 1)
+            await ben.ask(room, "avant")
+            with sqlite3.connect(db) as live, sqlite3.connect(tmp_path / "backup.db") as copy:
+                live.backup(copy)
+            await ben.ask(room, "deux après")
+            await ben.ask(room, "après")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        (tmp_path / "backup.db").rename(db)
+        async with running_bot(synapse, tmp_path, user=user) as bot:
+            got = await ben.ask(room, "nouveau")
+            assert [r.body for r in got] == ["reçu : nouveau"]
+            assert bot.adapter.sent == 1
+            key = bot.store.key_for("matrix", mx.conversation_key(room, ben.user_id))
+            assert (await bot.store.load_state(key)) == {"n": 5}  # greeting + 4 messages
+        bodies = [r.body.split("\n")[0] for r in ben.replies(room)]
+        assert bodies == ["Bonjour ! Que cherchez-vous ?", "reçu : avant", "reçu : deux après",
+                          "suite : deux après", "reçu : après", "reçu : nouveau"]  # fmt: skip
 
 
 @pytest.mark.synapse

@@ -76,7 +76,9 @@ class TestMatrixContract(AdapterContract):
                 bodies = {e["content"].get("body") for e in chunk if e["sender"] == bot_id}
                 return all(render_numbered(r) in bodies for r in turn.replies)
 
-            dispatcher = RecordingDispatcher(store, journal, on_confirm, mx.CURSOR_NAME)
+            dispatcher = RecordingDispatcher(
+                store, journal, on_confirm, lambda name: name.endswith(":next_batch")
+            )
             adapter = mx.create(AdapterContext(dispatcher, store, settings, str(tmp_path)))
             stop = asyncio.Event()
             task = asyncio.create_task(adapter.run(stop))

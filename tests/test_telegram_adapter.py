@@ -4,6 +4,7 @@ server, with a stand-in dialogue that echoes what it understood. Tests read like
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,10 @@ from telegram import Update
 
 from adapters.base import ConfigError
 from adapters.telegram import (
-    OFFSET_CURSOR,
     TelegramSettings,
     create,
     deep_link,
+    offset_cursor,
     to_incoming,
 )
 from adapters.telegram_render import (
@@ -30,6 +31,9 @@ from adapters.telegram_render import (
 from bot.dispatcher import Dispatcher
 from bot.messages import Choice, Incoming, Reply, Turn
 from tests.telegram_harness import LONG_CHOICE, telegram_bot
+from tests.telegram_server import BOT_ID, ApiError
+
+OFFSET_CURSOR = offset_cursor(BOT_ID)
 
 CHAT = 4242
 # PTB 22 warns about RetryAfter.retry_after's future type from inside its own code.
@@ -225,17 +229,58 @@ async def test_redelivered_update_is_not_answered_twice(tmp_path: Path) -> None:
         assert len(tg.server.sent[CHAT]) == 1
 
 
-async def test_multi_message_turn_resumes_after_partial_send(tmp_path: Path) -> None:
-    async with telegram_bot(tmp_path) as tg:
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        (ApiError(502, "Bad Gateway"), "a server error: retried as a network error"),
+        (ApiError(400, "Bad Request: message is too long"), "the HTML refused: sent as plain text"),
+    ],
+)
+async def test_an_error_after_part_of_a_turn_was_sent_never_resends_that_part(
+    tmp_path: Path, error: ApiError, why: str
+) -> None:
+    async with telegram_bot(tmp_path, max_attempts=2) as tg:
+        tg.server.send_failures = [(1, error)]  # the second message of the turn fails once
         replies = await tg.say(CHAT, "deux")
-        assert [r.text for r in replies] == ["premier message", "second message"]
-        # simulate a crash between the two messages: the turn is re-delivered unsent
-        turn = Turn([Reply("premier message"), Reply("second message")])
-        key = tg.store.key_for("telegram", str(CHAT))
-        await tg.store.set_cursor(f"telegram:progress:{key}", "777:1")
-        await tg.adapter._send_turn(CHAT, 777, turn)
-        assert [s.text for s in tg.server.sent[CHAT][-1:]] == ["second message"]
-        assert len(tg.server.sent[CHAT]) == 3
+        texts = [r.text for r in replies]
+        assert texts.count("premier message") == 1, (why, texts)
+        assert texts == ["premier message", "second message"], why
+        # the progress row only holds turns being sent: nothing once this one is complete
+        assert await tg.store.get_cursor(f"telegram:{BOT_ID}:progress") == "{}"
+
+
+async def test_a_turn_cut_by_a_crash_resumes_after_the_parts_sent(tmp_path: Path) -> None:
+    from tests.telegram_server import FakeTelegram
+
+    async with FakeTelegram() as server:
+        async with telegram_bot(tmp_path, server=server) as tg:
+            replies = await tg.say(CHAT, "deux")
+            assert [r.text for r in replies] == ["premier message", "second message"]
+            # as left by a kill between the two messages of update 777: one part sent
+            await tg.store.set_cursor(f"telegram:{BOT_ID}:progress", '{"777": 1}')
+        async with telegram_bot(tmp_path, server=server) as tg:  # the restart reads it back
+            turn = Turn([Reply("premier message"), Reply("second message")])
+            await tg.adapter._send_turn(CHAT, 777, turn)
+            assert [s.text for s in server.sent[CHAT]][2:] == ["second message"]
+
+
+async def test_cursor_and_event_ids_belong_to_the_bot(tmp_path: Path) -> None:
+    """A database reused for another bot keeps that bot's offset apart and does not take its
+    updates for the first bot's (update ids are unique per bot only)."""
+    from tests.telegram_server import FakeTelegram
+
+    other_token = "777777:OTHER-token_abcdefghijklmnopqrstuv"
+    async with telegram_bot(tmp_path) as tg:
+        first = await tg.send_text(CHAT, "premier bot")
+        await tg.replies(CHAT)
+    async with FakeTelegram(other_token) as other:
+        other._ids = itertools.count(first)  # the same update ids as the first bot
+        async with telegram_bot(tmp_path, server=other) as tg2:
+            await tg2.send_text(CHAT, "second bot")
+            (reply,) = await tg2.replies(CHAT)
+            assert reply.text.endswith("text=second bot lang=fr")
+            assert await tg2.store.get_cursor(offset_cursor(777777)) == str(first + 1)
+            assert await tg2.store.get_cursor(OFFSET_CURSOR) == str(first + 1)
 
 
 # --- webhook -----------------------------------------------------------------------------------

@@ -19,13 +19,15 @@ from typing import Any, ClassVar
 import pytest
 
 from adapters.base import BUTTONS, LOCATION, Adapter
-from adapters.telegram import OFFSET_CURSOR, TelegramAdapter
+from adapters.telegram import TelegramAdapter, offset_cursor, update_id_of
 from bot.dispatcher import Dialogue, Dispatcher, StepResult
 from bot.messages import Incoming, Reply, Turn
 from bot.store import Store
 from tests.adapter_contract import AdapterContract, Delivered, Journal, RecordingDispatcher
 from tests.telegram_harness import telegram_bot
-from tests.telegram_server import TOKEN, FakeTelegram
+from tests.telegram_server import BOT_ID, TOKEN, FakeTelegram
+
+OFFSET_CURSOR = offset_cursor(BOT_ID)
 
 # PTB 22 warns about RetryAfter.retry_after's future type from inside its own code.
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -39,7 +41,7 @@ class RecordingDialogue:
         self.seen.append(incoming)
         if incoming.text == "rien":
             return StepResult(Turn([]), state or {})
-        replies = [Reply(f"{incoming.event_id}/{n}") for n in range(3)]
+        replies = [Reply(f"{update_id_of(incoming.event_id)}/{n}") for n in range(3)]
         return StepResult(Turn(replies), {})
 
     def personal_data_reply(self, data: dict[str, Any], state: dict[str, Any] | None) -> Reply:
@@ -56,7 +58,7 @@ class CursorCheckingDispatcher(Dispatcher):
 
     async def confirm_sent(self, incoming: Incoming) -> None:
         stored = await self.store.get_cursor(OFFSET_CURSOR)
-        if stored is not None and int(stored) > int(incoming.event_id):
+        if stored is not None and int(stored) > update_id_of(incoming.event_id):
             CursorCheckingDispatcher.violations.append(incoming.event_id)
         await super().confirm_sent(incoming)
 
@@ -72,7 +74,8 @@ async def test_one_incoming_per_event_with_stable_keys(tmp_path: Path) -> None:
     async with telegram_bot(tmp_path, dialogue) as tg:
         ids = [await tg.send_text(7, "a"), await tg.send_text(7, "b"), await tg.send_text(8, "c")]
         await tg.replies(7)
-    assert sorted(int(i.event_id) for i in dialogue.seen) == ids
+    assert sorted(update_id_of(i.event_id) for i in dialogue.seen) == ids
+    assert all(i.event_id.startswith(f"{BOT_ID}:") for i in dialogue.seen)  # scoped to the bot
     assert {i.platform for i in dialogue.seen} == {"telegram"}
     assert [i.conversation for i in dialogue.seen if i.text in ("a", "b")] == ["7", "7"]
 
@@ -124,7 +127,7 @@ class TelegramContractHarness:
         return await self.say_fn(text)
 
     def covers(self, cursor: str, event_id: str) -> bool:
-        return int(event_id) < int(cursor)  # getUpdates offset = first update not yet done
+        return update_id_of(event_id) < int(cursor)  # getUpdates offset = first update not yet done
 
 
 class TestTelegramContract(AdapterContract):
@@ -141,7 +144,7 @@ class TestTelegramContract(AdapterContract):
             return all(r.text in visible for r in turns[event_id].replies)
 
         def factory(store: Store, _dialogue: Callable[[], Dialogue]) -> Dispatcher:
-            dispatcher = RecordingDispatcher(store, journal, on_confirm, OFFSET_CURSOR)
+            dispatcher = RecordingDispatcher(store, journal, on_confirm, OFFSET_CURSOR.__eq__)
             turns.update(dispatcher.turns)
             dispatcher.turns = turns
             return dispatcher

@@ -1,0 +1,163 @@
+"""The serving sub-commands: `chat` (terminal or JSON lines), `run` (Telegram, Matrix), `reload`.
+
+Every serving mode writes its pid file (`bot/pidfiles.py`) and reloads its knowledge base on
+SIGHUP, without dropping what it is doing; `aiguillage reload` checks the knowledge base, then
+signals every bot running on the same data folder. Files the bot writes while serving are
+private (umask 077). A closed standard output ends a JSON-lines session quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from bot.config import Config
+from bot.pidfiles import pid_file, running_bots
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger("aiguillage")
+
+
+def cmd_chat(config: Config, args: argparse.Namespace) -> int:
+    jsonl = bool(getattr(args, "jsonl", False))
+    try:
+        return asyncio.run(_chat(config, jsonl, getattr(args, "user", "moi")))
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+
+
+async def _chat(config: Config, jsonl: bool, user: str) -> int:
+    from adapters.console import chat, serve_jsonl, stdin_lines
+    from bot.app import open_app
+
+    if jsonl:  # the contract is UTF-8 whatever the locale says
+        sys.stdout.reconfigure(encoding="utf-8", errors="strict", newline="\n")  # type: ignore[union-attr]
+    else:
+        sys.stdout.reconfigure(errors="replace")  # type: ignore[union-attr]
+    os.umask(0o077)
+    async with open_app(config) as app, serving(app, config, "console", stop=None):
+        if jsonl:
+            await serve_jsonl(app.dispatcher, stdin_lines(), sys.stdout)
+        else:
+            await chat(app.dispatcher, user)
+    return 0
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    import adapters
+
+    name = args.adapter or config.adapter
+    if name == "console":
+        return cmd_chat(config, args)
+    # Settings and secrets first: a wrong setting is reported before anything is loaded.
+    adapters.check_settings(name, config.adapters.get(name, {}), str(config.data_dir))
+    return asyncio.run(_run(config, name))
+
+
+async def _run(config: Config, name: str) -> int:
+    import adapters
+    from adapters.base import AdapterContext
+    from bot.app import open_app
+
+    os.umask(0o077)
+    async with open_app(config) as app:
+        context = AdapterContext(
+            dispatcher=app.dispatcher,
+            store=app.store,
+            settings=config.adapters.get(name, {}),
+            data_dir=str(config.data_dir),
+        )
+        adapter = adapters.create(name, context)
+        stop = asyncio.Event()
+        async with serving(app, config, name, stop):
+            log.info("serving %s (pid %d)", name, os.getpid())
+            await adapter.run(stop)
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: App, config: Config, mode: str, stop: asyncio.Event | None
+) -> AsyncIterator[None]:
+    """The pid file of `mode` and the signal handlers: SIGHUP reloads; with `stop`, SIGINT and
+    SIGTERM set it (the adapter finishes the event in hand and returns)."""
+    loop = asyncio.get_running_loop()
+    reloads: set[asyncio.Task[None]] = set()
+
+    def on_hangup() -> None:
+        task = asyncio.ensure_future(reload_knowledge(app))
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    handled = [signal.SIGHUP]
+    loop.add_signal_handler(signal.SIGHUP, on_hangup)
+    if stop is not None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        with pid_file(config.data_dir, mode):
+            yield
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        for task in list(reloads):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+
+
+async def reload_knowledge(app: App) -> None:
+    """Reload the knowledge base in place; a broken one is reported and never replaces the
+    good one."""
+    log.info("SIGHUP: reloading the knowledge base")
+    try:
+        result = await app.knowledge.reload()
+    except Exception as exc:  # a reload must never take the bot down
+        log.error("reload failed: %s", type(exc).__name__)
+        return
+    if isinstance(result, list):  # the problems found (a report that logs itself otherwise)
+        for problem in result:
+            log.warning("knowledge base: %s", problem)
+    log.info("SIGHUP: reload finished")
+
+
+def cmd_reload(
+    config: Config, args: argparse.Namespace, check: Callable[[Config], int] | None = None
+) -> int:
+    """Check the knowledge base, then signal every bot running on this data folder."""
+    if check is not None and check(config) != 0:
+        print("Rechargement annulé : corrigez d'abord les erreurs. / Reload cancelled.")
+        return 1
+    bots = running_bots(config.data_dir)
+    if not bots:
+        print(
+            f"Aucun bot en marche dans {config.data_dir}. / No running bot in {config.data_dir}.",
+            file=sys.stderr,
+        )
+        return 1
+    reached = 0
+    for path, pid in bots.items():
+        try:
+            os.kill(pid, signal.SIGHUP)
+            reached += 1
+        except ProcessLookupError:
+            continue
+        print(f"{path.name} : le bot {pid} recharge la base. / Bot {pid} is reloading.")
+    return 0 if reached else 1
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the final flush says nothing."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
