@@ -27,7 +27,7 @@ from pathlib import Path
 
 from adapters.base import bounded
 from bot.config import DEFAULT_KNOWLEDGE, DialogueSettings
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.kb.loader import load_knowledge
 from bot.messages import Incoming

@@ -135,10 +135,10 @@ def test_a_failing_turn_shows_what_was_expected_what_came_and_what_the_bot_said(
 
 def test_words_are_matched_whole_ignoring_case_and_accents(dialogues: DialogueFactory) -> None:
     text = GOOD.replace(
-        'contient: ["Lunéville"]', 'contient: ["LUNEVILLE"]\n          ne_contient_pas: ["rsa"]'
+        'contient: ["Lunéville"]', 'contient: ["LUNEVILLE"]\n          ne_contient_pas: ["ersa"]'
     )
     stories, _ = parse_stories(text, "w.yaml")
-    assert run_story(stories[0], dialogues).passed  # "rsa" is not found inside "conversation"
+    assert run_story(stories[0], dialogues).passed  # "ersa" is not found inside "conversation"
 
 
 def test_choices_are_named_by_number_label_part_of_label_or_id() -> None:

@@ -74,7 +74,7 @@ class OrientationDialogue:
             state.lang = "fr"
         planned = plan(frame, state, self.services)
         replies, new = planned.replies, planned.state
-        if frame.truncated:
+        if frame.truncated or incoming.truncated:
             replies.insert(0, Reply(t(new.lang, "too_long")))
         if first_contact and not planned.erase:
             replies.insert(0, Reply(t(new.lang, "privacy")))

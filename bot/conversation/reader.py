@@ -35,7 +35,7 @@ from bot.text import fold
 MAX_MESSAGE_CHARS = 2000
 NEED_THRESHOLD = 3  # a need is heard from this many points (besoins.yaml explains the points)
 PHRASE_POINTS = 3  # a strong phrase (mots_cles)
-CATEGORY_POINTS = 4  # a category named, for the needs it comes first in
+CATEGORY_POINTS = 6  # a category named (the name of a structure is a clear request)
 CATEGORY_OTHER_POINTS = 2  # … and for the other needs it belongs to
 NEAR_TOP = 1.5  # needs this close to the best one are as clearly said: the first said leads
 CONTEXT_GAP = 2  # words allowed between a context phrase and what it is about
@@ -110,12 +110,15 @@ class Reader:
             if len(a) <= 2
         ]
         self._cue_weight: dict[str, tuple[str, int]] = {}
+        self._only_with_another: set[str] = set()
         cue_entries: list[tuple[str, list[str]]] = []
         self._statut_cues: dict[str, list[tuple[str, str, int]]] = {}
         for need in kb.needs.values():
             for i, cue in enumerate(need.indices):
                 key = f"{need.id}#{i}"
                 self._cue_weight[key] = (need.id, cue.poids)
+                if cue.avec_un_autre:
+                    self._only_with_another.add(key)
                 if cue.mots:
                     cue_entries.append((key, cue.mots))
                 for statut in cue.statuts:
@@ -206,7 +209,12 @@ class Reader:
         # Situation words and agency names are not needs ("sans voiture", "France Travail").
         blanked = _blank(words, [*statut_hits, *referent_hits])
         needs = self._score_needs(
-            blanked, _owned(named, "n:"), contexts, list(dict.fromkeys(categories)), statuts
+            blanked,
+            _owned(named, "n:"),
+            category_hits,
+            contexts,
+            list(dict.fromkeys(categories)),
+            statuts,
         )
         questions = self._question_sentences(raw)
         faq = _best_of(self._faq.score(q) for q in [*questions, normalised])
@@ -343,6 +351,7 @@ class Reader:
         self,
         words: Words,
         phrases: Sequence[Hit],
+        category_hits: Sequence[Hit],
         contexts: Sequence[Hit],
         categories: Sequence[str],
         statuts: Sequence[str],
@@ -356,20 +365,30 @@ class Reader:
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
 
-        owned: dict[int, str] = {}  # the words of a strong phrase belong to its need only
+        # The words of a strong phrase or of a category's name belong to them only.
+        owned: dict[int, str] = {i: h.owner for h in category_hits for i in range(h.start, h.end)}
         for hit in phrases:
             if not (hit.owner in self._employer_needs and _in_context(hit, contexts)):
                 add(hit.owner, PHRASE_POINTS, hit.start)
                 owned.update({i: hit.owner for i in range(hit.start, hit.end)})
         counted: set[str] = set()
+        waiting: list[Hit] = []  # cues that count only beside another cue of their need
         for hit in (h for index in self._cues for h in index.hits(words)):
             need, weight = self._cue_weight[hit.owner]
             if hit.owner in counted or any(i in owned for i in range(hit.start, hit.end)):
                 continue
             if need in self._employer_needs and _in_context(hit, contexts):
                 continue
+            if hit.owner in self._only_with_another:
+                waiting.append(hit)
+                continue
             counted.add(hit.owner)
             add(need, weight, hit.start)
+        for hit in waiting:
+            need, weight = self._cue_weight[hit.owner]
+            if need in scores and hit.owner not in counted:
+                counted.add(hit.owner)
+                add(need, weight, hit.start)
         for statut in statuts:
             for need, key, weight in self._statut_cues.get(statut, ()):
                 if key not in counted:

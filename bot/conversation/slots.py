@@ -30,15 +30,24 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
     changed_facts = _absorb_facts(frame, new, kb)
     information_only = _information_only(frame, state)
     need = frame.need_pick or (None if information_only else frame.main_need)
+    answering = state.asking in {f.id for f in kb.faits}
+    if answering and not frame.wish and not frame.need_pick:
+        need = None  # "ça fait trois ans que je suis au chômage" answers; it asks nothing new
+    topic: list[str] = []
+    if need is None and state.need is None and frame.wish and state.faq_seen:
+        need = _need_of_faq(state.faq_seen[-1], kb)  # "j'en cherche un à Nevers"
+        topic = list(state.topic)
     if frame.menu:
         new.forget_need()
     if need is not None and need in kb.needs:
         new.set_need(need)
         if new.asking == "besoin":
             new.asking = None
-    if new.need is not None and frame.categories and not information_only:
+    if information_only and frame.categories:
+        new.topic = list(frame.categories)  # what "un" means in "j'en cherche un"
+    if new.need is not None and (frame.categories or topic) and not information_only:
         allowed = set(kb.needs[new.need].categories)
-        named = [c for c in frame.categories if c in allowed]
+        named = [c for c in (frame.categories or tuple(topic)) if c in allowed]
         if named:
             new.categories = named
     place = frame.home
@@ -100,3 +109,13 @@ def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> 
         state.asking = None  # answered, or "je ne sais pas": never asked again either way
         changed = True
     return changed
+
+
+def _need_of_faq(faq_id: str, kb: KnowledgeBase) -> str | None:
+    """The need a FAQ is about: the first need that has its first category."""
+    faq = kb.faq.get(faq_id)
+    for categorie in faq.categories[:1] if faq else []:
+        for need in kb.needs.values():
+            if categorie in need.categories:
+                return need.id
+    return None

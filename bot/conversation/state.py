@@ -52,6 +52,7 @@ class ConversationState:
     shown: list[str] = field(default_factory=list)  # ids of the structures last listed
     faq_seen: list[str] = field(default_factory=list)  # FAQ already explained
     followed_by: list[str] = field(default_factory=list)  # referent kinds the person has
+    topic: list[str] = field(default_factory=list)  # categories of the last question asked
     callback_requested: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class ConversationState:
             "shown": list(self.shown),
             "faq_seen": list(self.faq_seen),
             "followed_by": list(self.followed_by),
+            "topic": list(self.topic),
             "callback_requested": self.callback_requested,
         }
 
@@ -150,5 +152,6 @@ class ConversationState:
             shown=list(self.shown),
             faq_seen=list(self.faq_seen),
             followed_by=list(self.followed_by),
+            topic=list(self.topic),
             callback_requested=self.callback_requested,
         )

@@ -142,6 +142,7 @@ class Indice(Strict):
     poids: int = Field(ge=1, le=5)
     mots: list[str] = Field(default_factory=list)
     statuts: list[Statut] = Field(default_factory=list)
+    avec_un_autre: bool = False  # counts only when another cue of the same need is heard
 
 
 class Need(Strict):

@@ -28,7 +28,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     if referent is not None:
         return _nearest_referent(referent, state, services)
     orienting = not turn.information_only and state.need is not None
-    faq_id = clear_faq(frame, services)
+    faq_id = clear_faq(frame, services, state.need)
     if faq_id is not None:
         if orienting and faq_id in state.faq_seen:
             return None
@@ -43,8 +43,9 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     return None
 
 
-def clear_faq(frame: Frame, services: Services) -> str | None:
-    """The FAQ the message asks about, when the match is clear."""
+def clear_faq(frame: Frame, services: Services, current_need: str | None = None) -> str | None:
+    """The FAQ the message asks about, when the match is clear (a question about the need
+    being talked about needs less: "c'est payé combien ?" after chantiers)."""
     if not frame.faq:
         return None
     top = frame.faq[0]
@@ -55,15 +56,18 @@ def clear_faq(frame: Frame, services: Services) -> str | None:
     about_need = (
         frame.is_question
         and top.score >= services.settings.faq_seuil_bas
-        and (_about_heard_need(top.id, frame, services))
+        and _about_heard_need(top.id, frame, services, current_need)
     )
     return top.id if (strong or about_need) and not _too_close(frame, services) else None
 
 
-def _about_heard_need(faq_id: str, frame: Frame, services: Services) -> bool:
+def _about_heard_need(
+    faq_id: str, frame: Frame, services: Services, current_need: str | None
+) -> bool:
     categories = set(services.kb.faq[faq_id].categories)
-    for scored in frame.needs[:1]:
-        need = services.kb.needs.get(scored.id)
+    needs = [s.id for s in frame.needs[:1]] + ([current_need] if current_need else [])
+    for need_id in needs:
+        need = services.kb.needs.get(need_id)
         if need is not None and categories & set(need.categories):
             return True
     return bool(categories & set(frame.categories))

@@ -6,6 +6,7 @@ numéro ?", "ils sont ouverts quand ?", "c'est payant ?", "comment s'inscrire ?"
 from __future__ import annotations
 
 from bot.conversation.act import Act, Services, TurnInfo
+from bot.conversation.acts import answer
 from bot.conversation.frame import Frame
 from bot.conversation.state import ConversationState
 from bot.hours import today_state, week
@@ -48,7 +49,9 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         which = [
             Choice(f"info:{i}", t(lang, "more_info_on", n=i)) for i in range(1, len(shown) + 1)
         ]
-        return Act(new, t(lang, "which_one"), which, need=new.need)
+        return Act(new, t(lang, "which_one"), which, need="information")
+    if answer.clear_faq(frame, services, new.need) and not _known(frame, targets, services):
+        return None  # the records do not say it, the FAQ does ("c'est payant ?" for a CAE)
     commune = services.commune(new)
     now = services.clock()
     blocks: list[str] = []
@@ -73,9 +76,26 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         "\n\n".join(blocks),
         choices,
         structures=[card(r) for r in routed_targets] if single else [],
-        need=new.need,
+        need="information",  # a question answered; the orientation goes on as it was
         trace_structures=[trace_entry(r) for r in routed_targets],
     )
+
+
+ASPECT_FIELDS = {
+    "adresse": ("adresse", "commune"),
+    "telephone": ("telephone", "courriel"),
+    "horaires": ("horaires_accueil",),
+    "cout": ("frais", "frais_precisions"),
+}
+
+
+def _known(frame: Frame, targets: list[tuple[int, Place]], services: Services) -> bool:
+    """Whether the records say what is asked (else a FAQ may say it better)."""
+    for aspect in frame.about_results:
+        names = ASPECT_FIELDS.get(aspect)
+        if names is None or any(field(p, n) for _, p in targets for n in names):
+            return True
+    return False
 
 
 def _place(key: str, services: Services) -> Place | None:

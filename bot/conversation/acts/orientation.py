@@ -96,6 +96,7 @@ def _prescreen_update(
         "\n".join(lines),
         _after_choices(state, screened.routed, screened.total > len(screened.routed), services),
         need=state.need,
+        trace_structures=[trace_entry(r) for r in screened.routed],  # the list it is about
         eligibility=eligibility,
     )
 
