@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.place_keys import name_keys
 from bot.places import (
     DEFAULT_PATH,
     Commune,
     Gazetteer,
     Resolution,
-    _name_keys,
     distance_km,
     place_key,
 )
@@ -74,7 +74,7 @@ def test_communes_of_epci(gaz: Gazetteer) -> None:
 def test_bulk_name_keys_equal_place_key_on_every_name() -> None:
     with gzip.open(DEFAULT_PATH, "rt", encoding="utf-8") as handle:
         names = [line.split(",")[1] for line in handle.read().splitlines()[1:]]
-    assert _name_keys(names) == [place_key(name) for name in names]
+    assert name_keys(names) == [place_key(name) for name in names]
 
 
 def test_place_key_normalisation() -> None:
