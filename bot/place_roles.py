@@ -31,6 +31,8 @@ def _any(*words: str) -> str:
 
 
 _FILL = r"(?: [a-z0-9]+)"  # one word between a verb and its preposition
+# The subject before a verb belongs to the cue ("j habite", "i live in").
+_WHO = r"(?:(?:j|je|tu|il|elle|on|nous|vous|ils|elles|i|we|you|he|she|they) )?"
 _AT = _any(
     "a",
     "au",
@@ -104,8 +106,8 @@ _HOME_PARTICIPLE = _any(
     "habitantes",
 )
 _HOME = [
-    rf"{_HOME_VERB}{_FILL}{{0,2}}(?: {_AT})?",
-    rf"{_HOME_FROM}{_FILL}? {_any('de', 'd', 'du', 'des')}",
+    rf"{_WHO}{_HOME_VERB}{_FILL}{{0,2}}(?: {_AT})?",
+    rf"{_WHO}{_HOME_FROM}{_FILL}? {_any('de', 'd', 'du', 'des')}",
     rf"{_HOME_PARTICIPLE} {_any(_AT, 'de', 'd', 'du')}",
     _any("depuis", "from", "partant de", "partant d", "au depart de", "au depart d"),
 ]
@@ -135,6 +137,9 @@ _MOVE_VERB = _any(
     "rends",
     "rend",
     "rendez",
+    "rende",
+    "rendes",
+    "rendent",
     "deplacer",
     "deplace",
     "descendre",
@@ -248,7 +253,7 @@ _HIRED = _any(
     "employed",
 )
 _WORKPLACE = [
-    rf"{_WORK_VERB}{_FILL}{{0,2}} {_any(_AT, 'for')}",
+    rf"{_WHO}{_WORK_VERB}{_FILL}{{0,2}} {_any(_AT, 'for')}",
     rf"{_JOB}{_FILL}{{0,3}} {_STARTS}{_FILL}? {_any(_AT, 'de', 'd')}",
     rf"{_HIRED}{_FILL}? {_any(_AT, 'chez', 'par')}",
 ]

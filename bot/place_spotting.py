@@ -37,9 +37,13 @@ if TYPE_CHECKING:
     from bot.places import Resolution
 
 BIG_TOWN = 20_000  # towns this big are recognised after a place cue even if also a word
+COMMON_RANK, COMMON_TOWN = 5_000, 50_000  # ... this big if the word is among the 5,000 commonest
+VERY_COMMON_RANK, VERY_COMMON_TOWN = 1_000, 200_000  # ... this big among the 1,000 commonest
 FREQUENT_WORDS = 20_000  # this many of the most frequent French words count as ordinary
+FREQUENT_ENGLISH_WORDS = 5_000  # ... and of English words ("to die", "send it to us")
 TEXT_FUZZY_SCORE = 80.0  # a fuzzy near miss of a big town in a free-text message
 TEXT_FOUND_SCORE = 85.0  # a clear fuzzy match of a smaller commune in a free-text message
+HOME_FUZZY_SCORE = 80.0  # ... of a commune of the home département
 MAX_TEXT_FUZZY = 4  # fuzzy searches per message, each ~0.03 ms at home, ~1 ms elsewhere
 MAX_NAME_WORDS = 4  # a commune name spotted in text has at most this many words
 SENTENCE_END = frozenset(".!?…\n")
@@ -61,7 +65,7 @@ _STRONG_CUES = _words(
 # Prepositions and adverbs after which a name may follow.
 _WEAK_CUES = _words(
     "a au aux vers sur pres de d du dans en cote proche depuis jusqu jusque entre "
-    "from to in near at around"
+    "rejoindre rejoins rejoint from to in near at around"
 )
 # Typos are forgiven only after these: "en panne" must not become Pannes, "en lecture" Lectoure.
 _FUZZY_CUES = _words("a au aux vers sur pres cote proche jusqu") | _STRONG_CUES
@@ -114,14 +118,45 @@ class _Start:
     fuzzy: bool  # whether a misspelt name may follow this cue
 
 
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Ordinary words, and the frequency rank of the French ones (0 = the most frequent)."""
+
+    ordinary: frozenset[str]
+    rank: dict[str, int]
+
+    def town_needed(self, word: str) -> int:
+        """How big a town named like this ordinary word must be for a lower-case mention
+        after a place cue to be read as the town: the commoner the word, the bigger
+        ("à sens unique" is not Sens, "au port" not Le Port; "à tours" is Tours)."""
+        rank = self.rank.get(word, FREQUENT_WORDS)
+        if rank < VERY_COMMON_RANK:
+            return VERY_COMMON_TOWN
+        return COMMON_TOWN if rank < COMMON_RANK else BIG_TOWN
+
+
 @cache
+def lexicon() -> Lexicon:
+    """The ordinary words, built once (~0.1 s) from pyspellchecker's frequency lists."""
+    french = [fold(word) for word in _most_frequent("fr", FREQUENT_WORDS)]
+    english = [fold(word) for word in _most_frequent("en", FREQUENT_ENGLISH_WORDS)]
+    rank: dict[str, int] = {}
+    for index, word in enumerate(french):
+        rank.setdefault(word, index)
+    return Lexicon(frozenset(french + english) | place_words.NOT_PLACES, rank)
+
+
 def ordinary_words() -> frozenset[str]:
-    """Folded words that are read as places only with evidence (built once, ~60 ms)."""
-    source = resources.files("spellchecker").joinpath("resources", "fr.json.gz")
+    """Folded words that are read as places only with evidence."""
+    return lexicon().ordinary
+
+
+def _most_frequent(language: str, count: int) -> list[str]:
+    """The `count` most frequent words of pyspellchecker's word list for `language`."""
+    source = resources.files("spellchecker").joinpath("resources", f"{language}.json.gz")
     with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as handle:
         frequencies: dict[str, int] = json.load(handle)
-    frequent = heapq.nlargest(FREQUENT_WORDS, frequencies, key=frequencies.__getitem__)
-    return frozenset(fold(word) for word in frequent) | place_words.NOT_PLACES
+    return heapq.nlargest(count, frequencies, key=frequencies.__getitem__)
 
 
 def warm_up() -> None:
@@ -282,16 +317,24 @@ def _longest(
     home: str | None,
 ) -> Spot:
     """A name's beginning ("pont a" for Pont-à-Mousson) grows over the misspelt rest of the
-    name that follows ("pont a mouss"), when the longer span is found as the same commune."""
+    name that follows ("pont a mouss"), word by word while the longer span is found as the
+    same commune with a better score, and never over punctuation."""
     best = found.candidates[0]
     if best.score >= 100 or home is None:
         return _spot(found, text, tokens, first, end)
-    for longer in range(min(len(tokens), first + MAX_NAME_WORDS), end, -1):
+    chosen, chosen_end = found, end
+    for longer in range(end + 1, min(len(tokens), first + MAX_NAME_WORDS) + 1):
+        gap = text[tokens[longer - 2].end : tokens[longer - 1].start]
+        if any(ch in CLAUSE_END for ch in gap):
+            break
         key = " ".join(t.key for t in tokens[first:longer])
         wider = names.resolve_key(key, home)
-        if wider.status == "found" and wider.candidates[0].commune == best.commune:
-            return _spot(wider, text, tokens, first, longer)
-    return _spot(found, text, tokens, first, end)
+        top = wider.candidates[0] if wider.candidates else None
+        if wider.status != "found" or top is None or top.commune != best.commune:
+            break
+        if top.score > chosen.candidates[0].score:
+            chosen, chosen_end = wider, longer
+    return _spot(chosen, text, tokens, first, chosen_end)
 
 
 def _exact_anywhere(
@@ -323,7 +366,7 @@ def _fuzzy_after_cues(
                 break
             attempts += 1
             found = names.resolve_key(" ".join(words), home)
-            if _confident_in_text(found):
+            if _confident_in_text(found, home):
                 yield _spot(found, text, tokens, start.index, end)
                 break
 
@@ -333,12 +376,19 @@ def _dept_after(names: Names, tokens: list[Token], end: int) -> str | None:
     return names.dept_code(tokens[end].key) if end < len(tokens) else None
 
 
-def _confident_in_text(found: Resolution) -> bool:
-    """A fuzzy match in free text: clearly found, or a near miss of a big town ("nanci")."""
+def _confident_in_text(found: Resolution, home: str | None) -> bool:
+    """A fuzzy match in free text: a home commune clearly found ("sur jarvile"), a near miss
+    of a big town ("nanci"), or, with no home département, any commune clearly found.
+
+    With a home département, a misspelt small commune elsewhere is not read in free text:
+    people name their own territory, and "aux Restos du coeur" is not Estos (64)."""
     if not found.candidates:
         return False
     best = found.candidates[0]
-    if found.status == "found" and best.score >= TEXT_FOUND_SCORE:
+    at_home = home is not None and best.commune.dept == home
+    if found.status == "found" and at_home and best.score >= HOME_FUZZY_SCORE:
+        return True
+    if found.status == "found" and home is None and best.score >= TEXT_FOUND_SCORE:
         return True
     return best.score >= TEXT_FUZZY_SCORE and (best.commune.population or 0) >= BIG_TOWN
 
@@ -354,14 +404,14 @@ def _plausible_after_cue(names: Names, key: str, capitalised: bool, home: str | 
     """Whether an exact name after a place cue is meant as a place.
 
     A name that is an ordinary word ("ville", "rue", "poste") counts only when written with
-    a capital letter inside a sentence, or when it is a big town ("à Orange", "à tours").
+    a capital letter inside a sentence, or when it is a big enough town ("à tours").
     """
     content = _content_words(key)
     if not content or (len(content) == 1 and content[0] in place_words.GRAMMAR):
         return False
     if capitalised or len(content) > 1 or content[0] not in ordinary_words():
         return True
-    return names.population(key) >= BIG_TOWN
+    return names.population(key) >= lexicon().town_needed(content[0])
 
 
 def _plausible_anywhere(key: str) -> bool:

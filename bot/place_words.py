@@ -44,6 +44,8 @@ COMMON = _words(
     usine urgence fixe caravane soudeur soudure boulangerie boulanger couture cuisinier
     menuisier plombier peinture coiffure vendeur vendeuse caissiere magasin hopital clinique
     prison foyer colocation campagne montagne banlieue centre gare mer plage
+    internet site appli application mail email telephone portable ordi ordinateur wifi
+    facebook whatsapp telegram messenger resto restos
     """
 )
 

@@ -307,20 +307,20 @@ class Gazetteer:
 
     @cached_property
     def _postal(self) -> dict[str, tuple[str, ...]]:
-        return _postal_index(self, self._arm_parent)
+        return _postal_index(self._rows, self._arm_parent)
 
     @cached_property
-    def _epci(self) -> dict[str, list[Commune]]:
-        members: dict[str, list[Commune]] = defaultdict(list)
-        for commune in self:
-            if commune.epci:
-                members[commune.epci].append(commune)
+    def _epci(self) -> dict[str, list[str]]:
+        members: dict[str, list[str]] = defaultdict(list)
+        for insee, row in self._rows.items():
+            if row[5]:
+                members[row[5]].append(insee)
         return dict(members)
 
     @cached_property
-    def _grid(self) -> dict[tuple[int, int], list[tuple[Commune, float, float]]]:
+    def _grid(self) -> dict[tuple[int, int], list[tuple[str, float, float]]]:
         cities = set(self._arm_parent.values())
-        return _build_grid(c for c in self if c.insee not in cities)
+        return _build_grid((i, r) for i, r in self._rows.items() if i not in cities)
 
     # ------------------------------------------------------------------ loading
 
@@ -352,22 +352,22 @@ class Gazetteer:
 
     def communes_of_epci(self, siren: str) -> tuple[Commune, ...]:
         """Member communes (and arrondissements) of an EPCI, by SIREN."""
-        return tuple(self._epci.get(siren.strip(), ()))
+        return tuple(self._commune(insee) for insee in self._epci.get(siren.strip(), ()))
 
     def nearest(self, lat: float, lon: float) -> Commune | None:
         """The commune whose point (mairie or centre) is nearest; arrondissements for PLM."""
         row, col = _cell(lat, lon)
-        best: tuple[float, Commune] | None = None
+        best: tuple[float, str] | None = None
         cell_km = GRID_DEG * 111.2 * max(math.cos(math.radians(lat)), 0.05)
         for ring in range(0, 60):
             for key in _ring_cells(row, col, ring):
-                for commune, clat, clon in self._grid.get(key, ()):
+                for insee, clat, clon in self._grid.get(key, ()):
                     dist = distance_km(lat, lon, clat, clon)
                     if best is None or dist < best[0]:
-                        best = (dist, commune)
+                        best = (dist, insee)
             if best is not None and best[0] <= ring * cell_km:
                 break
-        return best[1] if best else None
+        return self._commune(best[1]) if best else None
 
     def dept_code(self, word: str) -> str | None:
         """A département code if `word` is one ("93", "2a"), else None."""
@@ -677,13 +677,13 @@ def _read_rows(path: Path) -> Iterable[list[str]]:
 
 
 def _postal_index(
-    communes: Iterable[Commune], arm_parent: dict[str, str]
+    rows: dict[str, list[str]], arm_parent: dict[str, str]
 ) -> dict[str, tuple[str, ...]]:
     """Postal code → INSEE codes; an arrondissement replaces its city for its own codes."""
     index: dict[str, list[str]] = defaultdict(list)
-    for commune in communes:
-        for code in commune.postal_codes:
-            index[code].append(commune.insee)
+    for insee, row in rows.items():
+        for code in row[2].split():
+            index[code].append(insee)
     result: dict[str, tuple[str, ...]] = {}
     for code, insees in index.items():
         cities = {arm_parent[i] for i in insees if i in arm_parent}
@@ -713,12 +713,14 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 
 
 def _build_grid(
-    communes: Iterable[Commune],
-) -> dict[tuple[int, int], list[tuple[Commune, float, float]]]:
-    grid: dict[tuple[int, int], list[tuple[Commune, float, float]]] = defaultdict(list)
-    for commune in communes:
-        if commune.lat is not None and commune.lon is not None:
-            grid[_cell(commune.lat, commune.lon)].append((commune, commune.lat, commune.lon))
+    rows: Iterable[tuple[str, list[str]]],
+) -> dict[tuple[int, int], list[tuple[str, float, float]]]:
+    """Grid cell → (INSEE code, lat, lon) of the communes whose point is in it."""
+    grid: dict[tuple[int, int], list[tuple[str, float, float]]] = defaultdict(list)
+    for insee, row in rows:
+        if row[7] and row[8]:
+            lat, lon = float(row[7]), float(row[8])
+            grid[_cell(lat, lon)].append((insee, lat, lon))
     return dict(grid)
 
 
