@@ -256,6 +256,7 @@ _WORKPLACE = [
     rf"{_WHO}{_WORK_VERB}{_FILL}{{0,2}} {_any(_AT, 'for')}",
     rf"{_JOB}{_FILL}{{0,3}} {_STARTS}{_FILL}? {_any(_AT, 'de', 'd')}",
     rf"{_HIRED}{_FILL}? {_any(_AT, 'chez', 'par')}",
+    rf"{_any('salarie', 'salariee', 'salaries', 'salariees')}{_FILL}{{0,4}} {_any(_AT, 'chez')}",
 ]
 # "un poste à Compiègne" is a workplace, "je cherche un poste à Nancy" a search.
 _JOB_AT = [
