@@ -91,7 +91,7 @@ def startup(version: str, ref: str) -> dict[str, float]:
     assert module is not None
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wall, cpu = time.perf_counter(), time.process_time()
-    gazetteer = module.Gazetteer.load()
+    gazetteer = module.Gazetteer.load(places.DEFAULT_PATH)
     loaded_wall, loaded_cpu = time.perf_counter() - wall, time.process_time() - cpu
     if version == "current":
         gazetteer.warm_up("54")  # the deployment's own département index too
@@ -214,7 +214,7 @@ def main() -> None:
     current.warm_up()
     versions: dict[str, Any] = {"current": current}
     if baseline is not None:
-        old = baseline.Gazetteer.load()
+        old = baseline.Gazetteer.load(places.DEFAULT_PATH)
         old.warm_up()
         versions = {"baseline": old, "current": current}
 

@@ -19,7 +19,7 @@ _ORDINAL = re.compile(r"\b(\d{1,2}) ?(?:e|er|ere|eme|ieme|em|me)\b")
 _NON_ALNUM_LINES = re.compile(r"[^a-z0-9\n]+")
 _ABBREVIATED = re.compile(r"\b(?:st|ste|sts|stes)\b")
 _LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
-_ARTICLES = frozenset(("le", "la", "les", "l"))
+ARTICLES = frozenset(("le", "la", "les", "l"))
 # A name's beginning never ends on one of these ("pont a" is no key of Pont-à-Mousson).
 _LINKING = frozenset(("a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la", "le"))
 _LINKING |= frozenset(("les", "lez", "sous", "sur", "saint", "sainte"))
@@ -49,7 +49,7 @@ def name_keys(names: Sequence[str]) -> list[str]:
 def short_key(key: str) -> str | None:
     """A name key without its leading article ("le fauga" → "fauga"), or None if it has none."""
     first, _, rest = key.partition(" ")
-    return rest if first in _ARTICLES and rest else None
+    return rest if first in ARTICLES and rest else None
 
 
 def head_keys(key: str) -> list[str]:

@@ -36,7 +36,14 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
 from bot import place_spotting
-from bot.place_keys import abbreviated_key, head_keys, name_keys, place_key, short_key
+from bot.place_keys import (
+    ARTICLES,
+    abbreviated_key,
+    head_keys,
+    name_keys,
+    place_key,
+    short_key,
+)
 from bot.place_roles import Role, assign_roles
 
 _HEADER = "insee,name,postal_codes,dept,region,epci,population,lat,lon,type,parent,coord_src"
@@ -63,6 +70,7 @@ GRID_DEG = 0.2  # cell size of the nearest() grid, in degrees
 _ARRONDISSEMENT = re.compile(r"^(.*) (\d{1,2})(?:er|e) arrondissement$")
 _DEPT_SUFFIX = re.compile(r"^(.+?) (\d{2,3}|2a|2b)$")
 _CODE = re.compile(r"^(?:\d{5}|2[ab]\d{3})$")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +177,10 @@ class _KeyPool:
         for key, name_key, penalty in entries:
             searched = key.replace(" ", "") if compact else key
             stands_for.setdefault(searched, []).append((name_key, penalty))
-        self._stands_for = stands_for
-        self.keys = sorted(stands_for, key=lambda k: (len(k), k))
+        self.keys = sorted(stands_for)
+        self.keys.sort(key=len)  # stable: by length, then alphabetically
+        # A key that stands only for itself is not stored (most of the national pool).
+        self._stands_for = {k: v for k, v in stands_for.items() if v != [(k, 0.0)]}
         self.lengths = [len(k) for k in self.keys]
 
     def __len__(self) -> int:
@@ -181,8 +191,9 @@ class _KeyPool:
     ) -> list[tuple[str, float]]:
         """Name keys close to `key`, with their scores (at least `cutoff`, or one typo)."""
         typed = key.replace(" ", "") if self._compact else key
-        # ratio >= cutoff needs the shorter string to be at least cutoff/(200-cutoff) as long.
-        shortest = cutoff / (200.0 - cutoff)
+        floor = min(FUZZY_CUTOFF, one_typo_score(len(typed)))
+        # A score >= floor needs the shorter string to be at least floor/(200-floor) as long.
+        shortest = floor / (200.0 - floor)
         lo = bisect.bisect_left(self.lengths, math.ceil(len(typed) * shortest))
         hi = bisect.bisect_right(self.lengths, len(typed) / shortest)
         found = process.extract(
@@ -193,11 +204,10 @@ class _KeyPool:
             limit=limit,
             score_cutoff=cutoff,
         )
-        floor = min(FUZZY_CUTOFF, one_typo_score(len(typed)))
         best: dict[str, float] = {}
         for choice, ratio, _ in found:
             score = typo_score(typed, choice, float(ratio))
-            for name_key, penalty in self._stands_for[choice]:
+            for name_key, penalty in self._stands_for.get(choice, ((choice, 0.0),)):
                 if score - penalty >= floor and score - penalty > best.get(name_key, 0.0):
                     best[name_key] = score - penalty
         return list(best.items())
@@ -251,20 +261,26 @@ class Gazetteer:
         return sorted(self._names)
 
     @cached_property
+    def _with_article(self) -> list[tuple[str, str]]:
+        """(name without its article, name) for the names that start with one."""
+        starts = tuple(f"{article} " for article in ARTICLES)
+        return [(k.partition(" ")[2], k) for k in self._names if k.startswith(starts)]
+
+    @cached_property
     def _short_names(self) -> dict[str, list[tuple[str, str]]]:
         """Names without their article ("fauga" → Le Fauga), where that is no name itself."""
         short: dict[str, list[tuple[str, str]]] = {}
-        for key, entries in self._names.items():
-            rest = short_key(key)
-            if rest is not None and rest not in self._names:
-                short.setdefault(rest, []).extend(entries)
+        for rest, key in self._with_article:
+            if rest not in self._names:
+                short.setdefault(rest, []).extend(self._names[key])
         return short
 
     @cached_property
     def _all(self) -> _KeyPool:
-        keys = [k for k in self._names if not _has_digit(k)]  # "paris 15e" is matched exactly
-        entries = [(key, key, 0.0) for key in keys]
-        entries += [(short_key(k) or k, k, SHORT_PENALTY) for k in keys if short_key(k)]
+        # "paris 15e" and the like are matched exactly, never corrected
+        digits = {k for k in self._names if _DIGIT.search(k)}
+        entries = [(key, key, 0.0) for key in self._names if key not in digits]
+        entries += [(rest, k, SHORT_PENALTY) for rest, k in self._with_article if k not in digits]
         return _KeyPool(entries)
 
     @cached_property
@@ -272,8 +288,10 @@ class Gazetteer:
         by_dept: dict[str, list[str]] = defaultdict(list)
         rows = self._rows
         for key, entries in self._names.items():
-            depts = {rows[insee][3] for insee, _ in entries}
-            for dept in depts:
+            if len(entries) == 1:  # the usual case: one commune has this name
+                by_dept[rows[entries[0][0]][3]].append(key)
+                continue
+            for dept in {rows[insee][3] for insee, _ in entries}:
                 by_dept[dept].append(key)
         return dict(by_dept)
 
@@ -285,7 +303,7 @@ class Gazetteer:
         return pool
 
     def _dept_entries(self, dept: str) -> list[tuple[str, str, float]]:
-        keys = [k for k in self._keys_by_dept.get(dept, []) if not _has_digit(k)]
+        keys = [k for k in self._keys_by_dept.get(dept, []) if not _DIGIT.search(k)]
         entries = [(key, key, 0.0) for key in keys]
         own = set(keys)
         heads: dict[str, dict[str, float]] = defaultdict(dict)
@@ -804,10 +822,6 @@ def _decide_exact(matches: list[PlaceMatch], home: str | None, query: str) -> Re
         rest = [m for m in ranked if m is not best]
         return Resolution("found", (best, *rest[: MAX_CHOICES - 1]), query)
     return Resolution("ambiguous", _present(in_home or top, home), query)
-
-
-def _has_digit(key: str) -> bool:
-    return any(ch.isdigit() for ch in key)
 
 
 def _letters(key: str) -> int:
