@@ -80,7 +80,7 @@ class Names(Protocol):
 
     def exact_name(self, key: str, home: str | None) -> Resolution | None: ...
 
-    def resolve_key(self, key: str, home: str | None, query: str | None = None) -> Resolution: ...
+    def resolve_in_text(self, key: str, home: str | None) -> Resolution: ...
 
     def resolve(self, query: str, home_departement: str | None = None) -> Resolution: ...
 
@@ -342,7 +342,7 @@ def _longest(
         if any(ch in CLAUSE_END for ch in gap):
             break
         key = " ".join(t.key for t in tokens[first:longer])
-        wider = names.resolve_key(key, home)
+        wider = names.resolve_in_text(key, home)
         top = wider.candidates[0] if wider.candidates else None
         if wider.status != "found" or top is None or top.commune != best.commune:
             break
@@ -379,7 +379,7 @@ def _fuzzy_after_cues(
             if not _fuzzy_worthy(words) or attempts >= MAX_TEXT_FUZZY:
                 break
             attempts += 1
-            found = names.resolve_key(" ".join(words), home)
+            found = names.resolve_in_text(" ".join(words), home)
             if _confident_in_text(found, home):
                 yield _spot(found, text, tokens, start.index, end)
                 break

@@ -247,9 +247,9 @@ class Gazetteer:
         deployment département, its own search index is built too (a few milliseconds).
         """
         with _gc_paused():
-            for index in ("_sorted_keys", "_short_names", "_all", "_keys_by_dept", "_postal"):
+            for index in ("_sorted_keys", "_short_names", "_all", "_keys_by_dept", "_big_towns"):
                 getattr(self, index)
-            for index in ("_epci", "_grid"):
+            for index in ("_postal", "_epci", "_grid"):
                 getattr(self, index)
             place_spotting.warm_up()
             home = _normal_dept(home_departement)
@@ -282,6 +282,17 @@ class Gazetteer:
         entries = [(key, key, 0.0) for key in self._names if key not in digits]
         entries += [(rest, k, SHORT_PENALTY) for rest, k in self._with_article if k not in digits]
         return _KeyPool(entries)
+
+    @cached_property
+    def _big_towns(self) -> _KeyPool:
+        """The names of the towns that free text may name from anywhere (a few hundred)."""
+        rows, big = self._rows, place_spotting.BIG_TOWN
+        keys = [
+            key
+            for key, entries in self._names.items()
+            if not _DIGIT.search(key) and any(int(rows[i][6] or 0) >= big for i, _ in entries)
+        ]
+        return _KeyPool((key, key, 0.0) for key in keys)
 
     @cached_property
     def _keys_by_dept(self) -> dict[str, list[str]]:
@@ -439,6 +450,22 @@ class Gazetteer:
             ),
             default=0,
         )
+
+    def resolve_in_text(self, key: str, home: str | None) -> Resolution:
+        """A misspelt name in free text: with a home département, only its communes and the
+        big towns are candidates (the only ones spotting would accept), which keeps a
+        message free of any scan of the 35,000 names."""
+        if home is None:
+            return self.resolve_key(key, None)
+        exact = self._exact(key)
+        decided, home_matches = self._resolve_at_home(key, home, exact, key)
+        if decided is not None:
+            return decided
+        if exact:
+            return _decide_exact(exact, home, key)
+        big = [m for k, s in self._big_towns.search(key) for m in self._matches(k, s)]
+        big = [m for m in big if (m.commune.population or 0) >= place_spotting.BIG_TOWN]
+        return _decide_fuzzy(_dedup(big + home_matches), home, key)
 
     def exact_name(self, key: str, home: str | None) -> Resolution | None:
         """An exact name, or a home name that starts with it; no typo forgiven."""
