@@ -468,14 +468,16 @@ class Gazetteer:
         return _decide_fuzzy(_dedup(big + home_matches), home, key)
 
     def exact_name(self, key: str, home: str | None) -> Resolution | None:
-        """An exact name, or a home name that starts with it; no typo forgiven."""
+        """An exact name, or a home name that starts with it; no typo forgiven in the name,
+        but an exact name elsewhere one slip away from a home name is asked about ("à Poisy"
+        in the Yvelines: Poissy or Poisy?)."""
         exact = self._exact(key)
         if home is not None and not any(m.commune.dept == home for m in exact):
+            if exact:
+                decided, _ = self._resolve_at_home(key, home, exact, key)
+                return decided or _decide_exact(exact, home, key)
             starts = _dedup(self._starts(key, home))
-            if starts:
-                found = _decide_exact(starts, home, key)
-                more = (*found.candidates, *_present(exact, home))
-                return Resolution(found.status, more[:MAX_CHOICES], key)
+            return _decide_exact(starts, home, key) if starts else None
         return _decide_exact(exact, home, key) if exact else None
 
     # ------------------------------------------------------------------ resolution

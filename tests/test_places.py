@@ -20,6 +20,7 @@ from bot.places import (
 )
 
 NANCY, LUNEVILLE, SAINT_DENIS_93, SAINT_DENIS_974 = "54395", "54329", "93066", "97411"
+DEPARTEMENTS = ("54", "58", "08", "93", "60", "31")  # the shipped ones
 
 
 @pytest.fixture(scope="module")
@@ -521,14 +522,18 @@ def test_ordinary_words_need_evidence_of_a_place(
     assert found_names == ([name] if name else [])
 
 
+def test_in_text_an_exact_name_elsewhere_close_to_a_home_name_is_asked(gaz: Gazetteer) -> None:
+    result = gaz.find_in_text("je cherche du travail à Poisy", "78")
+    assert result is not None and result.status == "ambiguous"
+    assert [m.commune.name for m in result.candidates][:2] == ["Poissy", "Poisy"]
+
+
 def test_capital_at_the_start_of_a_sentence_is_no_evidence(gaz: Gazetteer) -> None:
     assert gaz.mentions("Vers 8h je dois partir. Gare routière fermée.", "54") == []
     assert gaz.mentions("JE CHERCHE DU TRAVAIL A LA POSTE", "54") == []
 
 
 # ---------------------------------------------------------------------- places with their role
-
-DEPARTEMENTS = ("54", "58", "08", "93", "60", "31")
 
 HOME_SENTENCES = [
     ("54", "j'habite Nancy", "Nancy"),
