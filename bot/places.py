@@ -170,17 +170,30 @@ class _KeyPool:
     people put spaces, hyphens or nothing between the words of a name.
     """
 
-    def __init__(self, entries: Iterable[tuple[str, str, float]], compact: bool = False) -> None:
-        """`entries`: (key searched, name key it stands for, penalty on the score)."""
+    def __init__(
+        self,
+        names: Iterable[str],
+        aliases: Iterable[tuple[str, str, float]] = (),
+        compact: bool = False,
+    ) -> None:
+        """`names`: name keys searched as they are; `aliases`: (key searched, name key it
+        stands for, penalty on the score)."""
         self._compact = compact
+        if compact:  # several names may lose their spaces into one key: all are aliases
+            aliases = [*aliases, *((name, name, 0.0) for name in names)]
+            names = ()
+        plain = {name: name for name in names}
         stands_for: dict[str, list[tuple[str, float]]] = {}
-        for key, name_key, penalty in entries:
+        for key, name_key, penalty in aliases:
             searched = key.replace(" ", "") if compact else key
             stands_for.setdefault(searched, []).append((name_key, penalty))
-        self.keys = sorted(stands_for)
-        self.keys.sort(key=len)  # stable: by length, then alphabetically
         # A key that stands only for itself is not stored (most of the national pool).
-        self._stands_for = {k: v for k, v in stands_for.items() if v != [(k, 0.0)]}
+        for searched, name_key in plain.items():
+            if searched != name_key or searched in stands_for:
+                stands_for.setdefault(searched, []).append((name_key, 0.0))
+        self._stands_for = stands_for
+        self.keys = sorted(plain.keys() | stands_for.keys())
+        self.keys.sort(key=len)  # stable: by length, then alphabetically
         self.lengths = [len(k) for k in self.keys]
 
     def __len__(self) -> int:
@@ -241,15 +254,16 @@ class Gazetteer:
         return commune
 
     def warm_up(self, home_departement: str | None = None) -> None:
-        """Build the secondary indexes now rather than on first use (they take ~0.3 s).
+        """Build the search indexes now rather than on the first message (~0.3 s).
 
-        Call it at start-up in a long-running bot so the first user does not wait; with the
-        deployment département, its own search index is built too (a few milliseconds).
+        Call it at start-up in a long-running bot so the first person does not wait; with
+        the deployment département, its own search index is built too (a few milliseconds).
+        The GPS grid and the EPCI members are built on their first use (~40 and ~10 ms):
+        few conversations need them.
         """
         with _gc_paused():
-            for index in ("_sorted_keys", "_short_names", "_all", "_keys_by_dept", "_big_towns"):
-                getattr(self, index)
-            for index in ("_postal", "_epci", "_grid"):
+            indexes = ("_sorted_keys", "_short_names", "_all", "_keys_by_dept", "_big_towns")
+            for index in (*indexes, "_postal"):
                 getattr(self, index)
             place_spotting.warm_up()
             home = _normal_dept(home_departement)
@@ -279,20 +293,24 @@ class Gazetteer:
     def _all(self) -> _KeyPool:
         # "paris 15e" and the like are matched exactly, never corrected
         digits = {k for k in self._names if _DIGIT.search(k)}
-        entries = [(key, key, 0.0) for key in self._names if key not in digits]
-        entries += [(rest, k, SHORT_PENALTY) for rest, k in self._with_article if k not in digits]
-        return _KeyPool(entries)
+        short = [(rest, k, SHORT_PENALTY) for rest, k in self._with_article if k not in digits]
+        return _KeyPool((key for key in self._names if key not in digits), short)
 
     @cached_property
     def _big_towns(self) -> _KeyPool:
         """The names of the towns that free text may name from anywhere (a few hundred)."""
-        rows, big = self._rows, place_spotting.BIG_TOWN
+        big = str(place_spotting.BIG_TOWN)
+        towns = {
+            insee
+            for insee, row in self._rows.items()
+            if len(row[6]) > len(big) or (len(row[6]) == len(big) and row[6] >= big)
+        }
         keys = [
             key
             for key, entries in self._names.items()
-            if not _DIGIT.search(key) and any(int(rows[i][6] or 0) >= big for i, _ in entries)
+            if any(insee in towns for insee, _ in entries) and not _DIGIT.search(key)
         ]
-        return _KeyPool((key, key, 0.0) for key in keys)
+        return _KeyPool(keys)
 
     @cached_property
     def _keys_by_dept(self) -> dict[str, list[str]]:
@@ -310,12 +328,14 @@ class Gazetteer:
         """A département's names, without their article, and their beginnings (built once)."""
         pool = self._dept_pools.get(dept)
         if pool is None:
-            pool = self._dept_pools[dept] = _KeyPool(self._dept_entries(dept), compact=True)
+            names, aliases = self._dept_entries(dept)
+            pool = self._dept_pools[dept] = _KeyPool(names, aliases, compact=True)
         return pool
 
-    def _dept_entries(self, dept: str) -> list[tuple[str, str, float]]:
+    def _dept_entries(self, dept: str) -> tuple[list[str], list[tuple[str, str, float]]]:
+        """A département's name keys, and the aliases that stand for them."""
         keys = [k for k in self._keys_by_dept.get(dept, []) if not _DIGIT.search(k)]
-        entries = [(key, key, 0.0) for key in keys]
+        entries: list[tuple[str, str, float]] = []
         own = set(keys)
         heads: dict[str, dict[str, float]] = defaultdict(dict)
         for key in keys:
@@ -332,7 +352,7 @@ class Gazetteer:
         for head, stands_for in heads.items():
             if head not in own and len(stands_for) <= MAX_CHOICES:
                 entries += [(head, key, penalty) for key, penalty in stands_for.items()]
-        return entries
+        return keys, entries
 
     @cached_property
     def _postal(self) -> dict[str, tuple[str, ...]]:
