@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.make_commune_queries import DEFAULT_OUT, generate, read_queries
+from bot import place_spotting
 from bot.place_keys import head_keys, name_keys
 from bot.places import (
     DEFAULT_PATH,
@@ -526,6 +527,14 @@ def test_in_text_an_exact_name_elsewhere_close_to_a_home_name_is_asked(gaz: Gaze
     result = gaz.find_in_text("je cherche du travail à Poisy", "78")
     assert result is not None and result.status == "ambiguous"
     assert [m.commune.name for m in result.candidates][:2] == ["Poissy", "Poisy"]
+
+
+def test_ordinary_words_come_from_the_french_and_english_frequency_lists() -> None:
+    words = place_spotting.lexicon()
+    assert len(words.ordinary) >= 20_000
+    assert {"poste", "gare", "marche", "cuisine", "mai", "die", "us"} <= words.ordinary
+    assert not {"nancy", "sedan", "noyon", "jarville"} & words.ordinary
+    assert "sens" in words.very_common and "tours" in words.common
 
 
 def test_capital_at_the_start_of_a_sentence_is_no_evidence(gaz: Gazetteer) -> None:
