@@ -74,7 +74,7 @@ def load_static(config: Config) -> tuple[Gazetteer, KnowledgeBase]:
     """Load the gazetteer and the knowledge base; raises KnowledgeError if it is invalid."""
     gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
     knowledge = load_knowledge(config.knowledge, gazetteer)
-    gazetteer.warm_up()  # so that the first person does not wait for the indexes
+    gazetteer.warm_up(config.departement)  # so that the first person does not wait
     return gazetteer, knowledge
 
 

@@ -7,22 +7,28 @@ from pathlib import Path
 
 import pytest
 
+from bench.make_commune_queries import DEFAULT_OUT, generate, read_queries
+from bot import place_spotting
+from bot.place_keys import head_keys, name_keys
 from bot.places import (
     DEFAULT_PATH,
     Commune,
     Gazetteer,
+    PlaceMention,
     Resolution,
-    _name_keys,
     distance_km,
     place_key,
 )
 
 NANCY, LUNEVILLE, SAINT_DENIS_93, SAINT_DENIS_974 = "54395", "54329", "93066", "97411"
+DEPARTEMENTS = ("54", "58", "08", "93", "60", "31")  # the shipped ones
 
 
 @pytest.fixture(scope="module")
 def gaz() -> Gazetteer:
-    return Gazetteer.load()
+    gazetteer = Gazetteer.load()
+    gazetteer.warm_up()
+    return gazetteer
 
 
 def codes(resolution: Resolution | None) -> list[str]:
@@ -74,7 +80,7 @@ def test_communes_of_epci(gaz: Gazetteer) -> None:
 def test_bulk_name_keys_equal_place_key_on_every_name() -> None:
     with gzip.open(DEFAULT_PATH, "rt", encoding="utf-8") as handle:
         names = [line.split(",")[1] for line in handle.read().splitlines()[1:]]
-    assert _name_keys(names) == [place_key(name) for name in names]
+    assert name_keys(names) == [place_key(name) for name in names]
 
 
 def test_place_key_normalisation() -> None:
@@ -390,3 +396,401 @@ def test_big_home_town_named_like_a_word_is_recognised(gaz: Gazetteer) -> None:
 def test_typos_are_not_forgiven_after_en(gaz: Gazetteer, text: str) -> None:
     # "en panne" is not Pannes (54), "en lecture" is not Lectoure (32)
     assert gaz.find_in_text(text, "54") is None
+
+
+# ---------------------------------------------------------------------- misspelt, shortened names
+
+
+@pytest.mark.parametrize(
+    ("query", "home", "name"),
+    [
+        ("pont a mouss", "54", "Pont-à-Mousson"),
+        ("st ouen", "93", "Saint-Ouen-sur-Seine"),
+        ("villers les nancy", "54", "Villers-lès-Nancy"),
+        ("jarvile", "54", "Jarville-la-Malgrange"),
+        ("clichy sous bois", "93", "Clichy-sous-Bois"),
+        ("cosne", "58", "Cosne-Cours-sur-Loire"),
+        ("charleville", "08", "Charleville-Mézières"),
+        ("st gaudens", "31", "Saint-Gaudens"),
+        ("champigni sur marne", "94", "Champigny-sur-Marne"),  # ends like the Marne (51)
+        ("le-gan-st-martin", "57", "Le Ban-Saint-Martin"),  # ends like Saint-Martin (978)
+        ("pontet", "84", "Le Pontet"),  # written without its article
+        ("olsse", "40", "Losse"),  # two letters swapped: one slip
+        ("fois", "09", "Foix"),  # one letter wrong in a four-letter name
+        ("lceannzt", "06", "Le Cannet"),  # words glued, letters swapped
+        ("tse cplombe", "69", "Sainte-Colombe"),  # a slip in the abbreviation itself
+    ],
+)
+def test_misspelt_and_shortened_names_at_home(
+    gaz: Gazetteer, query: str, home: str, name: str
+) -> None:
+    result = gaz.resolve(query, home_departement=home)
+    assert result.status == "found", result
+    assert result.candidates[0].commune.name == name
+
+
+def test_a_name_ending_like_a_departement_is_searched_whole_without_home(gaz: Gazetteer) -> None:
+    result = gaz.resolve("champigni sur marne")
+    assert result.candidates and result.candidates[0].commune.insee == "94017"
+
+
+@pytest.mark.parametrize(
+    ("query", "home", "meant", "elsewhere"),
+    [
+        ("poisy", "78", "Poissy", "Poisy"),  # Poisy (74) exists; Poissy is one slip away at home
+        ("dancy", "93", "Drancy", "Dancy"),
+        ("sere", "34", "Sète", "Sère"),
+    ],
+)
+def test_no_silent_jump_to_another_departement_when_home_has_a_close_match(
+    gaz: Gazetteer, query: str, home: str, meant: str, elsewhere: str
+) -> None:
+    result = gaz.resolve(query, home_departement=home)
+    assert result.status == "ambiguous"  # asked, never taken silently
+    names = [m.commune.name for m in result.candidates]
+    assert names[0] == meant and elsewhere in names
+
+
+def test_a_close_home_name_is_preferred_to_a_closer_one_elsewhere(gaz: Gazetteer) -> None:
+    # "villaes" is closer to Villes (01) than to Villars (84); in Vaucluse, Villars comes first.
+    result = gaz.resolve("villaes", home_departement="84")
+    assert codes(result)[0] == "84145"
+    assert all(m.commune.dept == "84" for m in result.candidates)
+
+
+def test_name_beginnings_never_end_on_a_linking_word() -> None:
+    assert head_keys("jarville la malgrange") == ["jarville"]
+    assert head_keys("cosne cours sur loire") == ["cosne", "cosne cours"]
+    assert head_keys("pont a mousson") == ["pont"]
+    assert head_keys("saint ouen sur seine") == ["saint ouen"]
+
+
+def test_generated_typo_set_is_committed_as_generated(gaz: Gazetteer) -> None:
+    committed = read_queries(DEFAULT_OUT)
+    assert len(committed) >= 2000
+    assert committed == generate(gaz, len(committed), seed=2026)
+
+
+def test_typo_set_top1_with_home_departement_is_at_least_99_percent(gaz: Gazetteer) -> None:
+    rows = read_queries(DEFAULT_OUT)
+    right = wrong_found = 0
+    for query, home, insee, _ in rows:
+        result = gaz.resolve(query, home_departement=home)
+        first = result.candidates[0].commune.insee if result.candidates else None
+        right += first == insee
+        wrong_found += result.status == "found" and first != insee
+    assert right / len(rows) >= 0.99
+    assert wrong_found / len(rows) <= 0.005  # a wrong silent answer is rarer still
+
+
+# ---------------------------------------------------------------------- ordinary words
+
+
+def _sentences_without_commune() -> list[str]:
+    path = Path(__file__).parent / "data" / "phrases_sans_commune.txt"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_a_few_hundred_sentences_without_commune_name_none(gaz: Gazetteer) -> None:
+    sentences = _sentences_without_commune()
+    assert len(sentences) >= 300
+    read_as_places = [
+        (home, sentence, gaz.mentions(sentence, home))
+        for home in (None, *DEPARTEMENTS)
+        for sentence in sentences
+        if gaz.mentions(sentence, home) or gaz.find_in_text(sentence, home)
+    ]
+    assert read_as_places == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("je travaille à Sens", "Sens"),  # a capital inside the sentence: the town
+        ("je vis à Tours", "Tours"),
+        ("je cherche du travail à paris", "Paris"),  # a word, but a very big town
+        ("bus", None),  # alone, lower case, a village of the Pas-de-Calais: not meant
+        ("Bus", None),  # the capital of a one-word message is no evidence
+        ("Rue", "Rue"),  # ... except for a commune of the home département (80)
+    ],
+)
+def test_ordinary_words_need_evidence_of_a_place(
+    gaz: Gazetteer, text: str, name: str | None
+) -> None:
+    home = "80" if text == "Rue" else "54"
+    found_names = [m.resolution.candidates[0].commune.name for m in gaz.mentions(text, home)]
+    assert found_names == ([name] if name else [])
+
+
+def test_in_text_an_exact_name_elsewhere_close_to_a_home_name_is_asked(gaz: Gazetteer) -> None:
+    result = gaz.find_in_text("je cherche du travail à Poisy", "78")
+    assert result is not None and result.status == "ambiguous"
+    assert [m.commune.name for m in result.candidates][:2] == ["Poissy", "Poisy"]
+
+
+def test_ordinary_words_come_from_the_french_and_english_frequency_lists() -> None:
+    words = place_spotting.lexicon()
+    assert len(words.ordinary) >= 20_000
+    assert {"poste", "gare", "marche", "cuisine", "mai", "die", "us"} <= words.ordinary
+    assert not {"nancy", "sedan", "noyon", "jarville"} & words.ordinary
+    assert "sens" in words.very_common and "tours" in words.common
+
+
+def test_capital_at_the_start_of_a_sentence_is_no_evidence(gaz: Gazetteer) -> None:
+    assert gaz.mentions("Vers 8h je dois partir. Gare routière fermée.", "54") == []
+    assert gaz.mentions("JE CHERCHE DU TRAVAIL A LA POSTE", "54") == []
+
+
+# ---------------------------------------------------------------------- places with their role
+
+HOME_SENTENCES = [
+    ("54", "j'habite Nancy", "Nancy"),
+    ("54", "J'habite à Lunéville depuis dix ans", "Lunéville"),
+    ("54", "je vis a toul avec mes enfants", "Toul"),
+    ("54", "je suis de Pont-à-Mousson", "Pont-à-Mousson"),
+    ("54", "habitante de Vandœuvre, je cherche un garage", "Vandœuvre-lès-Nancy"),
+    ("54", "je reste à Laxou chez ma soeur", "Laxou"),
+    ("58", "j'habite Cosne et je cherche du travail", "Cosne-Cours-sur-Loire"),
+    ("58", "je vis à Nevers", "Nevers"),
+    ("58", "installée à Decize depuis l'été", "Decize"),
+    ("58", "domicilié à Clamecy", "Clamecy"),
+    ("58", "jhabite a imphy", "Imphy"),
+    ("58", "je suis de Prémery", "Prémery"),
+    ("08", "j'habite Sedan", "Sedan"),
+    ("08", "Une dame installée à Revin depuis 2015 n'a plus d'emploi", "Revin"),
+    ("08", "je vis à Charleville", "Charleville-Mézières"),
+    ("08", "je reste a givet pour l'instant", "Givet"),
+    ("08", "I live in Rethel", "Rethel"),
+    ("08", "habitant de Vouziers", "Vouziers"),
+    ("93", "Je vis à Clichy-sous-Bois depuis 2018", "Clichy-sous-Bois"),
+    ("93", "j'habite à Montreuil", "Montreuil"),
+    ("93", "jsuis de bondy", "Bondy"),
+    ("93", "domiciliée à Aubervilliers", "Aubervilliers"),
+    ("93", "je vis a st ouen", "Saint-Ouen-sur-Seine"),
+    ("93", "I'm living in Pantin", "Pantin"),
+    ("60", "j'habite Noyon", "Noyon"),
+    ("60", "Hi, I'm 24 and I'm living in Beauvais", "Beauvais"),
+    ("60", "je vis à Creil", "Creil"),
+    ("60", "installé à Senlis depuis peu", "Senlis"),
+    ("60", "je suis de Méru", "Méru"),
+    ("60", "j'habite a compiegne", "Compiègne"),
+    ("31", "j'habite Saint-Gaudens", "Saint-Gaudens"),
+    ("31", "je vis à Muret", "Muret"),
+    ("31", "I live in Toulouse", "Toulouse"),
+    ("31", "je reste à Colomiers", "Colomiers"),
+    ("31", "habitante de Revel", "Revel"),
+    ("31", "je suis de st gaudens", "Saint-Gaudens"),
+]
+DESTINATION_SENTENCES = [
+    ("54", "je dois aller à Nancy tous les jours", "Nancy"),
+    ("54", "pour aller jusqu'à Toul il n'y a pas de bus", "Toul"),
+    ("54", "comment me rendre à Lunéville sans voiture ?", "Lunéville"),
+    ("54", "je dois partir vers Pont-à-Mousson le matin", "Pont-à-Mousson"),
+    ("54", "j'ai un entretien à Longwy demain", "Longwy"),
+    ("58", "je dois aller à Bourges tous les jours", "Bourges"),
+    ("58", "pour aller a nevers sans permis c'est dur", "Nevers"),
+    ("58", "il faut que je me rende à Decize", "Decize"),
+    ("58", "je vais jusqu'à Clamecy en stop", "Clamecy"),
+    ("58", "rejoindre Cosne sans voiture, c'est possible ?", "Cosne-Cours-sur-Loire"),
+    ("08", "Pour aller à Reims le matin, il existe une aide ?", "Reims"),
+    ("08", "je dois aller a charleville pour ma formation", "Charleville-Mézières"),
+    ("08", "comment aller jusqu'à Sedan ?", "Sedan"),
+    ("08", "I need to get to Rethel by 8", "Rethel"),
+    ("08", "je vais tous les jours à Givet", "Givet"),
+    ("93", "je dois aller à Paris pour bosser", "Paris"),
+    ("93", "comment me rendre à Bobigny ?", "Bobigny"),
+    ("93", "je vais vers Saint-Denis en bus", "Saint-Denis"),
+    ("93", "I have to go to Montreuil", "Montreuil"),
+    ("93", "aller jusqu'à Drancy à pied c'est long", "Drancy"),
+    ("60", "pour m'y rendre il faut aller à Compiègne", "Compiègne"),
+    ("60", "je dois aller a beauvais chaque matin", "Beauvais"),
+    ("60", "comment aller à Creil sans voiture ?", "Creil"),
+    ("60", "je pars jusqu'à Senlis", "Senlis"),
+    ("60", "convocation à Noyon lundi", "Noyon"),
+    ("31", "je dois aller à Toulouse tous les jours", "Toulouse"),
+    ("31", "pour aller a muret y a un bus ?", "Muret"),
+    ("31", "me rendre à Blagnac sans permis", "Blagnac"),
+    ("31", "I need to get to Colomiers", "Colomiers"),
+    ("31", "aller jusqu'à Saint-Gaudens en train", "Saint-Gaudens"),
+]
+WORKPLACE_SENTENCES = [
+    ("54", "je travaille à Nancy", "Nancy"),
+    ("54", "je bosse à Lunéville la nuit", "Lunéville"),
+    ("54", "on me propose un poste à Toul", "Toul"),
+    ("54", "mon contrat commence à Pont-à-Mousson lundi", "Pont-à-Mousson"),
+    ("54", "embauchée à Jarville en CDD", "Jarville-la-Malgrange"),
+    ("58", "je travaille à Nevers", "Nevers"),
+    ("58", "ma mission commence à Decize", "Decize"),
+    ("58", "je bosse sur cosne", "Cosne-Cours-sur-Loire"),
+    ("58", "embauché à Imphy à l'usine", "Imphy"),
+    ("58", "mon poste est à Clamecy", "Clamecy"),
+    ("08", "je travaille à Charleville", "Charleville-Mézières"),
+    ("08", "j'ai un job in Sedan", "Sedan"),
+    ("08", "l'emploi commence à Rethel à 6h", "Rethel"),
+    ("08", "je bosse a revin", "Revin"),
+    ("08", "un poste à Givet mais je n'ai pas de voiture", "Givet"),
+    ("93", "je bosse à Pantin", "Pantin"),
+    ("93", "je travaille à Saint-Denis", "Saint-Denis"),
+    ("93", "mon contrat d'intérim commence à Bobigny", "Bobigny"),
+    ("93", "I work in Montreuil", "Montreuil"),
+    ("93", "recrutée à Aubervilliers", "Aubervilliers"),
+    ("60", "Mon contrat d'intérim commence à Compiègne la semaine prochaine", "Compiègne"),
+    ("60", "je travaille à Beauvais", "Beauvais"),
+    ("60", "je bosse sur creil", "Creil"),
+    ("60", "on m'a proposé un poste à Senlis", "Senlis"),
+    ("60", "ma mission commence à Noyon", "Noyon"),
+    ("31", "je travaille à Toulouse", "Toulouse"),
+    ("31", "on me propose un poste à Muret", "Muret"),
+    ("31", "je bosse à Blagnac", "Blagnac"),
+    ("31", "mon stage commence à Colomiers", "Colomiers"),
+    ("31", "embauché à Saint-Gaudens", "Saint-Gaudens"),
+]
+SEARCH_SENTENCES = [
+    ("54", "je cherche du travail à Nancy", "Nancy"),
+    ("54", "jcherche du taf vers Lunéville", "Lunéville"),
+    ("54", "un garage solidaire sur Toul ?", "Toul"),
+    (
+        "54",
+        "bjr je cherche une auto ecole sociale sur jarvile pour passer le code",
+        "Jarville-la-Malgrange",
+    ),
+    ("54", "villers les nancy", "Villers-lès-Nancy"),
+    ("54", "chantier d'insertion près de Pont-à-Mousson", "Pont-à-Mousson"),
+    ("58", "je cherche un chantier d'insertion à Nevers", "Nevers"),
+    ("58", "garage solidaire nevers", "Nevers"),
+    ("58", "cosne", "Cosne-Cours-sur-Loire"),
+    ("58", "une auto-école solidaire autour de Decize", "Decize"),
+    ("58", "du travail dans le coin de Clamecy", "Clamecy"),
+    ("08", "est-ce qu'il existe une auto-école solidaire à Rethel ?", "Rethel"),
+    ("08", "charleville", "Charleville-Mézières"),
+    ("08", "je cherche du taf du côté de Sedan", "Sedan"),
+    ("08", "plateforme mobilité sedan", "Sedan"),
+    ("08", "un garage near Givet", "Givet"),
+    ("93", "une solution solidaire vers Saint-Denis ?", "Saint-Denis"),
+    ("93", "clichy sous bois", "Clichy-sous-Bois"),
+    ("93", "st ouen", "Saint-Ouen-sur-Seine"),
+    ("93", "une entreprise adaptée du côté de Pantin", "Pantin"),
+    ("93", "jcherche une auto école solidaire a aubervilliers", "Aubervilliers"),
+    ("60", "Maman solo, 24 ans, à Beauvais.", "Beauvais"),
+    ("60", "je cherche un poste à Compiègne", "Compiègne"),
+    ("60", "garage solidaire creil", "Creil"),
+    ("60", "a job near Noyon", "Noyon"),
+    ("60", "une CAE autour de Senlis", "Senlis"),
+    ("31", "je fais de la poterie à Muret", "Muret"),
+    ("31", "st gaudens", "Saint-Gaudens"),
+    ("31", "je cherche une formation à Toulouse", "Toulouse"),
+    ("31", "coopérative jeunesse in Colomiers", "Colomiers"),
+    ("31", "un chantier d'insertion sur Revel", "Revel"),
+]
+
+
+def _single_mention(gaz: Gazetteer, text: str, home: str) -> PlaceMention:
+    mentions = gaz.mentions(text, home)
+    assert len(mentions) == 1, mentions
+    return mentions[0]
+
+
+@pytest.mark.parametrize(
+    ("role", "home", "text", "name"),
+    [("home", *row) for row in HOME_SENTENCES]
+    + [("destination", *row) for row in DESTINATION_SENTENCES]
+    + [("workplace", *row) for row in WORKPLACE_SENTENCES]
+    + [("search", *row) for row in SEARCH_SENTENCES],
+)
+def test_a_place_and_its_role(gaz: Gazetteer, role: str, home: str, text: str, name: str) -> None:
+    mention = _single_mention(gaz, text, home)
+    assert mention.resolution.status == "found"
+    assert mention.resolution.candidates[0].commune.name == name
+    assert mention.role == role
+
+
+def test_every_role_table_covers_the_six_departements() -> None:
+    for table in (HOME_SENTENCES, DESTINATION_SENTENCES, WORKPLACE_SENTENCES, SEARCH_SENTENCES):
+        assert {home for home, _, _ in table} == set(DEPARTEMENTS)
+        assert len(table) >= 30
+
+
+@pytest.mark.parametrize(
+    ("home", "text", "expected"),
+    [
+        (
+            "58",
+            "j'habite Cosne et je dois aller à Bourges tous les jours",
+            [("Cosne-Cours-sur-Loire", "home", "j habite"), ("Bourges", "destination", "aller a")],
+        ),
+        (
+            "08",
+            "Pour aller à Reims depuis Rethel le matin, il existe une aide au transport ?",
+            [("Reims", "destination", "aller a"), ("Rethel", "home", "depuis")],
+        ),
+        (
+            "60",
+            "Mon contrat d'intérim commence à Compiègne la semaine prochaine, j'habite Noyon "
+            "et je n'ai aucun moyen de transport pour m'y rendre.",
+            [
+                ("Compiègne", "workplace", "contrat d interim commence a"),
+                ("Noyon", "home", "j habite"),
+            ],
+        ),
+        ("54", "je cherche du travail à Nancy", [("Nancy", "search", "a")]),
+        (
+            "93",
+            "Je vis à Clichy-sous-Bois depuis 2018 et j'ai perdu mon emploi il y a sept mois.",
+            [("Clichy-sous-Bois", "home", "je vis a")],
+        ),
+        (
+            "08",
+            "je fais le trajet de Rethel à Reims",
+            [("Rethel", "home", "de"), ("Reims", "destination", "a")],
+        ),
+        (
+            "60",
+            "I live in Noyon and need to get to Compiègne",
+            [("Noyon", "home", "i live in"), ("Compiègne", "destination", "get to")],
+        ),
+        (
+            "31",
+            "on me propose un poste à Muret mais je suis sans voiture, j'habite Saint-Gaudens",
+            [("Muret", "workplace", "poste a"), ("Saint-Gaudens", "home", "j habite")],
+        ),
+        (
+            "54",
+            "je voudrais bosser vers Toul, j'habite Nancy",
+            [("Toul", "workplace", "bosser vers"), ("Nancy", "home", "j habite")],
+        ),
+        (
+            "93",
+            "je bosse et je vis à Bondy",  # the cue nearest the name wins
+            [("Bondy", "home", "je vis a")],
+        ),
+    ],
+)
+def test_several_places_each_with_its_role(
+    gaz: Gazetteer, home: str, text: str, expected: list[tuple[str, str, str]]
+) -> None:
+    mentions = gaz.mentions(text, home)
+    got = [(m.resolution.candidates[0].commune.name, m.role, m.cue) for m in mentions]
+    assert got == expected
+
+
+def test_a_mention_gives_its_place_in_the_raw_text(gaz: Gazetteer) -> None:
+    text = "Bonjour ! J'habite à Pont-à-Mousson et je bosse à pont a mouss… non, à Nancy"
+    mentions = gaz.mentions(text, "54")
+    assert [text[m.start : m.end] for m in mentions] == ["Pont-à-Mousson", "pont a mouss", "Nancy"]
+    assert [m.resolution.query for m in mentions] == ["Pont-à-Mousson", "pont a mouss", "Nancy"]
+    assert mentions == sorted(mentions, key=lambda m: m.start)
+
+
+def test_a_date_after_depuis_is_no_place(gaz: Gazetteer) -> None:
+    mentions = gaz.mentions("je vis à Noyon depuis 2018, depuis Creil c'est loin", "60")
+    assert [(m.resolution.candidates[0].commune.name, m.role) for m in mentions] == [
+        ("Noyon", "home"),
+        ("Creil", "home"),
+    ]
+
+
+def test_find_in_text_keeps_the_most_certain_place(gaz: Gazetteer) -> None:
+    text = "je dois aller à Metz, j'habite 54000"
+    assert found(gaz.find_in_text(text, "54")) == NANCY  # the postal code is the surest
+    assert [m.role for m in gaz.mentions(text, "54")] == ["destination", "home"]
