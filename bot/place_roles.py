@@ -106,6 +106,9 @@ _HOME_PARTICIPLE = _any(
     "habitantes",
 )
 _HOME = [
+    # Arabic script and darija: "ساكن ف", "أسكن في", "saken f", "ana f", "ana mn"
+    r"(?:ساكن|ساكنه|اسكن|اعيش|عايش|كنسكن|انا)(?: في| ف| من)?",
+    r"(?:saken|sakna|kanskon|ana)(?: f| fi| mn| men)?",
     rf"{_WHO}{_HOME_VERB}{_FILL}{{0,2}}(?: {_AT})?",
     rf"{_WHO}{_HOME_FROM}{_FILL}? {_any('de', 'd', 'du', 'des')}",
     rf"{_HOME_PARTICIPLE} {_any(_AT, 'de', 'd', 'du')}",

@@ -65,7 +65,8 @@ _STRONG_CUES = _words(
 # Prepositions and adverbs after which a name may follow.
 _WEAK_CUES = _words(
     "a au aux vers sur pres de d du dans en cote proche depuis jusqu jusque entre "
-    "rejoindre rejoins rejoint from to in near at around"
+    "rejoindre rejoins rejoint from to in near at around "
+    "في ف من الى f fi"  # Arabic script and darija in Latin letters: in, from, to
 )
 # Typos are forgiven only after these: "en panne" must not become Pannes, "en lecture" Lectoure.
 _FUZZY_CUES = _words("a au aux vers sur pres cote proche jusqu") | _STRONG_CUES
@@ -220,6 +221,7 @@ def _spots(names: Names, text: str, tokens: list[Token], home: str | None) -> It
                 yield _spot(found, text, tokens, index, index + 1)
     starts = _cue_starts(tokens)
     yield from _whole_message(names, text, tokens, home)
+    yield from _leading_name(names, text, tokens, home)
     yield from _exact_after_cues(names, text, tokens, starts, home, evidence)
     yield from _exact_anywhere(names, text, tokens, home)
     yield from _fuzzy_after_cues(names, text, tokens, starts, home)
@@ -290,6 +292,40 @@ def _whole_message(
     found = names.exact_name(key, home)
     if found is not None:
         yield _spot(found, text, tokens, 0, len(tokens))
+
+
+def _leading_name(names: Names, text: str, tokens: list[Token], home: str | None) -> Iterator[Spot]:
+    """A message that starts with a name and a comma ("Rosny, je cherche…", "chateau chinon,
+    je cherche…"): with a home département, a commune of it, typos forgiven there."""
+    if home is None or len(tokens) < 2:
+        return
+    end = next(
+        (i + 1 for i in range(min(len(tokens), MAX_NAME_WORDS)) if _clause_after(text, tokens, i)),
+        None,
+    )
+    if end is None or end == len(tokens):
+        return
+    key = " ".join(t.key for t in tokens[:end])
+    content = _content_words(key)
+    if not content or content[0] in place_words.GRAMMAR or any(w.isdigit() for w in content):
+        return
+    if len(content) == 1 and content[0] in ordinary_words() and not names.is_name(key, home):
+        return  # "Bus, train, …": a word, unless it is a commune of the home département
+    found = names.exact_name(key, home)
+    if found is None and _fuzzy_worthy([t.key for t in tokens[:end]]):
+        fuzzy = names.resolve_in_text(key, home)
+        found = fuzzy if _confident_in_text(fuzzy, home) else None
+    at_home = tuple(m for m in found.candidates if m.commune.dept == home) if found else ()
+    if found is not None and at_home:
+        one = replace(found, status="found", candidates=at_home)
+        several = replace(found, status="ambiguous", candidates=at_home)
+        yield _spot(one if len(at_home) == 1 else several, text, tokens, 0, end)
+
+
+def _clause_after(text: str, tokens: list[Token], index: int) -> bool:
+    """Whether a comma, a full stop or the like comes right after this token."""
+    nxt = tokens[index + 1].start if index + 1 < len(tokens) else len(text)
+    return any(ch in CLAUSE_END for ch in text[tokens[index].end : nxt])
 
 
 def _exact_after_cues(

@@ -199,8 +199,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "why": {"fr": "Pourquoi", "en": "Why"},
     "you_said": {"fr": "vous m'avez dit : {what}.", "en": "you told me: {what}."},
     "prescreen_update": {
-        "fr": "Merci. Pour les structures ci-dessus :",
-        "en": "Thank you. For the organisations above:",
+        "fr": "Merci. Pour les structures proposées près de {commune} :",
+        "en": "Thank you. For the organisations suggested near {commune}:",
     },
     "in_commune": {"fr": "à {commune}", "en": "in {commune}"},
     "who_decides": {"fr": "Qui décide", "en": "Who decides"},

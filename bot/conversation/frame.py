@@ -90,13 +90,15 @@ class Frame:
     def home(self) -> PlaceHeard | None:
         """Where the person lives or searches: a home first, else a place searched around.
 
-        A destination or a workplace alone is not taken as the home ("pour aller à Reims").
+        A destination or a workplace is the place only when nothing else is said ("monter ma
+        boîte à Saint-Denis"); beside a home ("pour aller à Reims depuis Rethel") it is not.
         """
+        found = [p for p in self.places if p.resolution.status != "not_found"]
         for role in ("home", "search"):
-            for place in self.places:
-                if place.role == role and place.resolution.status != "not_found":
+            for place in found:
+                if place.role == role:
                     return place
-        return None
+        return found[0] if len(found) == 1 else None
 
     def said(self, fact: str) -> list[Evidence]:
         return [e for e in self.facts if e.fact == fact]

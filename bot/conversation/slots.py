@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.conversation.frame import Frame
 from bot.conversation.state import ConversationState
 from bot.kb.knowledge import KnowledgeBase
+from bot.places import Resolution, distance_km
 
 NONE_OF_THESE = ""  # the value of a "statuts" evidence meaning "none of these situations"
 
@@ -55,6 +56,9 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
         resolution = place.resolution
         if resolution.status == "found":
             new.facts.commune = resolution.candidates[0].commune.insee
+            new.pending_communes = []
+        elif resolution.status == "ambiguous" and (near := _neighbours(resolution)) is not None:
+            new.facts.commune = near  # Château-Chinon (Ville) or (Campagne): the same area
             new.pending_communes = []
         elif resolution.status == "ambiguous":
             new.pending_communes = [m.commune.insee for m in resolution.candidates[:5]]
@@ -109,6 +113,29 @@ def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> 
         state.asking = None  # answered, or "je ne sais pas": never asked again either way
         changed = True
     return changed
+
+
+NEIGHBOURS_KM = 6  # a town and its small namesake this close share their structures
+SMALL_SHARE = 0.34  # … when the namesake has at most a third of the town's people
+
+
+def _neighbours(resolution: Resolution) -> str | None:
+    """Château-Chinon (Ville) for "château chinon": a town and its small namesake next to it
+    (Château-Chinon (Campagne)) need no question. Two real towns (Noisy-le-Sec,
+    Noisy-le-Grand) do."""
+    communes = sorted(
+        (m.commune for m in resolution.candidates), key=lambda c: -(c.population or 0)
+    )
+    town = communes[0]
+    if len({c.dept for c in communes}) != 1 or town.lat is None or town.lon is None:
+        return None
+    for other in communes[1:]:
+        if other.lat is None or other.lon is None:
+            return None
+        far = distance_km(town.lat, town.lon, other.lat, other.lon) > NEIGHBOURS_KM
+        if far or (other.population or 0) > SMALL_SHARE * (town.population or 0):
+            return None
+    return town.insee
 
 
 def _need_of_faq(faq_id: str, kb: KnowledgeBase) -> str | None:

@@ -73,7 +73,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
                        need=need_id, eligibility=eligibility)  # fmt: skip
         if screened.refused:
             return _refusal(frame, new, commune, screened, services, eligibility, turn)
-        return _none_near(new, commune, categories, result.radius_km, services, eligibility)
+        return _none_near(new, commune, categories, result.radius_km, services, eligibility, turn)
     same_list = [r.proposal.place.key for r in screened.routed] == new.shown
     if turn.settled in services.orientation.facts_by_id and same_list and not screened.refused:
         return _prescreen_update(new, screened, services, eligibility)
@@ -85,7 +85,8 @@ def _prescreen_update(
 ) -> Act:
     """The answer to the follow-up changes the pre-screen of the list just shown: say only that."""
     lang = state.lang
-    lines = [t(lang, "prescreen_update")]
+    commune = services.commune(state)
+    lines = [t(lang, "prescreen_update", commune=commune.name if commune else "")]
     lines += list(dict.fromkeys(why_line(r, lang) for r in screened.routed if why_line(r, lang)))
     deciders = deciders_text([r.verdict for r in screened.routed], lang)
     if deciders:
@@ -366,11 +367,13 @@ def _none_near(
     radius_km: float,
     services: Services,
     eligibility: dict[str, str],
+    turn: TurnInfo,
 ) -> Act:
     """None within the radius: say so, the pre-screen in words, the nearest one, a referent."""
     lang = state.lang
     kb = services.kb
-    kinds = ", ".join(category_name(kb, c, lang) for c in categories[:3])
+    names = [category_name(kb, c, lang) for c in categories[:3]]
+    kinds = ", ".join(n if n[:2].isupper() else n[:1].lower() + n[1:] for n in names)
     lines = [t(lang, "results_none", kind=kinds, max=f"{radius_km:g}", commune=commune.name)]
     facts = services.orientation.rule_facts(state)
     for cat in categories[:1]:
@@ -392,7 +395,7 @@ def _none_near(
     state.results_shown = True
     state.asking = None
     structures: list[StructureCard] = [card(r) for r in shown]
-    return Act(
+    act = Act(
         state,
         "\n".join(lines),
         _after_choices(state, [], False, services),
@@ -401,3 +404,4 @@ def _none_near(
         trace_structures=[trace_entry(r) for r in shown],
         eligibility=eligibility,
     )
+    return _with_explanation(act, list(categories), services, turn)
