@@ -40,6 +40,7 @@ the event. After it: the stored turn is returned again on re-delivery.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -189,6 +190,7 @@ INBOX_RETENTION_S = 2 * DAY_S  # platforms re-deliver for less than 24 hours
 STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is forgotten
 CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
 BUSY_TIMEOUT_MS = 5000
+SENT_FLUSH_S = 0.05  # a confirmation waits at most this long for a job to travel with
 PERSON_LENGTH = 12  # the usage rows' pseudonym: enough to count people, shorter than the key
 
 
@@ -274,6 +276,8 @@ class Store:
         self._secret = secret
         self._path = path
         self._checkpoint_wanted = False  # touched on the database thread only
+        self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     @asynccontextmanager
@@ -295,7 +299,10 @@ class Store:
                 )
                 store = cls(thread, secret, target)
                 holder.append(store)
-                yield store
+                try:
+                    yield store
+                finally:
+                    store._flush_sent()
             finally:
                 await thread.close()
         finally:
@@ -324,11 +331,20 @@ class Store:
         """One event, in one round trip: dedupe, load the state, decide, write it all."""
 
         def job(db: sqlite3.Connection) -> TurnOutcome:
-            seen = _inbox_entry(db, platform, key, event_id)
-            if seen is not None:
-                unsent = seen.turn is not None and not seen.sent
-                return TurnOutcome(seen.turn if unsent and seen.turn else Turn([]), True)
-            record = decide(_load_state(db, key), lambda: _personal_data(db, key))
+            # the inbox row and the state in one statement (each statement is a GIL hand-off)
+            seen, stored_turn, sent, state = db.execute(
+                "SELECT EXISTS (SELECT 1 FROM inbox WHERE key = ?1 AND platform = ?2"
+                " AND event_id = ?3), (SELECT turn FROM inbox WHERE key = ?1 AND platform = ?2"
+                " AND event_id = ?3), (SELECT sent FROM inbox WHERE key = ?1 AND platform = ?2"
+                " AND event_id = ?3), (SELECT state FROM conversations WHERE key = ?1)",
+                (key, platform, event_id),
+            ).fetchone()
+            if seen:
+                unsent = stored_turn is not None and not sent
+                turn = Turn.from_storage(json.loads(stored_turn)) if unsent else Turn([])
+                return TurnOutcome(turn, True)
+            loaded = None if state is None else dict(json.loads(state))
+            record = decide(loaded, lambda: _personal_data(db, key))
             if (record.platform, record.key, record.event_id) != (platform, key, event_id):
                 raise ValueError("the decided record is for another event")
             self._commit(db, record)
@@ -350,9 +366,29 @@ class Store:
         await self._call(lambda db: _mark_sent(db, platform, key, event_id))
 
     def mark_sent_soon(self, platform: str, key: str, event_id: str) -> None:
-        """The same, queued without waiting: it is committed with the next database work, at the
-        latest with the cursor the adapter writes next (one queue, in order)."""
-        self._thread.submit_nowait(lambda db: _mark_sent(db, platform, key, event_id))
+        """The same, without a round trip of its own: the confirmation joins the next database
+        job's transaction (at the latest the cursor the adapter writes next, since it goes first
+        in the one queue), or is written on its own after `SENT_FLUSH_S` if nothing comes."""
+        self._sent.append((platform, key, event_id))
+        if self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(SENT_FLUSH_S, self._flush_sent)
+
+    def _flush_sent(self) -> None:
+        """Hand the pending confirmations to the database thread, ahead of anything after."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._sent:
+            return
+        sent, self._sent = self._sent, []
+        self._thread.submit_nowait(
+            lambda db: db.executemany(
+                "UPDATE inbox SET sent = 1, turn = NULL"
+                " WHERE key = ? AND platform = ? AND event_id = ?",
+                [(key, platform, event) for platform, key, event in sent],
+            )
+        )
 
     async def unsent(self, platform: str) -> list[tuple[str, Turn]]:
         """Turns computed but not confirmed sent (a crash between commit and send)."""
@@ -554,34 +590,38 @@ class Store:
                 ),
             )
         person = None if erased else record.key[:PERSON_LENGTH]
-        db.executemany(
-            "INSERT INTO usage_events (at, day, platform, person, kind, need, categorie,"
-            " departement, referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (now, day, record.platform, person, u.kind, u.need, u.categorie, u.departement,
-                 u.referral)
-                for u in record.usage
-            ],
-        )  # fmt: skip
+        usage = [
+            (now, day, record.platform, person, u.kind, u.need, u.categorie, u.departement,
+             u.referral)
+            for u in record.usage
+        ]  # fmt: skip
+        if usage:
+            db.executemany(
+                "INSERT INTO usage_events (at, day, platform, person, kind, need, categorie,"
+                " departement, referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                usage,
+            )
         if erased:
             return
-        db.executemany(
-            "INSERT INTO unanswered (at, key, departement, text, best_match, score)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (now, record.key, u.departement, mask_personal(u.text), u.best_match, u.score)
-                for u in record.unanswered
-            ],
-        )
-        db.executemany(
-            "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need, referral)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
-                 c.referral)
-                for c in record.callbacks
-            ],
-        )  # fmt: skip
+        if record.unanswered:
+            db.executemany(
+                "INSERT INTO unanswered (at, key, departement, text, best_match, score)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (now, record.key, u.departement, mask_personal(u.text), u.best_match, u.score)
+                    for u in record.unanswered
+                ],
+            )
+        if record.callbacks:
+            db.executemany(
+                "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need,"
+                " referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
+                     c.referral)
+                    for c in record.callbacks
+                ],
+            )  # fmt: skip
 
     def _erase(self, db: sqlite3.Connection, key: str) -> None:
         for sql, value in (
@@ -609,6 +649,7 @@ class Store:
     # --- internals -----------------------------------------------------------------------------
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._flush_sent()  # confirmations first: the same transaction, or an earlier one
         return await _translated(self._thread.run(fn), self._path)
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
