@@ -1,11 +1,12 @@
 """One SQLite connection owned by one thread; the event loop hands it whole jobs.
 
 A job is a plain function `fn(connection) -> T`. The thread runs the jobs that are waiting in
-one transaction (`BEGIN IMMEDIATE` … `COMMIT`), each inside its own savepoint so that a job that
-fails is rolled back alone, and only after the `COMMIT` are the results handed back to the event
-loop (one wake-up per batch). So a caller that awaits a job knows its writes are committed, and
-a turn's reads and writes are one round trip to the database thread, however many statements
-they take. A batch stops growing after `batch_budget_s` so that nobody waits long for it.
+one transaction (`BEGIN IMMEDIATE` … `COMMIT`), each after the first inside its own savepoint so
+that a job that fails is rolled back alone, and only after the `COMMIT` are the results handed
+back to the event loop (one wake-up per batch). So a caller that awaits a job knows its writes
+are committed, and a turn's reads and writes are one round trip to the database thread, however
+many statements they take. A batch stops growing after `batch_budget_s` so that nobody waits
+long for it.
 
 Jobs run in the order they were submitted (one FIFO queue), which is what lets a "mark as sent"
 be queued without waiting: anything submitted after it is committed with it or after it.
@@ -138,74 +139,76 @@ class DatabaseThread:
         self._deliver([job])
 
     def _run_batch(self, connection: sqlite3.Connection, first: _Job[Any]) -> object | None:
-        """Run `first` and whatever is queued behind it in one transaction.
+        """Run `first` and whatever is queued behind it in one transaction, and deliver every
+        outcome whatever happens (the thread must never die with callers waiting).
 
         Returns an item taken from the queue that does not belong in this batch, if any."""
+        batch: list[_Job[Any]] = [first]
+        leftover: object | None = None
         try:
             _begin(connection)
-        except sqlite3.Error as exc:
-            first.outcome = (False, exc)
-            self._deliver([first])
-            return None
-        batch: list[_Job[Any]] = []
-        started = time.monotonic()
-        job: _Job[Any] = first
-        leftover: object | None = None
-        while True:
-            batch.append(job)
-            if not self._run_in_savepoint(connection, job):
-                # SQLite rolled the whole transaction back (a full disk, an I/O error): the jobs
-                # before this one are not committed either.
-                failure = job.outcome[1]
-                for done in batch:
-                    done.outcome = (False, failure)
-                self._deliver(batch)
-                return None
-            if len(batch) >= self._max_batch or time.monotonic() - started > self._budget:
-                break
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is _STOP or not isinstance(item, _Job) or not item.transaction:
-                leftover = item
-                break
-            job = item
-        try:
+            leftover = self._fill_and_run(connection, batch)
             connection.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:  # the transaction is lost: no job of it is committed
             _rollback(connection)
-            for done in batch:
-                done.outcome = (False, exc)
+            for job in batch:
+                job.outcome = (False, exc)
         else:
-            if self._after_commit is not None:
-                try:
-                    self._after_commit(connection)
-                except sqlite3.Error as exc:
-                    log.warning("after-commit step failed: %s", type(exc).__name__)
+            self._run_after_commit(connection)
         self._deliver(batch)
         return leftover
 
+    def _fill_and_run(self, connection: sqlite3.Connection, batch: list[_Job[Any]]) -> object:
+        """Run the batch's jobs, taking more from the queue while the budget lasts."""
+        started = time.monotonic()
+        first = batch[0]
+        first.outcome = (True, first.fn(connection))  # alone so far: its failure ends the batch
+        job = first
+        while True:
+            if job is not first:
+                failure = self._run_in_savepoint(connection, job)
+                if failure is not None:  # SQLite rolled the whole transaction back
+                    raise failure
+            if len(batch) >= self._max_batch or time.monotonic() - started > self._budget:
+                return None
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if item is _STOP or not isinstance(item, _Job) or not item.transaction:
+                return item
+            job = item
+            batch.append(job)
+
+    def _run_after_commit(self, connection: sqlite3.Connection) -> None:
+        if self._after_commit is None:
+            return
+        try:
+            self._after_commit(connection)
+        except Exception as exc:  # committed already: report, never lose the results
+            log.warning("after-commit step failed: %s", type(exc).__name__)
+
     @staticmethod
-    def _run_in_savepoint(connection: sqlite3.Connection, job: _Job[Any]) -> bool:
-        """Run one job; False if the transaction did not survive its failure."""
+    def _run_in_savepoint(connection: sqlite3.Connection, job: _Job[Any]) -> BaseException | None:
+        """Run one job in its own savepoint. A failure of the job alone is its outcome; returns
+        the exception only when the whole transaction did not survive it (a full disk…).
+
+        Savepoints are not released: COMMIT ends them all, and `ROLLBACK TO job` goes back to the
+        latest one of that name. One statement per job instead of two."""
         connection.execute("SAVEPOINT job")
         try:
             result = job.fn(connection)
         except BaseException as exc:
             job.outcome = (False, exc)
             if not connection.in_transaction:
-                return False
+                return exc
             try:
                 connection.execute("ROLLBACK TO job")
-                connection.execute("RELEASE job")
             except sqlite3.Error:
-                _rollback(connection)
-                return False
-            return True
-        connection.execute("RELEASE job")
+                return exc
+            return None
         job.outcome = (True, result)
-        return True
+        return None
 
     @staticmethod
     def _deliver(jobs: list[_Job[Any]]) -> None:

@@ -361,3 +361,19 @@ async def test_a_database_of_the_first_schema_is_migrated_without_losing_anythin
     assert raw.execute("SELECT name FROM settings").fetchall() == [("other",)]
     for path in tmp_path.glob("a.db*"):
         assert b"06 12 34 56 78" not in path.read_bytes()
+
+
+async def test_jobs_sharing_a_transaction_fail_alone(store: Store) -> None:
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO cursors VALUES ('half-done', 'x', 0)")
+        raise RuntimeError("a bug in one job")
+
+    results = await asyncio.gather(
+        store.set_cursor("before", "1"),
+        store.run(broken),
+        store.set_cursor("after", "2"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], RuntimeError)
+    assert await store.get_cursor("before") == "1" and await store.get_cursor("after") == "2"
+    assert await store.get_cursor("half-done") is None  # its own writes were rolled back
