@@ -278,6 +278,7 @@ class Store:
         self._checkpoint_wanted = False  # touched on the database thread only
         self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
         self._flush_timer: asyncio.TimerHandle | None = None
+        self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
 
     @classmethod
     @asynccontextmanager
@@ -650,7 +651,20 @@ class Store:
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         self._flush_sent()  # confirmations first: the same transaction, or an earlier one
-        return await _translated(self._thread.run(fn), self._path)
+        try:
+            return await _translated(self._thread.run(fn), self._path)
+        except StoreError as exc:
+            self._report(exc)
+            raise
+
+    def _report(self, error: StoreError) -> None:
+        """Write the clear message to the log too (adapters log only an error's kind), once a
+        minute at most for the same problem."""
+        message = str(error)
+        now = time.monotonic()
+        if now - self._reported.get(message, -60.0) >= 60.0:
+            self._reported[message] = now
+            log.error("%s", message)
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         """One statement in its own savepoint; returns the row count."""

@@ -232,7 +232,9 @@ def test_a_read_only_database_is_refused_with_a_way_out(shared_folder: Path) -> 
     assert db.read_bytes() == before
 
 
-async def test_a_full_disk_loses_nothing_and_says_so(tmp_path: Path) -> None:
+async def test_a_full_disk_loses_nothing_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # A size-limited file system is not available here: the full disk is simulated honestly with
     # SQLite's own limit, PRAGMA max_page_count, which fails writes with SQLITE_FULL exactly as a
     # full disk does.
@@ -248,6 +250,7 @@ async def test_a_full_disk_loses_nothing_and_says_so(tmp_path: Path) -> None:
                 answered += 1
         message = str(failure.value)
         assert "Le disque est plein" in message and "Libérez de la place" in message
+        assert caplog.text.count("Le disque est plein") == 1  # in the log too, for the admin
         # nothing half-written: the state is the last committed one, the failed event unseen
         state = await store.load_state(store.key_for("test", "ana"))
         assert state is not None and len(state["notes"]) == answered
