@@ -10,7 +10,8 @@ handler of the root logger:
   (DEBUG included): the level applies to our modules only;
 - every record that remains, ours included, is rendered once and passed through
   `mask_personal` (phone numbers, long numbers, e-mails, handles, names after "je m'appelle" …),
-  its exception text too, as a safety net.
+  its exception text too, as a safety net. Every number of 7 digits or more becomes « [numéro] »,
+  platform ids included (a Telegram update or chat id): ids stay out of the logs too.
 
 `install_private_logging()` is called once by the CLI after `logging.basicConfig`.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.privacy import mask_personal
+from bot.privacy import NUMBER, mask_personal
 
 OUR_LOGGERS = ("bot", "adapters", "aiguillage", "bench", "__main__")
 
@@ -44,14 +45,14 @@ class PrivateLogFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed call: keep the template only, never the arguments
             message = str(record.msg)
-        record.msg = mask_personal(message)
+        record.msg = mask_personal(message, phone=NUMBER)
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = self._exceptions.formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_personal(record.exc_text)
+            record.exc_text = mask_personal(record.exc_text, phone=NUMBER)
         if record.stack_info:
-            record.stack_info = mask_personal(record.stack_info)
+            record.stack_info = mask_personal(record.stack_info, phone=NUMBER)
         record._aiguillage_masked = True
         return True
 

@@ -63,16 +63,19 @@ _INTRO = re.compile(
 )
 
 
-def mask_personal(text: str) -> str:
-    """The text with phone numbers, long numbers, e-mails, handles and names masked."""
+def mask_personal(text: str, *, phone: str = PHONE) -> str:
+    """The text with phone numbers, long numbers, e-mails, handles and names masked.
+
+    `phone` is what a phone number becomes (logs say « [numéro] »: there most long numbers are
+    ids, masked all the same)."""
     masked = _EMAIL.sub(EMAIL, text)
     masked = _HANDLE.sub(HANDLE, masked)
-    masked = _mask_phones(masked)
+    masked = _mask_phones(masked, phone)
     masked = _DIGITS.sub(NUMBER, masked)
     return _INTRO.sub(_mask_name, masked)
 
 
-def _mask_phones(text: str) -> str:
+def _mask_phones(text: str, label: str) -> str:
     if not any(c.isdigit() for c in text):
         return text
     spans = [
@@ -82,7 +85,7 @@ def _mask_phones(text: str) -> str:
         )
     ]
     for start, end in reversed(spans):
-        text = text[:start] + PHONE + text[end:]
+        text = text[:start] + label + text[end:]
     return text
 
 

@@ -213,6 +213,8 @@ async def test_a_telegram_conversation_at_debug_logs_nothing_personal(
     logging.getLogger("bot.anything").error("failed for %s", f"{NAME} {PHONE}")
     assert PHONE not in filtered.getvalue() and EMAIL not in filtered.getvalue()
     assert "could not send" in filtered.getvalue()  # a library's warning still gets through
+    assert "ERROR bot.anything: failed for" in filtered.getvalue()  # ours, masked
+    assert "[numéro]" in filtered.getvalue() and "executing" not in filtered.getvalue()
 
 
 # --- /oubli --------------------------------------------------------------------------------------
