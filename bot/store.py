@@ -191,6 +191,7 @@ STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is fo
 CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
 BUSY_TIMEOUT_MS = 5000
 SENT_FLUSH_S = 0.05  # a confirmation waits at most this long for a job to travel with
+KEY_CACHE_SIZE = 20_000  # pseudonyms remembered in memory (never written anywhere)
 PERSON_LENGTH = 12  # the usage rows' pseudonym: enough to count people, shorter than the key
 
 
@@ -279,6 +280,7 @@ class Store:
         self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
         self._flush_timer: asyncio.TimerHandle | None = None
         self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
+        self._keys: dict[tuple[str, str], str] = {}  # (platform, conversation) -> pseudonym
 
     @classmethod
     @asynccontextmanager
@@ -322,9 +324,17 @@ class Store:
     # --- identity ------------------------------------------------------------------------------
 
     def key_for(self, platform: str, conversation: str) -> str:
-        """A stable pseudonym for a person on a platform; the clear id is never stored."""
+        """A stable pseudonym for a person on a platform; the clear id is never stored.
+
+        Remembered in memory for the people writing now (a turn needs it twice)."""
+        known = self._keys.get((platform, conversation))
+        if known is not None:
+            return known
+        if len(self._keys) >= KEY_CACHE_SIZE:
+            self._keys.clear()
         digest = hmac.new(self._secret, f"{platform}:{conversation}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        key = self._keys[(platform, conversation)] = digest.hexdigest()[:32]
+        return key
 
     # --- conversation turns --------------------------------------------------------------------
 
