@@ -121,6 +121,8 @@ class Dispatcher:
             )
         if outcome.duplicate:
             log.info("duplicate event %s/%s", incoming.platform, incoming.event_id)
+            if self._flood is not None and admission.reads:
+                self._flood.refund(incoming.platform, key)
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s turn: %d replies, %s", incoming.platform, incoming.kind,
                       len(outcome.turn.replies), admission.verdict.value)  # fmt: skip

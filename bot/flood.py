@@ -13,6 +13,9 @@ time" per person):
   not read. The notice says that later messages may go unread, so that nothing the person expects
   to be answered is lost silently. The flood ends when the person's bucket is full again.
 
+A re-delivered event (the platform sending it again after a restart) gives its slot back: it
+is not the person writing fast.
+
 Other people have their own bucket and their own conversation lock: one person's wait never
 delays anyone else's turn in the dispatcher.
 
@@ -109,6 +112,13 @@ class FloodControl:
             verdict = Verdict.NOT_READ
         bucket.notified = bucket.notified or notify
         return Admission(verdict, start if verdict is Verdict.DELAYED else now, notify)
+
+    def refund(self, platform: str, key: str) -> None:
+        """Give back the slot of a message that turned out to be a re-delivery (the platform
+        sending an event again after a restart is not the person writing)."""
+        bucket = self._buckets.get(key)
+        if platform not in self.policy.exempt_platforms and bucket is not None:
+            bucket.tat -= 1.0 / self.policy.per_second
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -59,6 +59,18 @@ def test_people_have_their_own_bucket_and_the_console_is_exempt() -> None:
     assert all(flood.admit("console", "script", now=5.0).verdict is Verdict.NOW for _ in range(100))
 
 
+async def test_re_deliveries_after_a_restart_do_not_count_as_writing_fast(store: Store) -> None:
+    dispatcher = Dispatcher(store, CountingDialogue, flood=FloodControl(POLICY))
+    events = [Incoming("telegram", "ana", f"e{n}", text="salut") for n in range(4)]
+    for incoming in events:
+        await dispatcher.handle(incoming)
+    for _ in range(5):  # the platform sends the same events again and again
+        for incoming in events:
+            assert (await dispatcher.handle(incoming)).replies[0].text.startswith("message")
+    fresh = await dispatcher.handle(Incoming("telegram", "ana", "e9", text="salut"))
+    assert [r.text for r in fresh.replies] == ["message 5"]  # neither delayed nor told
+
+
 def test_memory_holds_only_people_who_are_still_flooding() -> None:
     flood = FloodControl(POLICY)
     for n in range(5000):
