@@ -343,14 +343,13 @@ class Store:
 
         def job(db: sqlite3.Connection) -> TurnOutcome:
             # the inbox row and the state in one statement (each statement is a GIL hand-off)
-            seen, stored_turn, sent, state = db.execute(
-                "SELECT EXISTS (SELECT 1 FROM inbox WHERE key = ?1 AND platform = ?2"
-                " AND event_id = ?3), (SELECT turn FROM inbox WHERE key = ?1 AND platform = ?2"
-                " AND event_id = ?3), (SELECT sent FROM inbox WHERE key = ?1 AND platform = ?2"
-                " AND event_id = ?3), (SELECT state FROM conversations WHERE key = ?1)",
+            sent, stored_turn, state = db.execute(
+                "SELECT inbox.sent, inbox.turn, conversations.state FROM (SELECT 1)"
+                " LEFT JOIN inbox ON inbox.key = ?1 AND inbox.platform = ?2"
+                " AND inbox.event_id = ?3 LEFT JOIN conversations ON conversations.key = ?1",
                 (key, platform, event_id),
             ).fetchone()
-            if seen:
+            if sent is not None:  # `sent` is never NULL in a row: the event was seen
                 unsent = stored_turn is not None and not sent
                 turn = Turn.from_storage(json.loads(stored_turn)) if unsent else Turn([])
                 return TurnOutcome(turn, True)
@@ -677,7 +676,7 @@ class Store:
             log.error("%s", message)
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
-        """One statement in its own savepoint; returns the row count."""
+        """One statement as one job; returns the row count."""
         return await self._call(lambda db: db.execute(sql, args).rowcount)
 
 
