@@ -23,13 +23,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.flood import Admission, FloodControl, Verdict, notice_reply
+from bot.flood import READ_NOW, Admission, FloodControl, Verdict, notice_reply
 from bot.messages import Incoming, Reply, Turn
 from bot.store import CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
 
 log = logging.getLogger(__name__)
-
-_READ_NOW = Admission(Verdict.NOW, 0.0, False)
 
 
 @dataclass(slots=True)
@@ -104,7 +102,7 @@ class Dispatcher:
         admission = (
             self._flood.admit(incoming.platform, key, self._clock())
             if self._flood is not None
-            else _READ_NOW
+            else READ_NOW
         )
         async with self._locks.hold(key):
             if admission.verdict is Verdict.DELAYED:

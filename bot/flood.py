@@ -70,7 +70,7 @@ class Admission:
         return self.verdict is not Verdict.NOT_READ
 
 
-_NOW = Admission(Verdict.NOW, 0.0, False)
+READ_NOW = Admission(Verdict.NOW, 0.0, False)
 
 
 @dataclass(slots=True)
@@ -91,7 +91,7 @@ class FloodControl:
         """Call once per message, in arrival order, with a monotonic `now`."""
         policy = self.policy
         if platform in policy.exempt_platforms:
-            return _NOW
+            return READ_NOW
         self._sweep(now)
         interval = 1.0 / policy.per_second
         tolerance = (policy.burst - 1) * interval
@@ -101,7 +101,7 @@ class FloodControl:
         start = bucket.tat - tolerance
         if start <= now:
             bucket.tat += interval
-            return _NOW
+            return READ_NOW
         wait = start - now
         if wait <= policy.max_delay_s:
             bucket.tat += interval

@@ -272,11 +272,11 @@ class Store:
     with `exclusive=False` so that they work while the bot runs.
     """
 
-    def __init__(self, thread: DatabaseThread, secret: bytes, path: Path) -> None:
+    def __init__(self, thread: DatabaseThread, secret: bytes, path: Path, scrub: Scrub) -> None:
         self._thread = thread
         self._secret = secret
         self._path = path
-        self._checkpoint_wanted = False  # touched on the database thread only
+        self._scrub = scrub
         self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
         self._flush_timer: asyncio.TimerHandle | None = None
         self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
@@ -293,15 +293,16 @@ class Store:
             files.prepare()
             if exclusive:
                 lock = files.lock_writer()
-        holder: list[Store] = []
+        scrub = Scrub()
         try:
-            thread = await _start_thread(target, files, holder)
+            thread = await _translated(
+                DatabaseThread.start(lambda: _connect(target), scrub.after_commit), target
+            )
             try:
                 secret = await _translated(
                     thread.run(lambda db: _set_up(db, target, files), transaction=False), target
                 )
-                store = cls(thread, secret, target)
-                holder.append(store)
+                store = cls(thread, secret, target, scrub)
                 try:
                     yield store
                 finally:
@@ -373,7 +374,7 @@ class Store:
 
     async def mark_sent(self, platform: str, key: str, event_id: str) -> None:
         """The replies of this event reached the platform: drop them from the inbox."""
-        await self._call(lambda db: _mark_sent(db, platform, key, event_id))
+        await self._call(lambda db: _mark_sent(db, [(platform, key, event_id)]))
 
     def mark_sent_soon(self, platform: str, key: str, event_id: str) -> None:
         """The same, without a round trip of its own: the confirmation joins the next database
@@ -392,13 +393,7 @@ class Store:
         if not self._sent:
             return
         sent, self._sent = self._sent, []
-        self._thread.submit_nowait(
-            lambda db: db.executemany(
-                "UPDATE inbox SET sent = 1, turn = NULL"
-                " WHERE key = ? AND platform = ? AND event_id = ?",
-                [(key, platform, event) for platform, key, event in sent],
-            )
-        )
+        self._thread.submit_nowait(lambda db: _mark_sent(db, sent))
 
     async def unsent(self, platform: str) -> list[tuple[str, Turn]]:
         """Turns computed but not confirmed sent (a crash between commit and send)."""
@@ -436,7 +431,7 @@ class Store:
             ):  # fmt: skip
                 removed += max(0, db.execute(sql, (limit,)).rowcount)
             if removed:
-                self._checkpoint_wanted = True
+                self._scrub.wanted = True
             return removed
 
         return await self._call(job)
@@ -535,7 +530,7 @@ class Store:
 
     async def purge_unanswered(self) -> int:
         def job(db: sqlite3.Connection) -> int:
-            self._checkpoint_wanted = True
+            self._scrub.wanted = True
             return db.execute("DELETE FROM unanswered").rowcount
 
         return await self._call(job)
@@ -643,18 +638,7 @@ class Store:
             ("DELETE FROM cursors WHERE instr(name, ?) > 0", key),  # e.g. telegram progress
         ):
             db.execute(sql, (value,))
-        self._checkpoint_wanted = True
-
-    def _after_commit(self, db: sqlite3.Connection) -> None:
-        """After a commit that deleted personal data: copy the WAL into the database and
-        truncate it, so that deleted text is in no file any more."""
-        if not self._checkpoint_wanted:
-            return
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if busy:
-            log.warning("WAL checkpoint postponed: a reader is still open")
-            return
-        self._checkpoint_wanted = False
+        self._scrub.wanted = True
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -693,27 +677,37 @@ async def _translated(pending: Awaitable[T], path: Path) -> T:
         raise store_errors.from_os(exc, path) from exc
 
 
-async def _start_thread(
-    path: Path, files: DatabaseFiles | None, holder: list[Store]
-) -> DatabaseThread:
-    def connect() -> sqlite3.Connection:
-        db = sqlite3.connect(str(path), isolation_level=None)  # we BEGIN ourselves
-        try:
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")  # reads the header: a corrupted file fails
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA secure_delete = ON")
-            db.create_function("mask_personal", 1, _sql_mask, deterministic=True)
-        except BaseException:
-            db.close()
-            raise
-        return db
+def _connect(path: Path) -> sqlite3.Connection:
+    """The connection the database thread owns (opened on that thread)."""
+    db = sqlite3.connect(str(path), isolation_level=None)  # we BEGIN ourselves
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")  # reads the header: a corrupted file fails here
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA secure_delete = ON")
+        db.create_function("mask_personal", 1, _sql_mask, deterministic=True)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
-    def after_commit(db: sqlite3.Connection) -> None:
-        if holder:
-            holder[0]._after_commit(db)
 
-    return await _translated(DatabaseThread.start(connect, after_commit), path)
+class Scrub:
+    """Deleted personal data may still sit in the WAL: after the commit that deleted it, copy
+    the WAL into the database and truncate it, so the text is in no file any more. Used on the
+    database thread only."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+
+    def after_commit(self, db: sqlite3.Connection) -> None:
+        if not self.wanted:
+            return
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("WAL checkpoint postponed: a reader is still open")
+            return
+        self.wanted = False
 
 
 def _sql_mask(text: str | None) -> str | None:
@@ -828,10 +822,11 @@ def _inbox_entry(
     return InboxEntry(turn=turn, sent=bool(row[1]))
 
 
-def _mark_sent(db: sqlite3.Connection, platform: str, key: str, event_id: str) -> None:
-    db.execute(
+def _mark_sent(db: sqlite3.Connection, events: list[tuple[str, str, str]]) -> None:
+    """(platform, key, event id) sent: their replies leave the inbox, the event ids stay."""
+    db.executemany(
         "UPDATE inbox SET sent = 1, turn = NULL WHERE key = ? AND platform = ? AND event_id = ?",
-        (key, platform, event_id),
+        [(key, platform, event) for platform, key, event in events],
     )
 
 
