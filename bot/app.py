@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.config import Config
 from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
+from bot.flood import FloodControl
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, Problem
 from bot.kb.loader import load_knowledge
 from bot.places import Gazetteer
@@ -84,5 +85,5 @@ async def open_app(config: Config) -> AsyncIterator[App]:
     holder = KnowledgeHolder(config, gazetteer, knowledge)
     async with Store.open(config.database) as store:
         await store.prune()
-        dispatcher = Dispatcher(store, holder.dialogue)
+        dispatcher = Dispatcher(store, holder.dialogue, flood=FloodControl())
         yield App(config, gazetteer, holder, store, dispatcher)

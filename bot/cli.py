@@ -25,6 +25,8 @@ from pathlib import Path
 from bot import cli_test
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
+from bot.logs import install_private_logging
+from bot.store_errors import StoreError
 
 log = logging.getLogger("aiguillage")
 
@@ -42,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_private_logging()  # no text, name or phone number in the logs, at any level
     # httpx logs every request URL, and Telegram's URLs contain the bot token.
     for noisy in ("httpx", "httpcore", "telegram.ext", "nio.rooms", "nio.client", "nio.responses"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
@@ -58,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"Erreur de configuration : {exc}", file=sys.stderr)
         return 2
+    except StoreError as exc:
+        print(exc, file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
 
@@ -171,7 +177,7 @@ async def _link(config: Config, args: argparse.Namespace) -> int:
         telegram_bot=args.telegram_bot,
         matrix_user=args.matrix_user,
     )
-    async with Store.open(config.database) as store:
+    async with Store.open(config.database, exclusive=False) as store:
         await store.save_referral(
             ReferralCode(
                 links.code,
@@ -203,9 +209,10 @@ def _cmd_stats(config: Config, args: argparse.Namespace) -> int:
 
 async def _stats(config: Config, args: argparse.Namespace) -> int:
     from bot.store import Store
+    from bot.terminal import json_printable, printable
 
     since = (dt.date.today() - dt.timedelta(days=args.jours)).isoformat()
-    async with Store.open(config.database) as store:
+    async with Store.open(config.database, exclusive=False) as store:
         if args.purger_questions:
             count = await store.purge_unanswered()
             print(f"{count} question(s) effacée(s). / {count} question(s) erased.")
@@ -214,18 +221,13 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
         questions = await store.unanswered_questions()
         codes = await store.referrals()
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "depuis": since,
-                    **summary,
-                    "codes": {code: r.label for code, r in codes.items()},
-                    "questions": questions,
-                },
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
+        document = {
+            "depuis": since,
+            **summary,
+            "codes": {code: r.label for code, r in codes.items()},
+            "questions": questions,
+        }
+        print(json_printable(json.dumps(document, ensure_ascii=False, indent=2)))
         return 0
     print(f"Depuis le {since} : {summary['personnes']} personnes, {summary['messages']} messages.")
     for title, key in (
@@ -238,16 +240,16 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
         if summary[key]:
             print(f"\n{title} :")
             for name, count in summary[key].items():
-                print(f"  {name:<32} {count}")
+                print(f"  {printable(name):<32} {count}")
     if codes:
         print("\nCodes conseillers (personnes venues par chacun) :")
         for code, referral in sorted(codes.items()):
             count = summary["par_code"].get(code, 0)
-            print(f"  {code:<20} {referral.label:<32} {count}")
+            print(f"  {printable(code):<20} {printable(referral.label):<32} {count}")
     print(f"\nQuestions non comprises ({len(questions)} dernières) :")
     for q in questions:
         hint = f"  [proche : {q['best_match']} {q['score']:.0f}]" if q["best_match"] else ""
-        print(f"  - {q['text']}{hint}")
+        print(f"  - {printable(q['text'])}{hint}")
     return 0
 
 
@@ -258,7 +260,7 @@ def _cmd_rappels(config: Config, args: argparse.Namespace) -> int:
 async def _rappels(config: Config, args: argparse.Namespace) -> int:
     from bot.store import Store
 
-    async with Store.open(config.database) as store:
+    async with Store.open(config.database, exclusive=False) as store:
         if args.traite is not None:
             ok = await store.set_callback_status(args.traite, "traite")
             print("Demande marquée traitée." if ok else "Demande introuvable.")

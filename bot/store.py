@@ -1,19 +1,41 @@
-"""Persistence: SQLite through aiosqlite, one file, WAL, versioned migrations.
+"""Persistence: one SQLite file (WAL), versioned migrations, one database thread.
 
 What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
 - conversation state (commune, age, situation, need, the question being asked): to continue the
   conversation where it stopped, even after a restart;
-- the inbox (platform event ids and the replies computed for them, 48 hours): so a re-delivered
-  event is never answered twice and a computed answer is never lost;
-- questions the bot could not answer (text only, no name): for admins to improve the knowledge
+- the inbox (which events were handled, and the replies computed for them until the platform
+  took them, 48 hours at most): so a re-delivered event is never answered twice and a computed
+  answer is never lost. Keyed by platform, pseudonym and event id: two people whose event ids
+  collide each get their own answer;
+- questions the bot could not answer, with phone numbers, long numbers, e-mails, handles and
+  names masked before they are stored (`bot.privacy`): for admins to improve the knowledge
   base; purged by admins or by /oubli;
-- call-back requests (phone number only with consent): for a counsellor to call back.
+- call-back requests (a phone number only after consent): for a counsellor to call back;
+- usage events (what kind of turn, need, category, département, counsellor code, and a short
+  pseudonym to count people): the figures admins read. No text, no name, no platform id.
+
+`/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, usage
+events, and the adapters' per-person cursors (any cursor whose name holds the pseudonym). Deleted
+content is overwritten (`secure_delete`) and the WAL is checkpointed and truncated right after,
+so the text is gone from the files on disk, not only from the tables.
 
 Nothing is kept longer than needed (`Store.prune`, run at every start): the inbox for two days,
 a conversation untouched for six months is erased with its questions and call-backs, and a
 call-back marked done keeps its number for 30 days.
 
-Conversation keys are pseudonymised with a keyed hash: platform ids never appear in clear.
+Conversation keys are pseudonymised with a keyed hash (HMAC-SHA256): platform ids never appear
+in clear. The key lives in its own file beside the database (`bot/store_files.py`), never in it.
+
+Files: the folder 0700, the database and its journals 0600, one writing process at a time (a
+`flock` lock; a second instance is refused with a clear message). Every problem with the file
+(read-only, disk full, corrupted, newer schema, busy) is a `StoreError` with a French message and
+a way out, never silent use.
+
+How it runs: one thread owns the connection (`bot/dbthread.py`). A turn is one job on that thread
+(`Store.run_turn`): dedupe, load the state, decide (the dialogue step), write state, inbox row,
+usage, questions and call-backs; the jobs waiting together share one transaction, and a caller
+gets its answer only once it is committed. A crash before the commit: the platform re-delivers
+the event. After it: the stored turn is returned again on re-delivery.
 """
 
 from __future__ import annotations
@@ -22,18 +44,41 @@ import asyncio
 import hashlib
 import hmac
 import json
-import secrets
+import logging
+import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
-
+from bot import store_errors
+from bot.dbthread import BUSY_RETRIES, DatabaseThread
 from bot.messages import Turn
+from bot.privacy import mask_personal
+from bot.store_errors import StoreError
+from bot.store_files import DatabaseFiles, WriterLock, new_key
 
+__all__ = [
+    "MIGRATIONS",
+    "CallbackRequest",
+    "InboxEntry",
+    "ReferralCode",
+    "Store",
+    "StoreError",
+    "TurnOutcome",
+    "TurnRecord",
+    "Unanswered",
+    "UsageEvent",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Append-only: entry N (from 1) brings a database from schema N-1 to N (`PRAGMA user_version`).
+# Each is plain SQL; `mask_personal(text)` is available to them as an SQL function.
 MIGRATIONS: Sequence[str] = (
     # 1: the first schema
     """
@@ -99,12 +144,55 @@ MIGRATIONS: Sequence[str] = (
         status TEXT NOT NULL DEFAULT 'nouveau'
     );
     """,
+    # 2: the inbox keyed by (pseudonym, platform, event id); usage rows can be anonymous and are
+    #    found by person for /oubli; unanswered texts already stored are masked.
+    """
+    CREATE TABLE inbox_v2 (
+        key TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        turn TEXT,
+        sent INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (key, platform, event_id)
+    );
+    INSERT INTO inbox_v2 (key, platform, event_id, received_at, turn, sent)
+        SELECT key, platform, event_id, received_at, turn, sent FROM inbox WHERE key IS NOT NULL;
+    DROP TABLE inbox;
+    ALTER TABLE inbox_v2 RENAME TO inbox;
+    CREATE INDEX inbox_received ON inbox (received_at);
+    CREATE TABLE usage_v2 (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        day TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        person TEXT,
+        kind TEXT NOT NULL,
+        need TEXT,
+        categorie TEXT,
+        departement TEXT,
+        referral TEXT
+    );
+    INSERT INTO usage_v2 SELECT id, at, day, platform, person, kind, need, categorie,
+        departement, referral FROM usage_events;
+    DROP TABLE usage_events;
+    ALTER TABLE usage_v2 RENAME TO usage_events;
+    CREATE INDEX usage_day ON usage_events (day);
+    CREATE INDEX usage_person ON usage_events (person);
+    CREATE INDEX unanswered_key ON unanswered (key);
+    CREATE INDEX callbacks_key ON callbacks (key);
+    UPDATE unanswered SET text = mask_personal(text);
+    """,
 )
 
 DAY_S = 24 * 3600
 INBOX_RETENTION_S = 2 * DAY_S  # platforms re-deliver for less than 24 hours
 STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is forgotten
 CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
+BUSY_TIMEOUT_MS = 5000
+SENT_FLUSH_S = 0.05  # a confirmation waits at most this long for a job to travel with
+KEY_CACHE_SIZE = 20_000  # pseudonyms remembered in memory (never written anywhere)
+PERSON_LENGTH = 12  # the usage rows' pseudonym: enough to count people, shorter than the key
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +203,7 @@ class InboxEntry:
 
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
-    kind: str  # "turn", "orientation", "faq", "unanswered", "callback", "start", "urgence"
+    kind: str  # "turn", "orientation", "faq", "non_compris", "rappel", "start", "urgence"…
     need: str | None = None
     categorie: str | None = None
     departement: str | None = None
@@ -124,7 +212,7 @@ class UsageEvent:
 
 @dataclass(frozen=True, slots=True)
 class Unanswered:
-    text: str
+    text: str  # masked by the store before it is written
     best_match: str | None
     score: float | None
     departement: str | None
@@ -155,146 +243,170 @@ class TurnRecord:
     platform: str
     event_id: str
     key: str
-    state: dict[str, Any] | None  # None: erase the person's data (/oubli)
+    state: dict[str, Any] | None  # None: erase the person's data (/oubli), unless keep_state
     turn: Turn
     usage: tuple[UsageEvent, ...] = ()
     unanswered: tuple[Unanswered, ...] = ()
     callbacks: tuple[CallbackRequest, ...] = ()
+    keep_state: bool = False  # True: the stored state is left as it is (a turn not stepped)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOutcome:
+    """What `run_turn` gives back: the turn to send (empty if already sent)."""
+
+    turn: Turn
+    duplicate: bool  # the event had been handled before: nothing was decided again
+
+
+# Given the stored state (None for a new person) and a reader of everything kept about the
+# person (for /mes_donnees), what this event writes. Runs on the database thread.
+Decide = Callable[[dict[str, Any] | None, Callable[[], dict[str, Any]]], TurnRecord]
 
 
 class Store:
-    """The SQLite store. Open with `async with Store.open(path) as store:`."""
+    """The SQLite store. Open with `async with Store.open(path) as store:`.
 
-    def __init__(self, db: aiosqlite.Connection, secret: bytes) -> None:
-        self._db = db
+    `exclusive=True` (the bot) holds the one-writer lock for as long as the store is open;
+    admin commands that only read or make one small change (`stats`, `rappels`, `link`) open
+    with `exclusive=False` so that they work while the bot runs.
+    """
+
+    def __init__(self, thread: DatabaseThread, secret: bytes, path: Path, scrub: Scrub) -> None:
+        self._thread = thread
         self._secret = secret
-        self._writing = asyncio.Lock()  # one connection: one transaction at a time
+        self._path = path
+        self._scrub = scrub
+        self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
+        self._keys: dict[tuple[str, str], str] = {}  # (platform, conversation) -> pseudonym
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Store]:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(str(path), isolation_level=None)
+    async def open(cls, path: Path | str, *, exclusive: bool = True) -> AsyncIterator[Store]:
+        in_memory = str(path) == ":memory:"
+        target = Path(str(path))
+        files = None if in_memory else DatabaseFiles(target)
+        lock: WriterLock | None = None
+        if files is not None:
+            files.prepare()
+            if exclusive:
+                lock = files.lock_writer()
+        scrub = Scrub()
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await _migrate(db)
-            secret = await _secret(db)
-            yield cls(db, secret)
+            thread = await _translated(
+                DatabaseThread.start(lambda: _connect(target), scrub.after_commit), target
+            )
+            try:
+                secret = await _translated(
+                    thread.run(lambda db: _set_up(db, target, files), transaction=False), target
+                )
+                store = cls(thread, secret, target, scrub)
+                try:
+                    yield store
+                finally:
+                    store._flush_sent()
+            finally:
+                await thread.close()
         finally:
-            await db.close()
+            if lock is not None:
+                lock.release()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(connection)` on the database thread inside a transaction (for other modules'
+        own queries, e.g. the admin dashboard). Its writes are committed when this returns."""
+        return await self._call(fn)
 
     # --- identity ------------------------------------------------------------------------------
 
     def key_for(self, platform: str, conversation: str) -> str:
-        """A stable pseudonym for a person on a platform; the clear id is never stored."""
+        """A stable pseudonym for a person on a platform; the clear id is never stored.
+
+        Remembered in memory for the people writing now (a turn needs it twice)."""
+        known = self._keys.get((platform, conversation))
+        if known is not None:
+            return known
+        if len(self._keys) >= KEY_CACHE_SIZE:
+            self._keys.clear()
         digest = hmac.new(self._secret, f"{platform}:{conversation}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        key = self._keys[(platform, conversation)] = digest.hexdigest()[:32]
+        return key
 
     # --- conversation turns --------------------------------------------------------------------
 
-    async def load_state(self, key: str) -> dict[str, Any] | None:
-        async with self._db.execute("SELECT state FROM conversations WHERE key = ?", (key,)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+    async def run_turn(self, platform: str, key: str, event_id: str, decide: Decide) -> TurnOutcome:
+        """One event, in one round trip: dedupe, load the state, decide, write it all."""
 
-    async def inbox_entry(self, platform: str, event_id: str) -> InboxEntry | None:
-        async with self._db.execute(
-            "SELECT turn, sent FROM inbox WHERE platform = ? AND event_id = ?",
-            (platform, event_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        turn = Turn.from_storage(json.loads(row[0])) if row[0] else None
-        return InboxEntry(turn=turn, sent=bool(row[1]))
+        def job(db: sqlite3.Connection) -> TurnOutcome:
+            # the inbox row and the state in one statement (each statement is a GIL hand-off)
+            sent, stored_turn, state = db.execute(
+                "SELECT inbox.sent, inbox.turn, conversations.state FROM (SELECT 1)"
+                " LEFT JOIN inbox ON inbox.key = ?1 AND inbox.platform = ?2"
+                " AND inbox.event_id = ?3 LEFT JOIN conversations ON conversations.key = ?1",
+                (key, platform, event_id),
+            ).fetchone()
+            if sent is not None:  # `sent` is never NULL in a row: the event was seen
+                unsent = stored_turn is not None and not sent
+                turn = Turn.from_storage(json.loads(stored_turn)) if unsent else Turn([])
+                return TurnOutcome(turn, True)
+            loaded = None if state is None else dict(json.loads(state))
+            record = decide(loaded, lambda: _personal_data(db, key))
+            if (record.platform, record.key, record.event_id) != (platform, key, event_id):
+                raise ValueError("the decided record is for another event")
+            self._commit(db, record)
+            return TurnOutcome(record.turn, False)
+
+        return await self._call(job)
+
+    async def load_state(self, key: str) -> dict[str, Any] | None:
+        return await self._call(lambda db: _load_state(db, key))
+
+    async def inbox_entry(self, platform: str, key: str, event_id: str) -> InboxEntry | None:
+        return await self._call(lambda db: _inbox_entry(db, platform, key, event_id))
 
     async def commit_turn(self, record: TurnRecord) -> None:
-        now = time.time()
-        day = time.strftime("%Y-%m-%d", time.gmtime(now))
-        async with self._transaction() as db:
-            if record.state is None:
-                await _erase(db, record.key)
-            else:
-                await db.execute(
-                    "INSERT INTO conversations (key, state, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE"
-                    " SET state = excluded.state, updated_at = excluded.updated_at",
-                    (record.key, json.dumps(record.state, ensure_ascii=False), now, now),
-                )
-            await db.execute(
-                "INSERT INTO inbox (platform, event_id, key, received_at, turn, sent)"
-                " VALUES (?, ?, ?, ?, ?, 0)",
-                (
-                    record.platform,
-                    record.event_id,
-                    None if record.state is None else record.key,
-                    now,
-                    json.dumps(record.turn.to_storage(), ensure_ascii=False),
-                ),
-            )
-            await db.executemany(
-                "INSERT INTO usage_events (at, day, platform, person, kind, need, categorie,"
-                " departement, referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        now,
-                        day,
-                        record.platform,
-                        record.key[:12],
-                        u.kind,
-                        u.need,
-                        u.categorie,
-                        u.departement,
-                        u.referral,
-                    )
-                    for u in record.usage
-                ],
-            )
-            await db.executemany(
-                "INSERT INTO unanswered (at, key, departement, text, best_match, score)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (now, record.key, u.departement, u.text, u.best_match, u.score)
-                    for u in record.unanswered
-                ],
-            )
-            await db.executemany(
-                "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need, referral)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        now,
-                        record.key,
-                        record.platform,
-                        c.phone,
-                        c.moment,
-                        c.commune,
-                        c.need,
-                        c.referral,
-                    )
-                    for c in record.callbacks
-                ],
-            )
+        await self._call(lambda db: self._commit(db, record))
 
-    async def mark_sent(self, platform: str, event_id: str) -> None:
+    async def mark_sent(self, platform: str, key: str, event_id: str) -> None:
         """The replies of this event reached the platform: drop them from the inbox."""
-        await self._write(
-            "UPDATE inbox SET sent = 1, turn = NULL WHERE platform = ? AND event_id = ?",
-            (platform, event_id),
-        )
+        await self._call(lambda db: _mark_sent(db, [(platform, key, event_id)]))
+
+    def mark_sent_soon(self, platform: str, key: str, event_id: str) -> None:
+        """The same, without a round trip of its own: the confirmation joins the next database
+        job's transaction (at the latest the cursor the adapter writes next, since it goes first
+        in the one queue), or is written on its own after `SENT_FLUSH_S` if nothing comes."""
+        self._sent.append((platform, key, event_id))
+        if self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(SENT_FLUSH_S, self._flush_sent)
+
+    def _flush_sent(self) -> None:
+        """Hand the pending confirmations to the database thread, ahead of anything after."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._sent:
+            return
+        sent, self._sent = self._sent, []
+        self._thread.submit_nowait(lambda db: _mark_sent(db, sent))
 
     async def unsent(self, platform: str) -> list[tuple[str, Turn]]:
         """Turns computed but not confirmed sent (a crash between commit and send)."""
-        async with self._db.execute(
-            "SELECT event_id, turn FROM inbox WHERE platform = ? AND sent = 0"
-            " AND turn IS NOT NULL ORDER BY received_at",
-            (platform,),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [(str(r[0]), Turn.from_storage(json.loads(r[1]))) for r in rows]
+
+        def job(db: sqlite3.Connection) -> list[tuple[str, Turn]]:
+            rows = db.execute(
+                "SELECT event_id, turn FROM inbox WHERE platform = ? AND sent = 0"
+                " AND turn IS NOT NULL ORDER BY received_at",
+                (platform,),
+            ).fetchall()
+            return [(str(r[0]), Turn.from_storage(json.loads(r[1]))) for r in rows]
+
+        return await self._call(job)
 
     async def prune(self, now: float | None = None) -> int:
         """Forget what is no longer needed; returns how many rows went.
@@ -302,51 +414,46 @@ class Store:
         Inbox rows after two days; conversations untouched for six months (with their
         unanswered questions and call-backs); call-backs marked done after 30 days.
         """
-        now = now or time.time()
-        idle = now - STATE_RETENTION_S
-        async with self._transaction() as db:
+        moment = now or time.time()
+        idle = moment - STATE_RETENTION_S
+
+        def job(db: sqlite3.Connection) -> int:
             removed = 0
             for sql, limit in (
-                ("DELETE FROM inbox WHERE received_at < ?", now - INBOX_RETENTION_S),
+                ("DELETE FROM inbox WHERE received_at < ?", moment - INBOX_RETENTION_S),
                 ("DELETE FROM unanswered WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM conversations WHERE updated_at < ?", idle),
                 ("DELETE FROM callbacks WHERE status != 'nouveau' AND at < ?",
-                 now - CALLBACK_DONE_RETENTION_S),
+                 moment - CALLBACK_DONE_RETENTION_S),
             ):  # fmt: skip
-                cursor = await db.execute(sql, (limit,))
-                removed += max(0, cursor.rowcount)
-        return removed
+                removed += max(0, db.execute(sql, (limit,)).rowcount)
+            if removed:
+                self._scrub.wanted = True
+            return removed
+
+        return await self._call(job)
 
     # --- personal data -------------------------------------------------------------------------
 
     async def personal_data(self, key: str) -> dict[str, Any]:
         """Everything kept about one person, for /mes_donnees."""
-        state = await self.load_state(key)
-        async with self._db.execute(
-            "SELECT text FROM unanswered WHERE key = ? ORDER BY at", (key,)
-        ) as cur:
-            questions = [str(r[0]) for r in await cur.fetchall()]
-        async with self._db.execute(
-            "SELECT phone, moment, status FROM callbacks WHERE key = ? ORDER BY at", (key,)
-        ) as cur:
-            callbacks = [
-                {"telephone": r[0], "moment": r[1], "statut": r[2]} for r in await cur.fetchall()
-            ]
-        return {"state": state, "unanswered": questions, "callbacks": callbacks}
+        return await self._call(lambda db: _personal_data(db, key))
 
     async def erase(self, key: str) -> None:
-        async with self._transaction() as db:
-            await _erase(db, key)
+        """Delete every row about the person; the files are scrubbed right after (/oubli)."""
+        await self._call(lambda db: self._erase(db, key))
 
     # --- platform cursors ----------------------------------------------------------------------
 
     async def get_cursor(self, name: str) -> str | None:
-        async with self._db.execute("SELECT value FROM cursors WHERE name = ?", (name,)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else str(row[0])
+        def job(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT value FROM cursors WHERE name = ?", (name,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._call(job)
 
     async def set_cursor(self, name: str, value: str) -> None:
         await self._write(
@@ -368,63 +475,65 @@ class Store:
         )
 
     async def referrals(self) -> dict[str, ReferralCode]:
-        async with self._db.execute(
-            "SELECT code, label, departement, need, commune FROM referral_codes"
-        ) as cur:
-            rows = await cur.fetchall()
-        return {str(r[0]): ReferralCode(*r) for r in rows}
+        def job(db: sqlite3.Connection) -> dict[str, ReferralCode]:
+            rows = db.execute(
+                "SELECT code, label, departement, need, commune FROM referral_codes"
+            ).fetchall()
+            return {str(r[0]): ReferralCode(*r) for r in rows}
+
+        return await self._call(job)
 
     # --- admin views ---------------------------------------------------------------------------
 
     async def usage_summary(self, since_day: str) -> dict[str, Any]:
         """Counts for admins: no names, no texts, no platform ids."""
-        out: dict[str, Any] = {}
-        queries = {
-            "personnes": "SELECT COUNT(DISTINCT person) FROM usage_events WHERE day >= ?",
-            "messages": "SELECT COUNT(*) FROM usage_events WHERE day >= ? AND kind = 'turn'",
-        }
-        for name, sql in queries.items():
-            async with self._db.execute(sql, (since_day,)) as cur:
-                row = await cur.fetchone()
-            out[name] = int(row[0]) if row else 0
-        groups = {
-            "par_type": "kind",
-            "par_besoin": "need",
-            "par_categorie": "categorie",
-            "par_plateforme": "platform",
-            "par_code": "referral",
-        }
-        for name, column in groups.items():
-            async with self._db.execute(
-                f"SELECT {column}, COUNT(*) FROM usage_events WHERE day >= ?"
-                f" AND {column} IS NOT NULL AND kind != 'turn' GROUP BY {column}"
-                " ORDER BY COUNT(*) DESC",
-                (since_day,),
-            ) as cur:
-                out[name] = {str(k): int(v) for k, v in await cur.fetchall()}
-        return out
+
+        def job(db: sqlite3.Connection) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            queries = {
+                "personnes": "SELECT COUNT(DISTINCT person) FROM usage_events WHERE day >= ?",
+                "messages": "SELECT COUNT(*) FROM usage_events WHERE day >= ? AND kind = 'turn'",
+            }
+            for name, sql in queries.items():
+                row = db.execute(sql, (since_day,)).fetchone()
+                out[name] = int(row[0]) if row else 0
+            groups = {
+                "par_type": "kind",
+                "par_besoin": "need",
+                "par_categorie": "categorie",
+                "par_plateforme": "platform",
+                "par_code": "referral",
+            }
+            for name, column in groups.items():
+                rows = db.execute(
+                    f"SELECT {column}, COUNT(*) FROM usage_events WHERE day >= ?"
+                    f" AND {column} IS NOT NULL AND kind != 'turn' GROUP BY {column}"
+                    " ORDER BY COUNT(*) DESC",
+                    (since_day,),
+                ).fetchall()
+                out[name] = {str(k): int(v) for k, v in rows}
+            return out
+
+        return await self._call(job)
 
     async def unanswered_questions(self, limit: int = 50) -> list[dict[str, Any]]:
-        async with self._db.execute(
-            "SELECT id, at, departement, text, best_match, score FROM unanswered"
-            " ORDER BY at DESC LIMIT ?",
-            (limit,),
-        ) as cur:
-            rows = await cur.fetchall()
-        return [
-            {
-                "id": r[0],
-                "at": r[1],
-                "departement": r[2],
-                "text": r[3],
-                "best_match": r[4],
-                "score": r[5],
-            }
-            for r in rows
-        ]
+        def job(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(
+                "SELECT id, at, departement, text, best_match, score FROM unanswered"
+                " ORDER BY at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            names = ("id", "at", "departement", "text", "best_match", "score")
+            return [dict(zip(names, r, strict=True)) for r in rows]
+
+        return await self._call(job)
 
     async def purge_unanswered(self) -> int:
-        return await self._write("DELETE FROM unanswered")
+        def job(db: sqlite3.Connection) -> int:
+            self._scrub.wanted = True
+            return db.execute("DELETE FROM unanswered").rowcount
+
+        return await self._call(job)
 
     async def callbacks(self, status: str | None = "nouveau") -> list[dict[str, Any]]:
         sql = (
@@ -434,8 +543,6 @@ class Store:
         if status:
             sql += " WHERE status = ?"
             args = (status,)
-        async with self._db.execute(sql + " ORDER BY at", args) as cur:
-            rows = await cur.fetchall()
         names = (
             "id",
             "at",
@@ -447,7 +554,12 @@ class Store:
             "referral",
             "status",
         )
-        return [dict(zip(names, r, strict=True)) for r in rows]
+
+        def job(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = db.execute(sql + " ORDER BY at", args).fetchall()
+            return [dict(zip(names, r, strict=True)) for r in rows]
+
+        return await self._call(job)
 
     async def set_callback_status(self, callback_id: int, status: str) -> bool:
         changed = await self._write(
@@ -455,49 +567,278 @@ class Store:
         )
         return changed > 0
 
+    # --- on the database thread ----------------------------------------------------------------
+
+    def _commit(self, db: sqlite3.Connection, record: TurnRecord) -> None:
+        now = time.time()
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        erased = record.state is None and not record.keep_state
+        if erased:
+            self._erase(db, record.key)
+        elif record.state is not None and not record.keep_state:
+            db.execute(
+                "INSERT INTO conversations (key, state, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE"
+                " SET state = excluded.state, updated_at = excluded.updated_at",
+                (record.key, json.dumps(record.state, ensure_ascii=False), now, now),
+            )
+        if not erased:  # the inbox row of an erasing turn would tie the event to the person
+            db.execute(
+                "INSERT INTO inbox (key, platform, event_id, received_at, turn, sent)"
+                " VALUES (?, ?, ?, ?, ?, 0)",
+                (
+                    record.key,
+                    record.platform,
+                    record.event_id,
+                    now,
+                    json.dumps(record.turn.to_storage(), ensure_ascii=False),
+                ),
+            )
+        person = None if erased else record.key[:PERSON_LENGTH]
+        usage = [
+            (now, day, record.platform, person, u.kind, u.need, u.categorie, u.departement,
+             u.referral)
+            for u in record.usage
+        ]  # fmt: skip
+        if usage:
+            db.executemany(
+                "INSERT INTO usage_events (at, day, platform, person, kind, need, categorie,"
+                " departement, referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                usage,
+            )
+        if erased:
+            return
+        if record.unanswered:
+            db.executemany(
+                "INSERT INTO unanswered (at, key, departement, text, best_match, score)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (now, record.key, u.departement, mask_personal(u.text), u.best_match, u.score)
+                    for u in record.unanswered
+                ],
+            )
+        if record.callbacks:
+            db.executemany(
+                "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need,"
+                " referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
+                     c.referral)
+                    for c in record.callbacks
+                ],
+            )  # fmt: skip
+
+    def _erase(self, db: sqlite3.Connection, key: str) -> None:
+        for sql, value in (
+            ("DELETE FROM conversations WHERE key = ?", key),
+            ("DELETE FROM unanswered WHERE key = ?", key),
+            ("DELETE FROM callbacks WHERE key = ?", key),
+            ("DELETE FROM inbox WHERE key = ?", key),
+            ("DELETE FROM usage_events WHERE person = ?", key[:PERSON_LENGTH]),
+            ("DELETE FROM cursors WHERE instr(name, ?) > 0", key),  # e.g. telegram progress
+        ):
+            db.execute(sql, (value,))
+        self._scrub.wanted = True
+
     # --- internals -----------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._writing:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        self._flush_sent()  # confirmations first: the same transaction, or an earlier one
+        try:
+            return await _translated(self._thread.run(fn), self._path)
+        except StoreError as exc:
+            self._report(exc)
+            raise
+
+    def _report(self, error: StoreError) -> None:
+        """Write the clear message to the log too (adapters log only an error's kind), once a
+        minute at most for the same problem."""
+        message = str(error)
+        now = time.monotonic()
+        if now - self._reported.get(message, -60.0) >= 60.0:
+            self._reported[message] = now
+            log.error("%s", message)
 
     async def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
-        """One statement outside any other coroutine's transaction; returns the row count."""
-        async with self._writing:
-            cursor = await self._db.execute(sql, args)
-            return cursor.rowcount
+        """One statement as one job; returns the row count."""
+        return await self._call(lambda db: db.execute(sql, args).rowcount)
 
 
-async def _erase(db: aiosqlite.Connection, key: str) -> None:
-    await db.execute("DELETE FROM conversations WHERE key = ?", (key,))
-    await db.execute("DELETE FROM unanswered WHERE key = ?", (key,))
-    await db.execute("DELETE FROM callbacks WHERE key = ?", (key,))
-    # Keep event ids (for dedupe) but unlink them from the person.
-    await db.execute("UPDATE inbox SET key = NULL WHERE key = ?", (key,))
+async def _translated(pending: Awaitable[T], path: Path) -> T:
+    """Await a database job; an SQLite or file error an admin can fix becomes a StoreError."""
+    try:
+        return await pending
+    except sqlite3.Error as exc:
+        clear = store_errors.from_sqlite(exc, path, BUSY_TIMEOUT_MS / 1000 * BUSY_RETRIES)
+        if clear is None:
+            raise
+        raise clear from exc
+    except OSError as exc:
+        raise store_errors.from_os(exc, path) from exc
 
 
-async def _migrate(db: aiosqlite.Connection) -> None:
-    async with db.execute("PRAGMA user_version") as cur:
-        row = await cur.fetchone()
-    version = int(row[0]) if row else 0
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await db.executescript(f"BEGIN; {script} PRAGMA user_version = {number}; COMMIT;")
+def _connect(path: Path) -> sqlite3.Connection:
+    """The connection the database thread owns (opened on that thread)."""
+    db = sqlite3.connect(str(path), isolation_level=None)  # we BEGIN ourselves
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")  # reads the header: a corrupted file fails here
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA secure_delete = ON")
+        db.create_function("mask_personal", 1, _sql_mask, deterministic=True)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
-async def _secret(db: aiosqlite.Connection) -> bytes:
-    async with db.execute("SELECT value FROM settings WHERE name = 'pseudonym_key'") as cur:
-        row = await cur.fetchone()
-    if row is not None:
-        return bytes.fromhex(str(row[0]))
-    value = secrets.token_bytes(32)
-    await db.execute(
-        "INSERT INTO settings (name, value) VALUES ('pseudonym_key', ?)", (value.hex(),)
+class Scrub:
+    """Deleted personal data may still sit in the WAL: after the commit that deleted it, copy
+    the WAL into the database and truncate it, so the text is in no file any more. Used on the
+    database thread only."""
+
+    def __init__(self) -> None:
+        self.wanted = False
+
+    def after_commit(self, db: sqlite3.Connection) -> None:
+        if not self.wanted:
+            return
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            log.warning("WAL checkpoint postponed: a reader is still open")
+            return
+        self.wanted = False
+
+
+def _sql_mask(text: str | None) -> str | None:
+    return mask_personal(text) if isinstance(text, str) else text
+
+
+def _set_up(db: sqlite3.Connection, path: Path, files: DatabaseFiles | None) -> bytes:
+    """Check the schema version, find the pseudonym key, migrate. Returns the key."""
+    version = _user_version(db)
+    if version > len(MIGRATIONS):
+        raise store_errors.newer_schema(path, version, len(MIGRATIONS))
+    legacy = _legacy_key(db, version)
+    if files is not None:
+        secret = _key_from_file(db, files, legacy, version)
+    else:  # in memory: nothing outlives the process
+        secret = legacy or new_key()
+    migrated = _migrate(db)
+    if legacy is not None or migrated:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("DELETE FROM settings WHERE name = 'pseudonym_key'")
+        db.execute("COMMIT")
+        if files is not None:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return secret
+
+
+def _key_from_file(
+    db: sqlite3.Connection, files: DatabaseFiles, legacy: bytes | None, version: int
+) -> bytes:
+    stored = files.read_key()
+    if stored is not None:
+        if legacy is not None and legacy != stored:
+            raise store_errors.key_conflict(files.database, files.key)
+        return stored
+    if legacy is not None:  # an older database: its key moves out to its own file
+        files.write_key(legacy)
+        return legacy
+    if version >= 1 and db.execute("SELECT 1 FROM conversations LIMIT 1").fetchone():
+        raise store_errors.key_missing(files.database, files.key)
+    key = new_key()
+    files.write_key(key)
+    return key
+
+
+def _user_version(db: sqlite3.Connection) -> int:
+    row = db.execute("PRAGMA user_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _legacy_key(db: sqlite3.Connection, version: int) -> bytes | None:
+    """The pseudonym key older versions kept in the `settings` table, if any."""
+    if version < 1:
+        return None
+    row = db.execute("SELECT value FROM settings WHERE name = 'pseudonym_key'").fetchone()
+    return None if row is None else bytes.fromhex(str(row[0]))
+
+
+def _migrate(db: sqlite3.Connection) -> bool:
+    """Apply the pending migrations, each in its own transaction. True if any was applied."""
+    applied = False
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = _user_version(db)  # read under the lock: another process may have migrated
+            if version >= len(MIGRATIONS):
+                db.execute("COMMIT")
+                return applied
+            for statement in _statements(MIGRATIONS[version]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.execute("COMMIT")
+            applied = True
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (`executescript` would commit)."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError("incomplete SQL statement at the end of a migration")
+    return statements
+
+
+# --- queries shared by several jobs (on the database thread) ----------------------------------
+
+
+def _load_state(db: sqlite3.Connection, key: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT state FROM conversations WHERE key = ?", (key,)).fetchone()
+    return None if row is None else dict(json.loads(row[0]))
+
+
+def _inbox_entry(
+    db: sqlite3.Connection, platform: str, key: str, event_id: str
+) -> InboxEntry | None:
+    row = db.execute(
+        "SELECT turn, sent FROM inbox WHERE key = ? AND platform = ? AND event_id = ?",
+        (key, platform, event_id),
+    ).fetchone()
+    if row is None:
+        return None
+    turn = Turn.from_storage(json.loads(row[0])) if row[0] else None
+    return InboxEntry(turn=turn, sent=bool(row[1]))
+
+
+def _mark_sent(db: sqlite3.Connection, events: list[tuple[str, str, str]]) -> None:
+    """(platform, key, event id) sent: their replies leave the inbox, the event ids stay."""
+    db.executemany(
+        "UPDATE inbox SET sent = 1, turn = NULL WHERE key = ? AND platform = ? AND event_id = ?",
+        [(key, platform, event) for platform, key, event in events],
     )
-    return value
+
+
+def _personal_data(db: sqlite3.Connection, key: str) -> dict[str, Any]:
+    questions = [
+        str(r[0])
+        for r in db.execute("SELECT text FROM unanswered WHERE key = ? ORDER BY at", (key,))
+    ]
+    callbacks = [
+        {"telephone": r[0], "moment": r[1], "statut": r[2]}
+        for r in db.execute(
+            "SELECT phone, moment, status FROM callbacks WHERE key = ? ORDER BY at", (key,)
+        )
+    ]
+    return {"state": _load_state(db, key), "unanswered": questions, "callbacks": callbacks}

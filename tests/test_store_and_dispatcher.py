@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
+import random
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +19,7 @@ import pytest
 
 from bot.dispatcher import Dispatcher, StepResult
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
-from bot.store import CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
+from bot.store import MIGRATIONS, CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
 
 
 class CountingDialogue:
@@ -35,6 +42,9 @@ class CountingDialogue:
 
     def failure_reply(self, state: dict[str, Any] | None) -> Reply:
         return Reply("désolé")
+
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def incoming(event: str, text: str = "salut", who: str = "alice") -> Incoming:
@@ -140,7 +150,7 @@ async def test_migrations_are_versioned(tmp_path: Path) -> None:
     async with Store.open(db):
         pass
     version = sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0]
-    assert version == 1
+    assert version == len(MIGRATIONS)
 
 
 async def test_usage_summary_counts_without_personal_data(store: Store) -> None:
@@ -207,3 +217,163 @@ async def test_prune_forgets_idle_conversations_and_old_inbox_rows(store: Store)
     assert (await store.personal_data(key))["state"] == {"x": 1}
     await store.prune(now=time.time() + 181 * 24 * 3600)
     assert await store.personal_data(key) == {"state": None, "unanswered": [], "callbacks": []}
+
+
+# --- exactly once, through hard kills ---------------------------------------------------------
+
+
+def _start_worker(db: Path) -> subprocess.Popen[str]:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.store_kill_worker", str(db)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+    return worker
+
+
+def test_hard_kills_never_lose_nor_repeat_a_turn(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    people = ("ana", "bob", "chloe")
+    events = [(f"{who}-{n}", who) for n in range(60) for who in people]
+    rng = random.Random(11)
+    answers: dict[str, set[str]] = {}
+    for _ in range(4):  # each time: everything re-delivered, the process killed at a random point
+        worker = _start_worker(db)
+        assert worker.stdin is not None and worker.stdout is not None
+        worker.stdin.write("".join(f"{e} {who} salut\n" for e, who in events))
+        worker.stdin.flush()
+        for _ in range(rng.randrange(20, len(events))):
+            event, reply = worker.stdout.readline().rstrip("\n").split("\t")
+            if reply:
+                answers.setdefault(event, set()).add(reply)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    worker = _start_worker(db)  # the last run goes to the end
+    assert worker.stdin is not None and worker.stdout is not None
+    worker.stdin.write("".join(f"{e} {who} salut\n" for e, who in events))
+    worker.stdin.close()
+    for line in worker.stdout:
+        event, reply = line.rstrip("\n").split("\t")
+        if reply:
+            answers.setdefault(event, set()).add(reply)
+    assert worker.wait(30) == 0
+    # every event answered, and only ever with one answer (re-deliveries got the same or nothing)
+    assert set(answers) == {e for e, _ in events}
+    assert all(len(replies) == 1 for replies in answers.values())
+    for who in people:
+        numbers = sorted(int(next(iter(answers[e])).split()[-1]) for e, w in events if w == who)
+        assert numbers == list(range(1, 61))  # each event stepped exactly once, none lost
+    state = sqlite3.connect(db).execute("SELECT COUNT(*) FROM inbox WHERE sent = 0").fetchone()
+    assert state[0] == 0  # everything confirmed in the end
+
+
+# --- event ids scoped per conversation and platform -------------------------------------------
+
+
+async def test_colliding_event_ids_each_get_their_own_answer(store: Store) -> None:
+    dialogue = CountingDialogue()
+    dispatcher = Dispatcher(store, lambda: dialogue)
+    await dispatcher.handle(incoming("x0", text="je suis Ana", who="ana"))
+    ana = await dispatcher.handle(incoming("42", text="pour Ana", who="ana"))
+    # not confirmed (a crash before the send): Ana's turn waits in the inbox under event 42
+    bob = await dispatcher.handle(incoming("42", text="pour Bob", who="bob"))
+    other_platform = await dispatcher.handle(Incoming("matrix", "ana", "42", text="pour Ana"))
+    assert [r.text for r in bob.replies] == ["message 1: pour Bob"]  # never Ana's data
+    assert [r.text for r in other_platform.replies] == ["message 1: pour Ana"]
+    # each re-delivery gets back its own stored answer
+    assert (await dispatcher.handle(incoming("42", who="ana"))).replies == ana.replies
+    assert (await dispatcher.handle(incoming("42", who="bob"))).replies == bob.replies
+    assert dialogue.calls == 4
+
+
+async def test_a_turn_is_one_round_trip_to_the_database(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.dbthread import DatabaseThread
+
+    round_trips: list[str] = []
+    submit = DatabaseThread.submit
+
+    def counting(self: DatabaseThread, fn: Any, **kw: Any) -> Any:
+        round_trips.append("awaited")
+        return submit(self, fn, **kw)
+
+    monkeypatch.setattr(DatabaseThread, "submit", counting)
+    dispatcher = Dispatcher(store, CountingDialogue)
+    for n in range(5):
+        await dispatcher.handle(incoming(str(n)))
+        await dispatcher.confirm_sent(incoming(str(n)))  # queued, not awaited
+    assert len(round_trips) == 5
+    assert (await dispatcher.handle(incoming("0"))).replies == []  # the confirmations landed
+
+
+async def test_a_database_of_the_first_schema_is_migrated_without_losing_anything(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "a.db"
+    legacy = bytes(range(32))
+    key = hmac.new(legacy, b"telegram:42", hashlib.sha256).hexdigest()[:32]
+    raw = sqlite3.connect(db)
+    raw.executescript(MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    now = time.time()
+    raw.executemany(
+        "INSERT INTO settings VALUES (?, ?)", [("pseudonym_key", legacy.hex()), ("other", "1")]
+    )
+    raw.execute("INSERT INTO conversations VALUES (?, '{\"count\": 3}', ?, ?)", (key, now, now))
+    unsent = Turn([Reply("pas encore envoyé")]).to_storage()
+    raw.executemany(
+        "INSERT INTO inbox VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("telegram", "100", key, now, json.dumps(unsent), 0),
+            ("telegram", "99", key, now, None, 1),
+            ("telegram", "98", None, now, None, 1),  # unlinked from an erased person
+        ],
+    )
+    raw.execute(
+        "INSERT INTO usage_events (at, day, platform, person, kind) VALUES (?, ?, ?, ?, ?)",
+        (now, "2026-01-01", "telegram", key[:12], "turn"),
+    )
+    raw.execute(
+        "INSERT INTO unanswered (at, key, text) VALUES (?, ?, ?)",
+        (now, key, "xqzw je m'appelle Karim, 06 12 34 56 78"),
+    )
+    raw.commit()
+    raw.close()
+
+    async with Store.open(db) as store:
+        assert store.key_for("telegram", "42") == key
+        dispatcher = Dispatcher(store, CountingDialogue)
+        redelivered = await dispatcher.handle(Incoming("telegram", "42", "100", text="x"))
+        assert [r.text for r in redelivered.replies] == ["pas encore envoyé"]
+        assert (await dispatcher.handle(Incoming("telegram", "42", "99", text="x"))).replies == []
+        turn = await dispatcher.handle(Incoming("telegram", "42", "101", text="x"))
+        assert turn.replies[0].text == "message 4: x"
+        [question] = await store.unanswered_questions()
+        assert question["text"] == "xqzw je m'appelle [nom], [téléphone]"
+        assert (await store.usage_summary("2000-01-01"))["personnes"] == 1
+    raw = sqlite3.connect(db)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert raw.execute("SELECT COUNT(*) FROM inbox WHERE event_id = '98'").fetchone()[0] == 0
+    assert raw.execute("SELECT name FROM settings").fetchall() == [("other",)]
+    for path in tmp_path.glob("a.db*"):
+        assert b"06 12 34 56 78" not in path.read_bytes()
+
+
+async def test_jobs_sharing_a_transaction_fail_alone(store: Store) -> None:
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO cursors VALUES ('half-done', 'x', 0)")
+        raise RuntimeError("a bug in one job")
+
+    results = await asyncio.gather(
+        store.set_cursor("before", "1"),
+        store.run(broken),
+        store.set_cursor("after", "2"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], RuntimeError)
+    assert await store.get_cursor("before") == "1" and await store.get_cursor("after") == "2"
+    assert await store.get_cursor("half-done") is None  # its own writes were rolled back
