@@ -257,7 +257,7 @@ async def measure_inprocess(
 ) -> dict[str, Any]:
     from bot.app import load_static
     from bot.config import Config
-    from bot.dialogue import OrientationDialogue
+    from bot.conversation.dialogue import OrientationDialogue
 
     gazetteer, kb = load_static(Config(knowledge=knowledge))
     real = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main as cli_main
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.logs import PrivateLogFilter, install_private_logging
 from bot.messages import Turn
@@ -250,6 +250,7 @@ async def test_oubli_leaves_nothing_linkable_in_the_tables_nor_in_the_files(
         await ana.say(f"{GIBBERISH} je m'appelle {NAME} {SURNAME}")
         await ana.say("je cherche du travail à Lunéville")
         await ana.press("sit:RSA")
+        await ana.press("human")  # a call-back is offered with a person's contact
         await ana.press("cb:ask")
         await ana.press("cb:yes")
         await ana.say(CALLBACK_PHONE)
