@@ -8,6 +8,7 @@ aiguillage reload               make the running bot reload its knowledge base
 aiguillage link CODE …          a counsellor's deep links and QR code
 aiguillage stats                usage figures and questions the bot could not answer
 aiguillage rappels              call-back requests for counsellors
+aiguillage dashboard            the admins' web dashboard (figures, questions, call-backs)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import cli_dashboard
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
 
@@ -99,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
+    cli_dashboard.add_parser(sub, common)
     return parser
 
 
@@ -340,4 +343,5 @@ COMMANDS = {
     "link": _cmd_link,
     "stats": _cmd_stats,
     "rappels": _cmd_rappels,
+    "dashboard": cli_dashboard.run,
 }

@@ -59,6 +59,7 @@ _TOP_LEVEL = {
     "telegram",
     "matrix",
     "console",
+    "dashboard",  # read by bot.cli_dashboard (bot/dashboard/settings.py)
 }
 
 

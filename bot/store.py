@@ -99,6 +99,11 @@ MIGRATIONS: Sequence[str] = (
         status TEXT NOT NULL DEFAULT 'nouveau'
     );
     """,
+    # 2 (dashboard): an admin marked an unanswered question handled, or made it a FAQ variant
+    """
+    ALTER TABLE unanswered ADD COLUMN handled_at REAL;
+    ALTER TABLE unanswered ADD COLUMN handled_faq TEXT;
+    """,
 )
 
 DAY_S = 24 * 3600
