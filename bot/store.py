@@ -99,10 +99,11 @@ MIGRATIONS: Sequence[str] = (
         status TEXT NOT NULL DEFAULT 'nouveau'
     );
     """,
-    # 2 (dashboard): an admin marked an unanswered question handled, or made it a FAQ variant
+    # 2 (dashboard): questions marked handled or made FAQ variants; who came by which code
     """
     ALTER TABLE unanswered ADD COLUMN handled_at REAL;
     ALTER TABLE unanswered ADD COLUMN handled_faq TEXT;
+    CREATE INDEX usage_referral ON usage_events (referral, person) WHERE referral IS NOT NULL;
     """,
 )
 

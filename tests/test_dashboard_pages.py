@@ -299,3 +299,20 @@ async def test_a_real_conversation_shows_in_the_dashboard(
         assert table_rows(html, "Par code conseiller")[0][:3] == ["CD54-NANCY", "1", "1"]
         _, questions = await admin.page("/questions")
         assert "qui peut lire mes messages" in questions
+
+
+async def test_the_page_shows_the_100_most_frequent_questions_and_the_csv_all(
+    known_db: Path, password_hash: str, gazetteer: Gazetteer
+) -> None:
+    seed = Seeder(known_db)
+    for n in range(103):
+        seed.question(TODAY, f"question numéro {n} sans réponse")
+    seed.close()
+    async with running_dashboard(known_db, password_hash, gazetteer) as admin:
+        await logged_in(admin)
+        _, html = await admin.page("/questions")
+        assert html.count('<li class="question">') == 100
+        assert "105 questions : les 100 plus fréquentes sont affichées." in unescape(html)
+        assert html.index("mon CHIEN") < html.index("question numéro")  # 2 times comes first
+        csv = (await (await admin.client.get("/export/questions.csv")).read()).decode("utf-8-sig")
+        assert len(csv.strip().split("\r\n")) == 1 + 105

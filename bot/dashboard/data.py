@@ -31,6 +31,7 @@ CONVERSATION_GAP_S = 30 * 60
 MAX_QUESTION_ROWS = 50_000  # the questions page groups at most this many recent rows
 
 QuestionState = Literal["a_traiter", "traitees", "toutes"]
+Start = tuple[str, str | None, str]  # a conversation's first message: day, département, person
 CallbackState = Literal["nouveau", "traite", "tous"]
 
 
@@ -200,19 +201,51 @@ class DashboardData:
     # --- figures -----------------------------------------------------------------------------
 
     async def figures(self, filters: Filters) -> Figures:
-        where, args = _event_filter(filters)
-        totals = await self._totals(where, args)
+        where, args = _event_filter(filters, by_day_index=await self._few_days(filters.period))
+        starts = await self._conversation_starts(where, args)
+        codes_of = await self._codes_of_people()
         return Figures(
-            totals=totals,
-            days=await self._days(filters, where, args),
+            totals=await self._totals(where, args, len(starts)),
+            days=await self._days(filters, where, args, starts),
             needs=await self._counts("need", "orientation", where, args),
             categories=await self._counts("categorie", "orientation", where, args),
             faq=await self._counts("categorie", "faq", where, args),
-            departements=await self._departements(where, args),
-            codes=await self._codes(filters, where, args),
+            departements=await self._departements(where, args, starts),
+            codes=await self._codes(filters, where, args, starts, codes_of),
         )
 
-    async def _totals(self, where: str, args: list[Any]) -> Totals:
+    async def _few_days(self, period: Period) -> bool:
+        """True when the period holds few of the events: reading them through the day index is
+        then faster; otherwise one pass over the table is (SQLite keeps no statistics here)."""
+        in_period = await self._one(
+            "SELECT COUNT(*) FROM usage_events WHERE day BETWEEN ? AND ?",
+            [period.start.isoformat(), period.end.isoformat()],
+        )
+        total = await self._one("SELECT COUNT(*) FROM usage_events", [])
+        return int(in_period[0]) * 20 < int(total[0])
+
+    async def _conversation_starts(self, where: str, args: list[Any]) -> list[Start]:
+        """(day, département, person) of the first message of each conversation."""
+        rows = await self._all(
+            "WITH turns AS (SELECT person, day, departement, at,"
+            " LAG(at) OVER (PARTITION BY person ORDER BY at) AS previous"
+            f" FROM usage_events WHERE kind = 'turn' AND {where})"
+            " SELECT day, departement, person FROM turns"
+            f" WHERE previous IS NULL OR at - previous > {CONVERSATION_GAP_S}",
+            args,
+        )
+        return [(str(day), dept, str(person)) for day, dept, person in rows]
+
+    async def _codes_of_people(self) -> dict[str, set[str]]:
+        """Person → the counsellor codes any of their events (ever) carries."""
+        codes: dict[str, set[str]] = {}
+        for code, person in await self._all(
+            "SELECT DISTINCT referral, person FROM usage_events WHERE referral IS NOT NULL", []
+        ):
+            codes.setdefault(str(person), set()).add(str(code))
+        return codes
+
+    async def _totals(self, where: str, args: list[Any], conversations: int) -> Totals:
         row = await self._one(
             "SELECT COUNT(DISTINCT person),"
             " SUM(kind = 'turn'), SUM(kind = 'orientation'), SUM(kind = 'faq'),"
@@ -220,13 +253,10 @@ class DashboardData:
             f" FROM usage_events WHERE {where}",
             args,
         )
-        conversations = await self._one(
-            f"{_conversation_starts(where)} SELECT COUNT(*) FROM starts", args
-        )
         values = [int(v or 0) for v in row]
         return Totals(
             personnes=values[0],
-            conversations=int(conversations[0] or 0),
+            conversations=conversations,
             messages=values[1],
             resultats=values[2],
             reponses_faq=values[3],
@@ -235,22 +265,21 @@ class DashboardData:
             urgences=values[6],
         )
 
-    async def _days(self, filters: Filters, where: str, args: list[Any]) -> list[DayRow]:
-        per_day: dict[str, list[int]] = {}
+    async def _days(
+        self, filters: Filters, where: str, args: list[Any], starts: list[Start]
+    ) -> list[DayRow]:
+        per_day: dict[str, tuple[int, int]] = {}
         for day, people, results in await self._all(
             "SELECT day, COUNT(DISTINCT person), SUM(kind = 'orientation')"
             f" FROM usage_events WHERE {where} GROUP BY day",
             args,
         ):
-            per_day[str(day)] = [int(people), int(results or 0), 0]
-        for day, count in await self._all(
-            f"{_conversation_starts(where)} SELECT day, COUNT(*) FROM starts GROUP BY day", args
-        ):
-            per_day.setdefault(str(day), [0, 0, 0])[2] = int(count)
+            per_day[str(day)] = (int(people), int(results or 0))
+        conversations = Counter(day for day, _, _ in starts)
         rows = []
         for day in filters.period.days:
-            people, results, conversations = per_day.get(day.isoformat(), [0, 0, 0])
-            rows.append(DayRow(day, people, conversations, results))
+            people, results = per_day.get(day.isoformat(), (0, 0))
+            rows.append(DayRow(day, people, conversations[day.isoformat()], results))
         return rows
 
     async def _counts(self, column: str, kind: str, where: str, args: list[Any]) -> list[CountRow]:
@@ -262,59 +291,59 @@ class DashboardData:
         )
         return [CountRow(str(k), int(p), int(n)) for k, p, n in rows]
 
-    async def _departements(self, where: str, args: list[Any]) -> list[DeptRow]:
-        counts: dict[str, list[int]] = {}
-        for dept, people, results, faq, callbacks in await self._all(
+    async def _departements(
+        self, where: str, args: list[Any], starts: list[Start]
+    ) -> list[DeptRow]:
+        conversations = Counter(dept for _, dept, _ in starts if dept)
+        found = await self._all(
             "SELECT departement, COUNT(DISTINCT person), SUM(kind = 'orientation'),"
             " SUM(kind = 'faq'), SUM(kind = 'rappel') FROM usage_events"
             f" WHERE {where} AND departement IS NOT NULL GROUP BY departement",
             args,
-        ):
-            counts[str(dept)] = [int(people), int(results or 0), int(faq or 0), int(callbacks or 0)]
-        starts = dict(
-            await self._all(
-                f"{_conversation_starts(where)} SELECT departement, COUNT(*) FROM starts"
-                " WHERE departement IS NOT NULL GROUP BY departement",
-                args,
-            )
         )
         rows = [
-            DeptRow(dept, c[0], int(starts.get(dept, 0)), c[1], c[2], c[3])
-            for dept, c in counts.items()
+            DeptRow(str(d), int(p), conversations[str(d)], int(r or 0), int(f or 0), int(c or 0))
+            for d, p, r, f, c in found
         ]
         return sorted(rows, key=lambda r: (-r.personnes, r.departement))
 
-    async def _codes(self, filters: Filters, where: str, args: list[Any]) -> list[CodeRow]:
-        # Who came through which code: any of their events (ever) carries the code.
-        came = (
-            "SELECT DISTINCT referral AS code, person FROM usage_events WHERE referral IS NOT NULL"
-        )
-        on_e, _ = _event_filter(filters, "e")
-        rows = await self._all(
-            f"WITH came AS ({came}) SELECT came.code, COUNT(DISTINCT e.person),"
-            " SUM(e.kind = 'orientation'), SUM(e.kind = 'rappel')"
-            f" FROM usage_events e JOIN came ON came.person = e.person WHERE {on_e}"
-            " GROUP BY came.code",
+    async def _codes(
+        self,
+        filters: Filters,
+        where: str,
+        args: list[Any],
+        starts: list[Start],
+        codes_of: dict[str, set[str]],
+    ) -> list[CodeRow]:
+        people: Counter[str] = Counter()
+        results: Counter[str] = Counter()
+        callbacks: Counter[str] = Counter()
+        for person, shown, called in await self._all(
+            "SELECT person, SUM(kind = 'orientation'), SUM(kind = 'rappel') FROM usage_events"
+            f" WHERE {where} AND person IN"
+            " (SELECT person FROM usage_events WHERE referral IS NOT NULL) GROUP BY person",
             args,
-        )
-        starts = dict(
-            await self._all(
-                f"{_conversation_starts(where)}, came AS ({came})"
-                " SELECT came.code, COUNT(*) FROM starts JOIN came ON came.person = starts.person"
-                " GROUP BY came.code",
-                args,
-            )
-        )
-        result = [
-            CodeRow(str(code), int(people), int(starts.get(code, 0)), int(res or 0), int(cb or 0))
-            for code, people, res, cb in rows
+        ):
+            for code in codes_of.get(str(person), ()):
+                people[code] += 1
+                results[code] += int(shown or 0)
+                callbacks[code] += int(called or 0)
+        conversations: Counter[str] = Counter()
+        for _, _, person in starts:
+            for code in codes_of.get(person, ()):
+                conversations[code] += 1
+        if filters.code is not None:  # the people who came by it may have used other codes too
+            codes = {filters.code}
+        else:  # and codes nobody came through yet are worth seeing too
+            known = await self.referral_codes()
+            codes = set(people) | {
+                code for code, (_, dept) in known.items() if filters.departement in (None, dept)
+            }
+        rows = [
+            CodeRow(code, people[code], conversations[code], results[code], callbacks[code])
+            for code in codes
         ]
-        if filters.code is None:  # codes nobody came through yet are worth seeing too
-            seen = {r.code for r in result}
-            for code, (_, dept) in (await self.referral_codes()).items():
-                if code not in seen and filters.departement in (None, dept):
-                    result.append(CodeRow(code, 0, 0, 0, 0))
-        return sorted(result, key=lambda r: (-r.personnes, r.code))
+        return sorted(rows, key=lambda r: (-r.personnes, r.code))
 
     # --- choices for the filters ---------------------------------------------------------------
 
@@ -435,29 +464,18 @@ class DashboardData:
         return row
 
 
-def _event_filter(filters: Filters, alias: str = "") -> tuple[str, list[Any]]:
-    """The WHERE clause for the events the filters keep (`alias`: a table alias, e.g. "e")."""
-    a = f"{alias}." if alias else ""
-    clauses = [f"{a}day BETWEEN ? AND ?"]
+def _event_filter(filters: Filters, *, by_day_index: bool = True) -> tuple[str, list[Any]]:
+    """The WHERE clause for the events the filters keep (`+day`: SQLite scans the table)."""
+    day = "day" if by_day_index else "+day"
+    clauses = [f"{day} BETWEEN ? AND ?"]
     args: list[Any] = [filters.period.start.isoformat(), filters.period.end.isoformat()]
     if filters.departement:
-        clauses.append(f"{a}departement = ?")
+        clauses.append("departement = ?")
         args.append(filters.departement)
     if filters.code:
-        clauses.append(f"{a}person IN (SELECT person FROM usage_events WHERE referral = ?)")
+        clauses.append("person IN (SELECT person FROM usage_events WHERE referral = ?)")
         args.append(filters.code)
     return " AND ".join(clauses), args
-
-
-def _conversation_starts(where: str) -> str:
-    """A `starts` CTE: the first message of each conversation (30 minutes of silence)."""
-    return (
-        "WITH turns AS (SELECT person, day, departement, at,"
-        " LAG(at) OVER (PARTITION BY person ORDER BY at) AS previous"
-        f" FROM usage_events WHERE kind = 'turn' AND {where}),"
-        " starts AS (SELECT person, day, departement FROM turns"
-        f" WHERE previous IS NULL OR at - previous > {CONVERSATION_GAP_S})"
-    )
 
 
 async def _has_dashboard_columns(path: Path) -> bool:

@@ -59,6 +59,7 @@ CSP = (
 )
 PERIODS = {"7": "7 derniers jours", "30": "30 derniers jours", "90": "90 derniers jours"}
 MAX_CUSTOM_DAYS = 3 * 366
+QUESTIONS_SHOWN = 100  # the most frequent; the CSV export has them all
 _DEPT = re.compile(r"^(\d{2}|2[AB]|97\d)$")
 _CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SAFE_NEXT = re.compile(r"^/(?![/\\])[^\s]*$")
@@ -356,8 +357,9 @@ async def questions_page(request: web.Request) -> web.StreamResponse:
         choices=await _filter_choices(request, labels),
         query=_query(filters, etat=etat),
         description=describe(filters, labels),
-        table=question_table(groups, labels),
-        rows=[_question_row(g, labels, entries) for g in groups],
+        total=len(groups),
+        shown=min(len(groups), QUESTIONS_SHOWN),
+        rows=[_question_row(g, labels, entries) for g in groups[:QUESTIONS_SHOWN]],
         faq_choices=[(e.choice, _faq_choice_label(e, entries)) for e in entries],
         retour=request.path_qs,
     )
