@@ -16,4 +16,8 @@ apt_get() { apt-get -o DPkg::Lock::Timeout=600 -q "$@"; }
 if ! apt-cache show chromium-driver >/dev/null 2>&1; then
   apt_get update
 fi
-apt_get install -y --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null
+packages=(chromium chromium-driver fonts-dejavu-core)
+if ! apt_get install -y --no-install-recommends "${packages[@]}" >/dev/null; then
+  apt_get update  # stale package lists: refresh them once, then try again
+  apt_get install -y --no-install-recommends "${packages[@]}" >/dev/null
+fi

@@ -181,3 +181,5 @@ async def test_pages_carry_strict_security_headers(
         assert "<script" not in html and "style=" not in html
         status, missing = await admin.page("/nulle-part")
         assert status == 404 and "Cette page n'existe pas" in unescape(missing)
+        status, wrong_way = await admin.page("/questions/traiter")
+        assert status == 405 and "passez par les menus" in unescape(wrong_way)

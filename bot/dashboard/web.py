@@ -173,6 +173,24 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except web.HTTPNotFound:
         return _error_page(request, 404, "Cette page n'existe pas.", "This page does not exist.")
+    except web.HTTPMethodNotAllowed:
+        return _error_page(
+            request,
+            405,
+            "Cette adresse ne s'ouvre pas ainsi : passez par les menus et les boutons.",
+            "This address cannot be opened this way.",
+        )
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("dashboard: %s %s failed", request.method, request.path)
+        return _error_page(
+            request,
+            500,
+            "Une erreur est survenue. Rechargez la page dans un instant ; si cela recommence, "
+            "transmettez le journal du tableau de bord à l'équipe projet.",
+            "Something went wrong. Reload the page in a moment.",
+        )
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
