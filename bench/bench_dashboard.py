@@ -3,7 +3,8 @@
 Builds a SQLite database with the store's schema (`Store.open`) and `--people` people over 90
 days (about 10 usage events each: turns, results, FAQ answers, call-backs; plus unanswered
 questions and call-back requests), then serves the real dashboard application on 127.0.0.1,
-logs in and times each page and a CSV export over HTTP (median and max of `--repeat` loads).
+logs in and times each page and a CSV export over HTTP (median and max of `--repeat` loads),
+with the 30-second figures cache off so that every load computes its figures.
 
     python -m bench.bench_dashboard [--people 20000] [--repeat 5]
 """
@@ -139,7 +140,7 @@ async def measure(path: Path, repeat: int) -> dict[str, list[float]]:
     hashed = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(password)
     gazetteer = Gazetteer.load(DEFAULT_KNOWLEDGE / "communes.csv.gz")
     timings: dict[str, list[float]] = {page: [] for page in PAGES}
-    async with DashboardData.open(path) as data:
+    async with DashboardData.open(path, cache_s=0) as data:  # every load computes
         dashboard = Dashboard(
             data=data,
             admins={"banc": hashed},

@@ -315,7 +315,7 @@ async def running_dashboard(
     today: dt.date = TODAY,
 ) -> AsyncIterator[Admin]:
     clock = Clock(at(today))
-    async with DashboardData.open(db) as data:
+    async with DashboardData.open(db, clock=clock) as data:
         dashboard = Dashboard(
             data=data,
             admins={LOGIN: password_hash},

@@ -316,3 +316,19 @@ async def test_the_page_shows_the_100_most_frequent_questions_and_the_csv_all(
         assert html.index("mon CHIEN") < html.index("question numéro")  # 2 times comes first
         csv = (await (await admin.client.get("/export/questions.csv")).read()).decode("utf-8-sig")
         assert len(csv.strip().split("\r\n")) == 1 + 105
+
+
+async def test_figures_are_reused_for_30_seconds_then_computed_again(
+    known_db: Path, password_hash: str, gazetteer: Gazetteer
+) -> None:
+    async with running_dashboard(known_db, password_hash, gazetteer) as admin:
+        await logged_in(admin)
+        assert card((await admin.page("/"))[1], "Personnes") == 3
+        seed = Seeder(known_db)
+        seed.event(TODAY, "nouvelle0001", "turn")
+        seed.close()
+        _, html = await admin.page("/")
+        assert card(html, "Personnes") == 3  # the CSV links of this page give the same figures
+        assert "recalculés au plus toutes les 30 secondes" in html
+        admin.clock.now += 31
+        assert card((await admin.page("/"))[1], "Personnes") == 4

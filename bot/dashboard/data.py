@@ -16,8 +16,9 @@ A person "came through a counsellor code" when any of their events carries that 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import aiosqlite
 from bot.text import fold
 
 CONVERSATION_GAP_S = 30 * 60
+FIGURES_CACHE_S = 30.0
 MAX_QUESTION_ROWS = 50_000  # the questions page groups at most this many recent rows
 
 QuestionState = Literal["a_traiter", "traitees", "toutes"]
@@ -120,6 +122,7 @@ class CodeRow:
 
 @dataclass(frozen=True, slots=True)
 class Figures:
+    computed_at: float  # Unix time: figures are reused for 30 s
     totals: Totals
     days: list[DayRow]
     needs: list[CountRow]
@@ -174,12 +177,27 @@ def departement_of(insee: str | None) -> str | None:
 class DashboardData:
     """Read queries, and the one write: marking unanswered questions handled."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        *,
+        cache_s: float = FIGURES_CACHE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._db = db
+        self._cache_s = cache_s
+        self._clock = clock
+        self._figures: dict[Filters, tuple[float, Figures]] = {}
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path) -> AsyncIterator[DashboardData]:
+    async def open(
+        cls,
+        path: Path,
+        *,
+        cache_s: float = FIGURES_CACHE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> AsyncIterator[DashboardData]:
         """Open the bot's database (it must exist); migrate it first if it is behind."""
         if str(path) != ":memory:" and not Path(path).exists():
             raise DatabaseMissing(
@@ -194,17 +212,31 @@ class DashboardData:
         db = await aiosqlite.connect(str(path), isolation_level=None)
         try:
             await db.execute("PRAGMA busy_timeout=5000")
-            yield cls(db)
+            yield cls(db, cache_s=cache_s, clock=clock)
         finally:
             await db.close()
 
     # --- figures -----------------------------------------------------------------------------
 
     async def figures(self, filters: Filters) -> Figures:
+        """The figures for these filters; the same filters within 30 s reuse them (a page, then
+        its CSV files, cost one computation)."""
+        now = self._clock()
+        cached = self._figures.get(filters)
+        if cached is not None and now - cached[0] < self._cache_s:
+            return cached[1]
+        figures = await self._compute_figures(filters)
+        if len(self._figures) >= 32:
+            self._figures.clear()
+        self._figures[filters] = (now, figures)
+        return figures
+
+    async def _compute_figures(self, filters: Filters) -> Figures:
         where, args = _event_filter(filters, by_day_index=await self._few_days(filters.period))
         starts = await self._conversation_starts(where, args)
         codes_of = await self._codes_of_people()
         return Figures(
+            computed_at=time.time(),
             totals=await self._totals(where, args, len(starts)),
             days=await self._days(filters, where, args, starts),
             needs=await self._counts("need", "orientation", where, args),

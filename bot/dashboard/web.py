@@ -336,6 +336,7 @@ async def figures_page(request: web.Request) -> web.StreamResponse:
         tables=tables,
         query=_query(filters),
         description=describe(filters, labels),
+        computed=dt.datetime.fromtimestamp(figures.computed_at).strftime("%H:%M:%S"),
         charts={
             "jours": charts.column_chart(
                 "Personnes par jour",
