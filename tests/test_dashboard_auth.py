@@ -156,8 +156,21 @@ async def test_every_page_needs_a_session_and_the_login_sends_back_there(
             allow_redirects=False,
         )
         assert response.headers["Location"] == "/rappels"
+        # A wrong password on the way keeps where the admin was going.
         _, html = await admin.page("/")
         await admin.client.post("/deconnexion", data={"csrf": hidden(html, "csrf")})
+        page = await admin.client.get("/connexion?suite=/questions")
+        html = await page.text()
+        refused = await admin.client.post(
+            "/connexion",
+            data={
+                "identifiant": LOGIN,
+                "mot_de_passe": "pas le bon",
+                "jeton": hidden(html, "jeton"),
+                "suite": hidden(html, "suite"),
+            },
+        )
+        assert 'name="suite" value="/questions"' in await refused.text()
         page = await admin.client.get("/connexion?suite=//evil.example/x")
         assert 'name="suite" value="/"' in await page.text()
 
