@@ -12,7 +12,7 @@ import pytest
 
 from bot.dispatcher import Dispatcher, StepResult
 from bot.messages import Choice, Incoming, Reply, Trace, Turn
-from bot.store import CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
+from bot.store import MIGRATIONS, CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
 
 
 class CountingDialogue:
@@ -140,7 +140,7 @@ async def test_migrations_are_versioned(tmp_path: Path) -> None:
     async with Store.open(db):
         pass
     version = sqlite3.connect(db).execute("PRAGMA user_version").fetchone()[0]
-    assert version == 1
+    assert version == len(MIGRATIONS)
 
 
 async def test_usage_summary_counts_without_personal_data(store: Store) -> None:

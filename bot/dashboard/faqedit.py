@@ -121,7 +121,13 @@ class FaqEditor:
                 f"{entry.file} est illisible ({exc}). / {entry.file} cannot be read."
             ) from exc
         after = insert_variant(before, entry.id, variant)
-        _write(path, after.encode("utf-8"))
+        try:
+            _write(path, after.encode("utf-8"))
+        except OSError as exc:
+            raise VariantRefused(
+                f"Impossible d'écrire {entry.file} ({exc.strerror}) : vérifiez les droits du "
+                "dossier de la base. Rien n'a changé. / The file cannot be written."
+            ) from exc
         try:
             valid, report = self._check(self.knowledge_dir)
         except BaseException:
