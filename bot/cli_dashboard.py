@@ -15,11 +15,14 @@ import signal
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from bot.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from bot.dashboard.settings import DashboardSettings
 
 
 def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -38,11 +41,11 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run(config: Config, args: argparse.Namespace) -> int:
     from bot.dashboard.data import DatabaseMissing
-    from bot.dashboard.settings import admin_hashes, parse_dashboard_settings
+    from bot.dashboard.settings import admin_hashes
 
     if getattr(args, "hash_password", False):
         return _hash_password()
-    settings = parse_dashboard_settings(_raw_section(args), str(_config_path(args) or "config"))
+    settings = _settings(config, args)
     changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     if changes:
         settings = settings.model_copy(update=changes)
@@ -77,7 +80,7 @@ class ListenError(RuntimeError):
     """The address or port cannot be listened on; the message says what to try."""
 
 
-async def _serve(config: Config, settings: Any, admins: dict[str, str]) -> int:
+async def _serve(config: Config, settings: DashboardSettings, admins: dict[str, str]) -> int:
     from aiohttp import web
 
     from bot.dashboard.data import DashboardData
@@ -153,6 +156,20 @@ def _hash_password() -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _settings(config: Config, args: argparse.Namespace) -> DashboardSettings:
+    """The `dashboard:` section: from `config.dashboard` when the configuration loader keeps it
+    (as a mapping or as this model), else read from config.yaml here."""
+    from bot.dashboard.settings import DashboardSettings, parse_dashboard_settings
+
+    where = str(_config_path(args) or "config.yaml")
+    section = getattr(config, "dashboard", None)
+    if isinstance(section, DashboardSettings):
+        return section
+    if section is not None:
+        return parse_dashboard_settings(section, where)
+    return parse_dashboard_settings(_raw_section(args), where)
 
 
 def _config_path(args: argparse.Namespace) -> Path | None:

@@ -56,6 +56,7 @@ def test_each_admin_has_a_hash_in_the_file_or_in_a_variable() -> None:
         ({"prot": 8080}, "prot : réglage inconnu"),
         ({"port": 70000}, "port : doit valoir au plus 65535"),
         ({"port": "huit"}, "port : un nombre entier est attendu"),
+        ({"port": "8080"}, "port : un nombre entier est attendu"),  # never coerced silently
         ({"admins": [{"login": "marie"}]}, "soit password_hash, soit password_hash_env"),
         ({"admins": [{"login": "marie", "password_hash": "motdepasse"}]}, "jamais le mot de passe"),
         ({"admins": [{"login": "ma rie", "password_hash": HASH}]}, "caractères non permis"),

@@ -14,7 +14,8 @@ dashboard:
 ```
 
 The model is read from the raw `dashboard` mapping (`parse_dashboard_settings`), so that the
-configuration loader only has to hand that mapping over.
+configuration loader only has to hand that mapping over (or use `DashboardSettings` as the type
+of its `dashboard` field).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 class AdminAccount(BaseModel):
     """One admin: a login and the hash of their password, or the variable that holds it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     login: Login
     password_hash: str | None = None
@@ -55,7 +56,9 @@ class AdminAccount(BaseModel):
 
 
 class DashboardSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """The section's model; strict like the rest of config.yaml (`port: "8080"` is refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
