@@ -25,7 +25,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webdriver import WebDriver, WebElement
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.dashboard_helpers import LOGIN, PASSWORD, new_database, seed_demo
 
@@ -142,10 +144,20 @@ def screenshot(driver: WebDriver, folder: Path, name: str) -> None:
 
 
 def log_in(driver: WebDriver, password: str) -> None:
+    """Fill the login form, send it, and wait until the next page has replaced this one."""
     driver.find_element(By.NAME, "identifiant").clear()
     driver.find_element(By.NAME, "identifiant").send_keys(LOGIN)
     driver.find_element(By.NAME, "mot_de_passe").send_keys(password)
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, ".connexion button[type=submit]").click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+
+
+def shown(driver: WebDriver, css: str) -> WebElement:
+    """The element, once the page being loaded has it."""
+    located = expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css))
+    element: WebElement = WebDriverWait(driver, 30).until(located)
+    return element
 
 
 def downloaded(folder: Path, timeout: float = 20.0) -> Path:
@@ -167,13 +179,14 @@ def test_an_admin_uses_the_dashboard_in_chromium(
     screenshot(browser, tmp_path, "connexion")
 
     log_in(browser, "pas le bon mot de passe")
-    refused = browser.find_element(By.CSS_SELECTOR, ".message.erreur").text
+    refused = shown(browser, ".message.erreur").text
     assert "Identifiant ou mot de passe incorrect" in refused
     assert browser.find_elements(By.CSS_SELECTOR, "svg.graphique") == []
     screenshot(browser, tmp_path, "connexion-refusee")
 
     log_in(browser, PASSWORD)
-    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Chiffres")
+    assert shown(browser, "h1").text.startswith("Chiffres")
+    shown(browser, "footer")  # the whole page is there
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.graphique")
     assert len(charts) == 5 and all(c.is_displayed() for c in charts)
     assert charts[0].size["width"] > 600 and charts[0].size["height"] > 150
