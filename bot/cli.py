@@ -9,6 +9,7 @@ aiguillage link CODE …          a counsellor's deep links and QR code
 aiguillage stats                usage figures and questions the bot could not answer
 aiguillage rappels              call-back requests for counsellors
 aiguillage test [FILES]         play conversation stories (bot/cli_test.py)
+aiguillage dashboard            the admins' web dashboard (figures, questions, call-backs)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_test
+from bot import cli_dashboard, cli_test
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
 from bot.logs import install_private_logging
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
     cli_test.register(sub, common)
+    cli_dashboard.add_parser(sub, common)
     return parser
 
 
@@ -286,4 +288,5 @@ COMMANDS = {
     "stats": _cmd_stats,
     "rappels": _cmd_rappels,
     "test": cli_test.command,
+    "dashboard": cli_dashboard.run,
 }

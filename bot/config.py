@@ -16,7 +16,7 @@ that holds them, and the adapter that needs one refuses to start when that varia
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias, get_args, get_origin
 from urllib.parse import urlsplit
@@ -38,23 +38,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.config_errors import ConfigError as ConfigError  # re-exported: the config error
+from bot.dashboard.settings import DashboardSettings
 from bot.text import did_you_mean
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KNOWLEDGE = PROJECT_ROOT / "knowledge"
 MAX_CONFIG_BYTES = 1_000_000
-
-
-class ConfigError(ValueError):
-    """The configuration is wrong; the message says where and how to fix it (French first).
-
-    `problems` lists each problem on its own ("telegram.poll_timeout : …"). Raised by the
-    loader and by the adapters (a missing secret, a token refused), caught by the CLI (exit 2).
-    """
-
-    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.problems = list(problems) or [message]
 
 
 # --- reusable field types ------------------------------------------------------------------------
@@ -224,8 +214,7 @@ class Config(Section):
     telegram: TelegramSection = TelegramSection()
     matrix: MatrixSection | None = None
     console: ConsoleSection = ConsoleSection()
-    # Validated by its owner (bot/dashboard/settings.py, dashboard helper): replace by its model.
-    dashboard: dict[str, Any] | None = None
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @field_validator("knowledge", "database", mode="after")
     @classmethod

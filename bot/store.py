@@ -183,6 +183,12 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX callbacks_key ON callbacks (key);
     UPDATE unanswered SET text = mask_personal(text);
     """,
+    # 3 (dashboard): questions marked handled or made FAQ variants; who came by which code
+    """
+    ALTER TABLE unanswered ADD COLUMN handled_at REAL;
+    ALTER TABLE unanswered ADD COLUMN handled_faq TEXT;
+    CREATE INDEX usage_referral ON usage_events (referral, person) WHERE referral IS NOT NULL;
+    """,
 )
 
 DAY_S = 24 * 3600

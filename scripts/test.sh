@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh dev,e2e
 scripts/synapse.sh install
+scripts/browser.sh  # Debian chromium + chromedriver for tests/test_dashboard_browser.py
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
