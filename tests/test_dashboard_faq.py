@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bot.dialogue import OrientationDialogue
+from bot.conversation.dialogue import OrientationDialogue
 
 from bot.config import DialogueSettings
 from bot.dashboard.faqedit import VariantRefused, clean_variant, insert_variant
