@@ -181,9 +181,7 @@ async def _run(config: Config, name: str) -> int:
 
 
 async def _reload(app: Any) -> None:
-    problems = await app.knowledge.reload()
-    for problem in problems:
-        log.warning("knowledge base: %s", problem)
+    await app.knowledge.reload()  # logs what it found (bot.app.log_report)
 
 
 def _pid_file(config: Config) -> Path:
@@ -192,12 +190,15 @@ def _pid_file(config: Config) -> Path:
 
 
 def _cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from bot.kb.cache import KnowledgeCache
     from bot.kb.check_cli import run_check
     from bot.places import Gazetteer
 
     directory = args.directory or config.knowledge
-    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
-    return run_check(directory, gazetteer, sys.stdout)
+    communes = config.knowledge / "communes.csv.gz"
+    gazetteer = Gazetteer.load(communes)
+    cache = KnowledgeCache.beside(directory, gazetteer_file=communes)
+    return run_check(directory, gazetteer, sys.stdout, cache=cache)
 
 
 def _cmd_reload(config: Config, args: argparse.Namespace) -> int:

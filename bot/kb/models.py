@@ -1,17 +1,31 @@
-"""Pydantic models of the YAML knowledge base.
+"""Models of the YAML knowledge base.
 
-Structures and services keep data·inclusion v1 field names verbatim; our additions are few and
-named in the docstrings. Cross-references (category ids, rule ids, zone ids, INSEE codes,
-structure ids) are checked by `bot.kb.checks`, which knows the whole knowledge base.
+Pydantic models validate what admins write; structures and services are validated with the
+data·inclusion v1 models of the `data-inclusion-schema` package (`StructureSchema`,
+`ServiceSchema`) and kept by the running bot as light read-only records (`Structure`,
+`Service`) with the same field names. Our additions are few and named in the docstrings.
+Cross-references (category ids, rule ids, zone ids, INSEE codes, structure ids) are checked by
+`bot.kb.checks`, which knows the whole knowledge base.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from data_inclusion.schema import v1 as di
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from bot.kb import vocab
 from bot.text import did_you_mean
@@ -69,7 +83,7 @@ class Recherche(Strict):
 
 class Contact(Strict):
     nom: str
-    courriel: str | None = None
+    courriel: EmailStr | None = None
     telephone: str | None = None
 
 
@@ -175,34 +189,72 @@ class Rule(Strict):
 
 
 # --- structures and services (data·inclusion v1 + extensions) -----------------------------------
+#
+# Validation uses the data·inclusion v1 models (`data_inclusion.schema.v1.Structure` and
+# `.Service`) through the `StructureSchema` and `ServiceSchema` subclasses below. They keep what
+# the standard checks: e-mail (EmailStr), URLs (HttpUrl), postal code, SIRET, name length and
+# the "no final full stop" warning, description length, `tous-publics` alone, date_maj in the 21st
+# century (not in the future: `bot.kb.checks`, which knows the day), volumes ≥ 0 and weeks ≥ 1.
+# They change, explicitly:
+# - lists instead of the standard's sets, so that order (shown to people) is kept and stable;
+# - enumerations as plain strings with a French "did you mean" (values from the package);
+# - URLs kept as written (checked as HttpUrl, not rewritten to punycode or with a final "/");
+# - stricter ids (`source--identifiant`), INSEE codes and coordinates; `zone_eligibilite` codes
+#   are checked against the gazetteer by `bot.kb.checks`;
+# - our extension fields (below), and unknown fields refused.
+#
+# The running bot holds `Structure` and `Service`: read-only named tuples with the same field
+# names and values (lists stay lists) as the validated models, in a fifth of their memory, and
+# built from the compiled cache in a few µs. `Structure.model_validate(data)` validates with the
+# schema and returns the record, for tests and tools.
 
 
-class Address(Strict):
-    commune: str | None = None
-    code_postal: Annotated[str, Field(pattern=r"^\d{5}$")] | None = None
-    code_insee: InseeCode | None = None
-    adresse: str | None = None
-    complement_adresse: str | None = None
-    longitude: float | None = Field(None, ge=-180, le=180)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    telephone: str | None = None
-    courriel: str | None = None
-    horaires_accueil: str | None = None
+def _checked_by(adapter: TypeAdapter[Any], message: str) -> AfterValidator:
+    """Check a text with a pydantic type (HttpUrl…) and keep the text as written."""
+
+    def check(value: str) -> str:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            raise ValueError(message.format(value=value)) from None
+        return value
+
+    return AfterValidator(check)
 
 
-class Structure(Address):
-    """data·inclusion v1 Structure. Extensions: categories, statut, verifie_le, verifie_par,
-    notes_admin, exemple, zone_eligibilite/zones (for referents)."""
+HttpUrlText = Annotated[
+    str,
+    _checked_by(
+        TypeAdapter(HttpUrl),
+        "adresse web invalide « {value} » (attendu : https://exemple.fr/…, sans espace)",
+    ),
+]
+
+
+class _OnTheStandard(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("date_maj", check_fields=False)
+    @classmethod
+    def date_maj_valide(cls, value: dt.date) -> dt.date:
+        # Replaces the standard's validator of the same name: "not in the future" depends on the
+        # day the base is checked, so bot.kb.checks does it; the cached validation does not.
+        if value < dt.date(2000, 1, 1):
+            raise ValueError("La date de dernière modification doit être au 21e siècle.")
+        return value
+
+
+class StructureSchema(_OnTheStandard, di.Structure):  # type: ignore[misc]
+    """A structure as written in YAML: data·inclusion v1 Structure, plus our extensions."""
 
     source: Slug
     id: DiId
-    nom: str = Field(min_length=3, max_length=150)
-    date_maj: dt.date
-    description: str | None = None
-    lien_source: Url | None = None
-    siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
-    site_web: Url | None = None
-    accessibilite_lieu: Url | None = None
+    code_insee: InseeCode | None = None
+    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    lien_source: HttpUrlText | None = None
+    site_web: HttpUrlText | None = None
+    accessibilite_lieu: HttpUrlText | None = None
     reseaux_porteurs: list[ReseauPorteur] = Field(default_factory=list)
     # extensions
     categories: list[CategoryId] = Field(min_length=1)
@@ -226,32 +278,25 @@ class Periode(Strict):
     au: dt.date | None = None
 
 
-class Service(Address):
-    """data·inclusion v1 Service. Extensions: categorie, zones, eligibilite, periode, capacite,
-    fermeture_temporaire, mots_cles, langues_accueil, frequence_maj, exemple."""
+class ServiceSchema(_OnTheStandard, di.Service):  # type: ignore[misc]
+    """A service as written in YAML: data·inclusion v1 Service, plus our extensions."""
 
     source: Slug
     structure_id: DiId
     id: DiId
-    nom: str = Field(min_length=3, max_length=150)
-    description: str = Field(min_length=5, max_length=10000)
-    date_maj: dt.date
+    code_insee: InseeCode | None = None
+    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    lien_source: HttpUrlText | None = None
+    lien_mobilisation: HttpUrlText | None = None
     type: TypeService | None = None
-    thematiques: list[Thematique] = Field(default_factory=list)
     frais: Frais | None = None
-    frais_precisions: str | None = None
+    thematiques: list[Thematique] = Field(default_factory=list)
     publics: list[Public] = Field(default_factory=list)
-    publics_precisions: str | None = None
-    conditions_acces: str | None = None
-    contact_nom_prenom: str | None = None
     modes_accueil: list[ModeAccueil] = Field(default_factory=list)
-    zone_eligibilite: list[str] = Field(default_factory=list)
-    lien_mobilisation: Url | None = None
     modes_mobilisation: list[ModeMobilisation] = Field(default_factory=list)
     mobilisable_par: list[Mobilisable] = Field(default_factory=list)
-    mobilisation_precisions: str | None = None
-    volume_horaire_hebdomadaire: float | None = None
-    nombre_semaines: int | None = None
+    zone_eligibilite: list[str] = Field(default_factory=list)
     # extensions
     categorie: StructureCategoryId
     zones: list[Slug] = Field(default_factory=list)
@@ -261,6 +306,111 @@ class Service(Address):
     langues_accueil: list[str] = Field(default_factory=list)
     frequence_maj: Literal["1m", "3m", "6m", "12m"] | None = None
     exemple: bool = False
+
+
+class Structure(NamedTuple):
+    """data·inclusion v1 Structure, read-only, as the running bot holds it (see StructureSchema).
+
+    Extensions: categories, statut, verifie_le, verifie_par, notes_admin, exemple,
+    zone_eligibilite/zones (for referents).
+    """
+
+    source: str
+    id: str
+    nom: str
+    date_maj: dt.date
+    categories: list[str]
+    description: str | None = None
+    lien_source: str | None = None
+    siret: str | None = None
+    commune: str | None = None
+    code_postal: str | None = None
+    code_insee: str | None = None
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    telephone: str | None = None
+    courriel: str | None = None
+    site_web: str | None = None
+    horaires_accueil: str | None = None
+    accessibilite_lieu: str | None = None
+    reseaux_porteurs: list[str] = []  # noqa: RUF012
+    statut: Literal["actif", "suspendu", "ferme"] = "actif"
+    verifie_le: dt.date | None = None
+    verifie_par: str | None = None
+    notes_admin: str | None = None
+    exemple: bool = False
+    zone_eligibilite: list[str] = []  # noqa: RUF012
+    zones: list[str] = []  # noqa: RUF012
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Structure:
+        """Validate `data` as written in YAML (StructureSchema) and return the record."""
+        return record_from(StructureSchema.model_validate(data), cls)
+
+
+class Service(NamedTuple):
+    """data·inclusion v1 Service, read-only, as the running bot holds it (see ServiceSchema).
+
+    Extensions: categorie, zones, eligibilite, periode, mots_cles, langues_accueil,
+    frequence_maj, exemple.
+    """
+
+    source: str
+    structure_id: str
+    id: str
+    nom: str
+    description: str
+    date_maj: dt.date
+    categorie: str
+    lien_source: str | None = None
+    type: str | None = None
+    thematiques: list[str] = []  # noqa: RUF012
+    frais: str | None = None
+    frais_precisions: str | None = None
+    publics: list[str] = []  # noqa: RUF012
+    publics_precisions: str | None = None
+    conditions_acces: str | None = None
+    commune: str | None = None
+    code_postal: str | None = None
+    code_insee: str | None = None
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    telephone: str | None = None
+    courriel: str | None = None
+    modes_accueil: list[str] = []  # noqa: RUF012
+    zone_eligibilite: list[str] = []  # noqa: RUF012
+    contact_nom_prenom: str | None = None
+    lien_mobilisation: str | None = None
+    modes_mobilisation: list[str] = []  # noqa: RUF012
+    mobilisable_par: list[str] = []  # noqa: RUF012
+    mobilisation_precisions: str | None = None
+    volume_horaire_hebdomadaire: float | None = None
+    nombre_semaines: int | None = None
+    horaires_accueil: str | None = None
+    zones: list[str] = []  # noqa: RUF012
+    eligibilite: Eligibilite | None = None
+    periode: Periode | None = None
+    mots_cles: list[str] = []  # noqa: RUF012
+    langues_accueil: list[str] = []  # noqa: RUF012
+    frequence_maj: Literal["1m", "3m", "6m", "12m"] | None = None
+    exemple: bool = False
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Service:
+        """Validate `data` as written in YAML (ServiceSchema) and return the record."""
+        return record_from(ServiceSchema.model_validate(data), cls)
+
+
+Record = TypeVar("Record", Structure, Service)
+
+
+def record_from(schema: BaseModel, record_type: type[Record]) -> Record:
+    """The read-only record of a validated schema object."""
+    return record_type._make([getattr(schema, name) for name in record_type._fields])
 
 
 # --- FAQ, lexicon --------------------------------------------------------------------------------
