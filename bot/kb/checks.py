@@ -84,6 +84,7 @@ class Sections:
     lists: dict[str, list[Located[Any]]] = field(default_factory=dict)
     # where each section key was first seen, for problems about a whole section
     anchors: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict)
+    shared_dir: str = "commun"  # as shown in problems, e.g. "knowledge/commun"
 
     def of(self, attribute: str) -> list[Located[Any]]:
         return self.lists.setdefault(attribute, [])
@@ -502,21 +503,23 @@ def _check_lexicon(sections: Sections, report: Report) -> None:
 
 def _check_vocabulary(sections: Sections, ids: _Ids, report: Report) -> None:
     missing = [
-        ("faq", "FAQ", vocab.FAQ_TOPICS, ids.faq, report.errors),
-        ("besoins", "besoin", vocab.ROUTABLE_NEEDS, ids.needs, report.errors),
-        ("categories", "catégorie", vocab.CATEGORIES, ids.categories, report.warnings),
-    ]
-    for section, what, wanted, known, sink in missing:
+        ("faq", "faq", "FAQ", vocab.FAQ_TOPICS, ids.faq, report.errors),
+        ("needs", "besoins", "besoin", vocab.ROUTABLE_NEEDS, ids.needs, report.errors),
+        ("categories", "categories", "catégorie", vocab.CATEGORIES, ids.categories,
+         report.warnings),
+    ]  # fmt: skip
+    for attribute, section, what, wanted, known, sink in missing:
         absent = [value for value in wanted if value not in known]
         if absent:
             message = f"{what} attendu(e)s mais absent(e)s : {', '.join(absent)}"
-            sink.append(_section_problem(sections, section, message))
+            sink.append(_section_problem(sections, attribute, section, message))
 
 
-def _section_problem(sections: Sections, section: str, message: str) -> Problem:
-    anchor = sections.anchors.get(section)
+def _section_problem(sections: Sections, attribute: str, section: str, message: str) -> Problem:
+    anchor = sections.anchors.get(attribute)
     if anchor is None:
-        return Problem(f"commun/{section}.yaml", 1, 1, f"section « {section} » absente : {message}")
+        name = f"{sections.shared_dir}/{section}.yaml"
+        return Problem(name, 1, 1, f"section « {section} » absente : {message}")
     doc, key = anchor
     return doc.problem((key,), message, key=True)
 

@@ -511,6 +511,7 @@ class _Part:
     unit: str  # "commun" or a département code
     files: list[ParsedFile]
     key: str  # digest of its files (and, for a département, of the shared part)
+    shared_dir: str  # the shared folder as shown in problems
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     _sections: Sections | None = None
@@ -518,7 +519,7 @@ class _Part:
     @property
     def sections(self) -> Sections:
         if self._sections is None:
-            self._sections = _sections_of(self.files)
+            self._sections = _sections_of(self.files, self.shared_dir)
         return self._sections
 
     def entries(self) -> Iterator[tuple[ParsedFile, Entry]]:
@@ -527,8 +528,8 @@ class _Part:
                 yield parsed, entry
 
 
-def _sections_of(files: list[ParsedFile]) -> Sections:
-    sections = Sections()
+def _sections_of(files: list[ParsedFile], shared_dir: str) -> Sections:
+    sections = Sections(shared_dir=shared_dir)
     for parsed in files:
         for key in parsed.keys:
             sections.anchors.setdefault(_SECTIONS[key].attribute, (parsed.doc, key))
@@ -619,7 +620,8 @@ class _Loader:
         parts = [f"{f.name} {f.digest}" for f in files]
         if shared is not None:
             parts.append(f"commun {shared.key}")
-        part = _Part(unit, files, digest_bytes("\n".join(parts).encode()))
+        key = digest_bytes("\n".join(parts).encode())
+        part = _Part(unit, files, key, _relative(self.directory / "commun", self.directory))
         part.errors += problems
         for parsed in files:
             part.errors += parsed.errors
@@ -834,6 +836,11 @@ _PATTERN_HINTS: Final = {
     "^\\d{14}$": "SIRET à 14 chiffres",
     "^\\d{5}$": "code postal à 5 chiffres",
 }
+_FIELD_HINTS: Final = {
+    "code_postal": "code postal à 5 chiffres, par exemple « 54000 »",
+    "siret": "SIRET à 14 chiffres",
+    "code_insee": "code INSEE à 5 caractères, par exemple « 54395 »",
+}
 _TYPE_NAMES: Final = {
     "string_type": "un texte",
     "int_type": "un nombre entier",
@@ -897,15 +904,21 @@ def _value_message(field: str, error: ErrorDetails) -> str:
         return f"format invalide pour « {field} » : {shown} ({hint})"
     if kind in ("too_short", "string_too_short"):
         unit = "élément(s)" if kind == "too_short" else "caractère(s)"
-        return f"« {field} » : au moins {ctx.get('min_length')} {unit} attendu(s)"
+        hint = f" ({_FIELD_HINTS[field]})" if field in _FIELD_HINTS else ""
+        return f"« {field} » : au moins {ctx.get('min_length')} {unit} attendu(s){hint}"
     if kind in ("too_long", "string_too_long"):
         unit = "élément(s)" if kind == "too_long" else "caractère(s)"
+        hint = f", {_FIELD_HINTS[field]}" if field in _FIELD_HINTS else ""
         return (
-            f"« {field} » : au plus {ctx.get('max_length')} {unit} ({_length(value)} actuellement)"
+            f"« {field} » : au plus {ctx.get('max_length')} {unit} ({_length(value)} "
+            f"actuellement{hint})"
         )
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
-        return f"« {field} » doit être {words} {ctx.get(key)}, pas {shown}"
+        bound = ctx.get(key)
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)
+        return f"« {field} » doit être {words} {bound}, pas {shown}"
     return f"valeur invalide pour « {field} » : {shown} ({error['msg']})"
 
 

@@ -46,6 +46,7 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _INT_TAG = "tag:yaml.org,2002:int"
 _FLOAT_TAG = "tag:yaml.org,2002:float"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_CONTAINER_TAGS = frozenset({None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 
 # libyaml / PyYAML messages, in plain French.
 _PROBLEMS = {
@@ -64,6 +65,22 @@ _PROBLEMS = {
     "found unexpected end of stream": "fin du fichier inattendue (guillemet non fermé ?)",
     "could not find expected ':'": "« : » attendu après la clé",
     "found unknown escape character": "séquence d'échappement inconnue entre guillemets doubles",
+    "found a tab character that violates indentation": "une tabulation sert à indenter : "
+    "indentez avec des espaces",
+    "found a tab character where an indentation space is expected": "une tabulation sert à "
+    "indenter : indentez avec des espaces",
+    "exceeded maximum nesting depth": "imbrication trop profonde (limite de sécurité)",
+    "found unexpected ':'": "« : » inattendu (mettez la valeur entre guillemets)",
+    "expected <block end>, but found '<block mapping start>'": "indentation incohérente",
+    "expected <block end>, but found '<block sequence start>'": "indentation incohérente",
+    "expected <block end>, but found '-'": "un « - » mal aligné (indentation incohérente)",
+    "expected <block end>, but found '<scalar>'": "indentation incohérente",
+    "did not find expected alphabetic or numeric character": "alias ou ancre mal écrit : après "
+    "« * » ou « & », un nom est attendu (mettez le texte entre guillemets)",
+    "did not find expected node content": "valeur attendue ici (guillemets ou crochets mal "
+    "fermés ?)",
+    "found undefined tag handle": "étiquette YAML inconnue (un texte commençant par « ! » doit "
+    "être entre guillemets)",
 }
 _CONTEXTS = {
     "while scanning a quoted scalar": "dans un texte entre guillemets",
@@ -72,6 +89,16 @@ _CONTEXTS = {
     "while parsing a flow sequence": "dans la liste [ ] ouverte",
     "while parsing a flow mapping": "dans le dictionnaire { } ouvert",
     "while scanning a simple key": "en lisant une clé",
+    "while scanning a plain scalar": "en lisant un texte",
+    "while scanning a block scalar": "en lisant un texte sur plusieurs lignes",
+    "while scanning an alias": "en lisant un alias",
+    "while scanning an anchor": "en lisant une ancre",
+    "while scanning a tag": "en lisant une étiquette",
+    "while scanning a directive": "en lisant une directive",
+    "while parsing a block node": "en lisant une valeur",
+    "while parsing a flow node": "en lisant une valeur",
+    "while parsing a node": "en lisant une valeur",
+    "while increasing flow level": "dans les crochets ou accolades ouverts",
 }
 
 
@@ -259,10 +286,12 @@ def load_yaml(
 def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     problem = (error.problem or "").strip()
-    message = _PROBLEMS.get(problem, problem or "erreur de syntaxe")
+    message = _PROBLEMS.get(problem) or (
+        f"erreur de syntaxe (en anglais : {problem})" if problem else "erreur de syntaxe"
+    )
     context = (error.context or "").strip()
     if context and error.context_mark is not None and error.context_mark is not mark:
-        where = _CONTEXTS.get(context, context)
+        where = _CONTEXTS.get(context, "à partir de")
         message += f" ({where} ligne {error.context_mark.line + 1})"
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     return Problem(file, line, column, f"YAML mal formé : {message}")
@@ -352,6 +381,9 @@ class _Builder:
                         "de dictionnaires (limite de sécurité)",
                     )
                 container: Any = {} if kind is yaml.MappingStartEvent else []
+                if event.tag not in _CONTAINER_TAGS:
+                    # e.g. !!python/object/apply: never constructed, but never silently ignored
+                    self.report(event.start_mark, f"étiquette YAML inconnue « {event.tag} »")
                 anchor, event.anchor = event.anchor, None
                 self.nodes += 1
                 self.written += 1
