@@ -42,6 +42,7 @@ from typing import Any, Final, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from bot.kb.knowledge import Problem
+from bot.kb.models import compact
 from bot.kb.yamlpos import YamlDocument
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,9 @@ class ParsedFile:
     keys: list[str]  # top-level keys, in file order
     doc: YamlDocument = field(repr=False)
     broken: bool = False  # unreadable: nothing of it could be read
+    # made from the entries when first needed, kept for reloads (never written to disk)
+    gathered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    ids: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(slots=True)
@@ -183,6 +187,7 @@ class KnowledgeCache:
         self._files: dict[str, ParsedFile] = {}
         self._checks: dict[str, tuple[str, Checked]] = {}
         self._good: dict[str, list[ParsedFile]] = {}  # unit → files of its last error-free load
+        self._stats: dict[str, tuple[tuple[int, ...], str]] = {}  # name → (os.stat key, digest)
         self._lock = threading.Lock()
         self.stats = CacheStats()
 
@@ -193,6 +198,15 @@ class KnowledgeCache:
         return cls(directory / ".cache", context=context)
 
     # --- parsed files ---------------------------------------------------------------------------
+
+    def digest_of(self, name: str, path: Path, stat: os.stat_result) -> str | None:
+        """The digest of a file unchanged since this process last read it (same size, inode,
+        modification and change times), without reading it again; None otherwise."""
+        known = self._stats.get(name)
+        return known[1] if known is not None and known[0] == _stat_key(stat) else None
+
+    def read_as(self, name: str, stat: os.stat_result, digest: str) -> None:
+        self._stats[name] = (_stat_key(stat), digest)
 
     def parsed(
         self, name: str, digest: str, path: Path, types_by_key: Mapping[str, type[Any]]
@@ -273,6 +287,8 @@ class KnowledgeCache:
         with self._lock:
             for name in set(self._files) - names:
                 del self._files[name]
+            for name in set(self._stats) - names:
+                del self._stats[name]
             for unit in set(self._checks) - units:
                 del self._checks[unit]
             for unit in set(self._good) - units:
@@ -305,6 +321,10 @@ class KnowledgeCache:
             log.debug("cache not written (%s): %s", path.name, type(error).__name__)
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
+    return (stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 # --- encoding -----------------------------------------------------------------------------------
@@ -478,7 +498,7 @@ def _record_decoder(record_type: type[Any]) -> Callable[[Any], Any]:
             value = row[index]
             if value is not None:
                 row[index] = convert(value)
-        return make(record_type, row)
+        return make(record_type, compact(record_type, row, models=False))
 
     return decode
 

@@ -99,46 +99,68 @@ _ANYWHERE: Final = frozenset({"commun", "departement", "annexe"})
 # --- sections -----------------------------------------------------------------------------------
 
 
-class _Bucketed(NamedTuple):
-    item: Any
-    local: bool  # written in a département's file
+# How the KnowledgeBase holds a section, in two steps so that a reload redoes only what changed:
+# `gather` one file's items (and whether it is a département's file) into its part, then
+# `merge` the files' parts, in file order. Each file's part is kept with the parsed file.
 
 
-def _first_by_id(entries: list[_Bucketed]) -> dict[str, Any]:
+class _Holding(NamedTuple):
+    gather: Callable[[list[Any], bool], Any]
+    merge: Callable[[list[Any]], Any]
+
+
+def _first_by(attribute: str) -> Callable[[list[Any], bool], dict[str, Any]]:
+    def gather(items: list[Any], local: bool) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for item in items:
+            result.setdefault(getattr(item, attribute), item)
+        return result
+
+    return gather
+
+
+def _merged(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parts' items, the first of an id winning (ids repeat only with equal records)."""
     result: dict[str, Any] = {}
-    for entry in entries:
-        result.setdefault(entry.item.id, entry.item)
+    for part in parts:
+        if result.keys() & part.keys():
+            for key, item in part.items():
+                result.setdefault(key, item)
+        else:
+            result.update(part)
     return result
 
 
-def _all_once(entries: list[_Bucketed]) -> tuple[Any, ...]:
-    """Every item, an id written identically in two départements only once."""
-    return tuple(_first_by_id(entries).values())
+def _items(items: list[Any], local: bool) -> list[Any]:
+    return items
 
 
-def _metas(entries: list[_Bucketed]) -> dict[str, Meta]:
-    result: dict[str, Meta] = {}
-    for entry in entries:
-        result.setdefault(entry.item.departement, entry.item)
-    return result
+def _chained(parts: list[list[Any]]) -> tuple[Any, ...]:
+    return tuple(item for part in parts for item in part)
 
 
-def _national(entries: list[_Bucketed]) -> National:
-    return entries[0].item if entries else National()
+def _national(parts: list[list[National]]) -> National:
+    return next((item for part in parts for item in part), None) or National()
 
 
-def _items(entries: list[_Bucketed]) -> tuple[Any, ...]:
-    return tuple(e.item for e in entries)
+def _faq(items: list[Faq], local: bool) -> tuple[dict[str, Faq], dict[str, Faq]]:
+    """(national, local): a département's FAQ with `portee: departement` replaces the other."""
+    by_id = _first_by("id")
+    overrides = [faq for faq in items if local and faq.portee == "departement"]
+    national = [faq for faq in items if not (local and faq.portee == "departement")]
+    return by_id(national, local), by_id(overrides, local)
 
 
-def _faq_with_overrides(entries: list[_Bucketed]) -> dict[str, Faq]:
-    national = _first_by_id([e for e in entries if not _is_local_faq(e)])
-    local = _first_by_id([e for e in entries if _is_local_faq(e)])
-    return {**national, **local}
+def _faq_with_overrides(parts: list[tuple[dict[str, Faq], dict[str, Faq]]]) -> dict[str, Faq]:
+    return {**_merged([n for n, _ in parts]), **_merged([o for _, o in parts])}
 
 
-def _is_local_faq(entry: _Bucketed) -> bool:
-    return entry.local and entry.item.portee == "departement"
+BY_ID: Final = _Holding(_first_by("id"), _merged)
+ONCE_EACH: Final = _Holding(_first_by("id"), lambda parts: tuple(_merged(parts).values()))
+METAS: Final = _Holding(_first_by("departement"), _merged)
+FIRST: Final = _Holding(_items, _national)
+ALL: Final = _Holding(_items, _chained)
+FAQ: Final = _Holding(_faq, _faq_with_overrides)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +168,7 @@ class _Section:
     key: str  # top-level YAML key
     attribute: str  # KnowledgeBase (and Sections) attribute
     model: type[BaseModel]  # what validates it
-    assemble: Callable[[list[_Bucketed]], Any]  # how the KnowledgeBase holds it
+    holding: _Holding  # how the KnowledgeBase holds it
     places: frozenset[str]  # kinds of files where it may be written
     record: type[Any] | None = None  # the read-only record the bot holds (None: the model)
     adapter: TypeAdapter[list[Any]] | None = None  # None: a single mapping, not a list
@@ -163,33 +185,33 @@ def _section(
     key: str,
     attribute: str,
     model: type[BaseModel],
-    assemble: Callable[[list[_Bucketed]], Any],
+    holding: _Holding,
     places: frozenset[str],
     *,
     record: type[Any] | None = None,
     single: bool = False,
 ) -> _Section:
     adapter = None if single else TypeAdapter(list[model])  # type: ignore[valid-type]
-    return _Section(key, attribute, model, assemble, places, record, adapter)
+    return _Section(key, attribute, model, holding, places, record, adapter)
 
 
 _SECTIONS: Final = {
     s.key: s
     for s in (
-        _section("meta", "metas", Meta, _metas, _DEPARTEMENT, single=True),
-        _section("national", "national", National, _national, _COMMUN, single=True),
-        _section("categories", "categories", Category, _first_by_id, _COMMUN),
-        _section("besoins", "needs", Need, _first_by_id, _COMMUN),
-        _section("eligibility_rules", "rules", Rule, _first_by_id, _COMMUN),
-        _section("zones", "zones", Zone, _first_by_id, _ANYWHERE),
-        _section("structures", "structures", StructureSchema, _first_by_id, _ANYWHERE,
+        _section("meta", "metas", Meta, METAS, _DEPARTEMENT, single=True),
+        _section("national", "national", National, FIRST, _COMMUN, single=True),
+        _section("categories", "categories", Category, BY_ID, _COMMUN),
+        _section("besoins", "needs", Need, BY_ID, _COMMUN),
+        _section("eligibility_rules", "rules", Rule, BY_ID, _COMMUN),
+        _section("zones", "zones", Zone, BY_ID, _ANYWHERE),
+        _section("structures", "structures", StructureSchema, BY_ID, _ANYWHERE,
                  record=Structure),
-        _section("services", "services", ServiceSchema, _all_once, _ANYWHERE, record=Service),
-        _section("orienteurs", "orienteurs", StructureSchema, _all_once, _ANYWHERE,
+        _section("services", "services", ServiceSchema, ONCE_EACH, _ANYWHERE, record=Service),
+        _section("orienteurs", "orienteurs", StructureSchema, ONCE_EACH, _ANYWHERE,
                  record=Structure),
-        _section("faq", "faq", Faq, _faq_with_overrides, _SHARED_OR_OWN),
-        _section("lexique", "lexique", LexiconEntry, _items, _COMMUN),
-        _section("statuts", "statuts", StatutEntry, _items, _COMMUN),
+        _section("faq", "faq", Faq, FAQ, _SHARED_OR_OWN),
+        _section("lexique", "lexique", LexiconEntry, ALL, _COMMUN),
+        _section("statuts", "statuts", StatutEntry, ALL, _COMMUN),
     )
 }  # fmt: skip
 _HELD_TYPES: Final = MappingProxyType({key: spec.held_type for key, spec in _SECTIONS.items()})
@@ -668,24 +690,31 @@ class _Loader:
     def _read_one(self, source: _Source, budget: int) -> tuple[ParsedFile, int]:
         """The parsed file and its size in bytes."""
         try:
-            size = source.path.stat().st_size
-            if size > budget:
+            stat = source.path.stat()
+            if stat.st_size > budget:
                 message = (
-                    f"fichier trop gros : {size / MIB:.1f} Mo (au plus {budget // MIB} Mo, limite "
-                    "de sécurité)"
+                    f"fichier trop gros : {stat.st_size / MIB:.1f} Mo (au plus {budget // MIB} "
+                    "Mo, limite de sécurité)"
                 )
-                return _unreadable(source, "", Problem(source.name, 1, 1, message)), size
-            raw = source.path.read_bytes()
+                return _unreadable(source, "", Problem(source.name, 1, 1, message)), stat.st_size
+            digest = self.cache.digest_of(source.name, source.path, stat)
+            raw = source.path.read_bytes() if digest is None else None
         except OSError as error:
             reason = error.strerror or type(error).__name__
             problem = Problem(source.name, 1, 1, f"fichier illisible : {reason}")
             return _unreadable(source, "", problem), 0
-        digest = digest_bytes(raw)
+        if raw is not None:
+            digest = digest_bytes(raw)
+            self.cache.read_as(source.name, stat, digest)
+        assert digest is not None
         parsed = self.cache.parsed(source.name, digest, source.path, _HELD_TYPES)
         if parsed is None:
+            if raw is None:  # forgotten since: read it after all
+                raw = source.path.read_bytes()
+                digest = digest_bytes(raw)
             parsed = _parse(source, raw, digest, self.limits)
             self.cache.keep_parsed(parsed)
-        return parsed, len(raw)
+        return parsed, stat.st_size
 
     # --- checking --------------------------------------------------------------------------------
 
@@ -753,25 +782,26 @@ class _Loader:
     def _cross_check(self, shared: _Part, parts: list[_Part]) -> None:
         """One id, one record in the whole base: a département that reuses another's id with
         different content is disabled (the first, in code order, keeps it)."""
-        taken: set[tuple[str, str]] = set()
-        owners: list[_Part] = [shared]
+        taken: dict[str, set[str]] = {group: set() for group in set(_ID_GROUPS.values())}
+        owners: list[_Part] = []
         for part in [shared, *parts]:
             if part.errors and part is not shared:
                 continue
-            ids = {
-                (_ID_GROUPS[entry.key], entry.item.id)
-                for parsed in part.files
-                for entry in parsed.entries
-                if entry.key in _ID_GROUPS
+            mine = [_ids(parsed) for parsed in part.files]
+            reused = {
+                (group, item_id)
+                for ids in mine
+                for group, found in ids.items()
+                for item_id in found & taken[group]
             }
-            reused = ids & taken
-            conflicts = [] if not reused else _conflicts(part, reused, owners)
+            conflicts = _conflicts(part, reused, owners) if reused else []
             if conflicts:
                 part.errors += conflicts
-            else:
-                taken |= ids
-                if part is not shared:
-                    owners.append(part)
+                continue
+            for ids in mine:
+                for group, found in ids.items():
+                    taken[group] |= found
+            owners.append(part)
 
     # --- assembling ------------------------------------------------------------------------------
 
@@ -781,17 +811,42 @@ class _Loader:
         warnings: tuple[Problem, ...],
         disabled: Mapping[str, tuple[Problem, ...]],
     ) -> KnowledgeBase:
-        buckets: dict[str, list[_Bucketed]] = {spec.attribute: [] for spec in _SECTIONS.values()}
-        for part in served:
-            local = part.unit != "commun"
-            for _, entry in part.entries():
-                buckets[_SECTIONS[entry.key].attribute].append(_Bucketed(entry.item, local))
+        files = [(parsed, part.unit != "commun") for part in served for parsed in part.files]
+        parts = [_gathered(parsed, local) for parsed, local in files]
         values = {
-            spec.attribute: spec.assemble(buckets[spec.attribute]) for spec in _SECTIONS.values()
+            spec.attribute: spec.holding.merge(
+                [p[spec.attribute] for p in parts if spec.attribute in p]
+            )
+            for spec in _SECTIONS.values()
         }
         return KnowledgeBase(
             source_dir=self.directory, warnings=warnings, disabled=disabled, **values
         )
+
+
+def _gathered(parsed: ParsedFile, local: bool) -> dict[str, Any]:
+    """One file's part of each section (kept with the parsed file: a reload reuses it)."""
+    if parsed.gathered is None:
+        items: dict[str, list[Any]] = {}
+        for entry in parsed.entries:
+            items.setdefault(entry.key, []).append(entry.item)
+        parsed.gathered = {
+            _SECTIONS[key].attribute: _SECTIONS[key].holding.gather(found, local)
+            for key, found in items.items()
+        }
+    return parsed.gathered
+
+
+def _ids(parsed: ParsedFile) -> dict[str, frozenset[str]]:
+    """The ids that must be unique in the whole base, of one file, by group (kept with it)."""
+    if parsed.ids is None:
+        ids: dict[str, set[str]] = {}
+        for entry in parsed.entries:
+            group = _ID_GROUPS.get(entry.key)
+            if group is not None:
+                ids.setdefault(group, set()).add(entry.item.id)
+        parsed.ids = {group: frozenset(found) for group, found in ids.items()}
+    return parsed.ids
 
 
 def _conflicts(part: _Part, reused: set[tuple[str, str]], owners: list[_Part]) -> list[Problem]:

@@ -11,8 +11,9 @@ Cross-references (category ids, rule ids, zone ids, INSEE codes, structure ids) 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar
+import sys
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Final, Literal, NamedTuple, TypeVar
 
 from data_inclusion.schema import v1 as di
 from pydantic import (
@@ -410,7 +411,87 @@ Record = TypeVar("Record", Structure, Service)
 
 def record_from(schema: BaseModel, record_type: type[Record]) -> Record:
     """The read-only record of a validated schema object."""
-    return record_type._make([getattr(schema, name) for name in record_type._fields])
+    values = [getattr(schema, name) for name in record_type._fields]
+    return record_type._make(compact(record_type, values))
+
+
+# --- keeping records small ------------------------------------------------------------------------
+#
+# 20,000 services hold hundreds of thousands of small values, most of them empty lists or the
+# same few texts ("en-presentiel", a category id, a commune, a source…). Records share them: empty
+# list fields are one read-only empty list, repeated texts are interned, equal dates and nested
+# eligibility conditions are one object. Values and their meaning do not change.
+
+
+class _ReadOnlyEmptyList(list[Any]):
+    """An empty list that refuses to change, so that every record can share it."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("liste en lecture seule (read-only list)")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+EMPTY_LIST: Final[list[Any]] = _ReadOnlyEmptyList()
+_SHARED_TEXTS: Final = frozenset(
+    {"source", "id", "structure_id", "commune", "code_postal", "code_insee", "type", "frais",
+     "statut", "categorie", "frequence_maj", "verifie_par", "horaires_accueil"}
+)  # fmt: skip
+_SHARED: dict[Any, Any] = {}  # equal dates and nested models, one object each (a few thousand)
+
+
+class _Plan(NamedTuple):
+    lists: tuple[int, ...]
+    texts: tuple[int, ...]
+    dates: tuple[int, ...]
+    models: tuple[int, ...]
+
+
+def _plan(record_type: type[Any]) -> _Plan:
+    """Which fields of a record type hold what can be shared, by index."""
+    fields: tuple[str, ...] = record_type._fields
+    defaults = record_type._field_defaults
+
+    def where(test: Callable[[str], bool]) -> tuple[int, ...]:
+        return tuple(i for i, name in enumerate(fields) if test(name))
+
+    return _Plan(
+        lists=where(lambda f: f == "categories" or isinstance(defaults.get(f), list)),
+        texts=where(lambda f: f in _SHARED_TEXTS),
+        dates=where(lambda f: f in ("date_maj", "verifie_le")),
+        models=where(lambda f: f in ("eligibilite", "periode")),
+    )
+
+
+_PLANS: Final = {Structure: _plan(Structure), Service: _plan(Service)}
+
+
+def compact(record_type: type[Any], values: list[Any], *, models: bool = True) -> list[Any]:
+    """`values` (a record's, in field order) sharing what can be shared; changed in place.
+
+    `models=False` when nested models are already shared (the cache's decoder shares them).
+    """
+    plan = _PLANS[record_type]
+    intern = sys.intern
+    for i in plan.lists:
+        value = values[i]
+        values[i] = [intern(v) if type(v) is str else v for v in value] if value else EMPTY_LIST
+    for i in plan.texts:
+        value = values[i]
+        if value is not None:
+            values[i] = intern(value)
+    for i in plan.dates:
+        value = values[i]
+        if value is not None:
+            values[i] = _SHARED.setdefault(value, value)
+    for i in plan.models if models else ():
+        value = values[i]
+        if value is not None:
+            values[i] = _SHARED.setdefault((type(value), value.model_dump_json()), value)
+    return values
 
 
 # --- FAQ, lexicon --------------------------------------------------------------------------------
