@@ -82,8 +82,8 @@ class Limits:
     departement_file_bytes: int = 32 * MIB  # each file of departements/
     departement_bytes: int = 64 * MIB  # all the files of one département
     departement_files: int = 20  # files of one département
-    rule_depth: int = 12  # nested conditions in one rule (tous → au_moins_un → non → …)
-    rule_conditions: int = 300  # conditions in one rule
+    rule_depth: int = 16  # nested conditions in one rule (tous → au_moins_un → non → …)
+    rule_conditions: int = 500  # conditions in one rule (the shipped ones have at most 21)
     yaml: YamlLimits = DEFAULT_LIMITS  # nesting and aliases in every file
 
 
@@ -499,19 +499,21 @@ def _check_rule_sizes(doc: YamlDocument, parsed: ParsedFile, limits: Limits) -> 
 
 
 def _rule_size_problem(conditions: object, limits: Limits) -> str | None:
-    depth, count = 0, 0
-    stack: list[tuple[object, int]] = [(conditions, 1)]
+    """Why these conditions are too deep or too big (conditions are the mappings in them)."""
+    deepest, count = 0, 0
+    stack: list[tuple[object, int]] = [(conditions, 0)]
     while stack:
         node, level = stack.pop()
         if isinstance(node, dict):
+            level += 1
+            count += 1
             children: list[object] = list(node.values())
         elif isinstance(node, list):
             children = list(node)
         else:
             continue
-        count += 1
-        depth = max(depth, level)
-        if depth > limits.rule_depth:
+        deepest = max(deepest, level)
+        if deepest > limits.rule_depth:
             return (
                 f"conditions trop imbriquées : plus de {limits.rule_depth} niveaux (limite de "
                 "sécurité) ; découpez la règle en règles plus simples reliées par « regle: »"
@@ -521,7 +523,7 @@ def _rule_size_problem(conditions: object, limits: Limits) -> str | None:
                 f"règle trop grande : plus de {limits.rule_conditions} conditions (limite de "
                 "sécurité) ; découpez-la en règles reliées par « regle: »"
             )
-        stack.extend((child, level + 1) for child in children)
+        stack.extend((child, level) for child in children)
     return None
 
 
