@@ -18,7 +18,7 @@ import pytest
 from bot.app import KnowledgeHolder
 from bot.config import Config
 from bot.kb.cache import KnowledgeCache
-from bot.kb.loader import load_knowledge, load_with_problems
+from bot.kb.loader import MIB, Limits, load_knowledge, load_with_problems
 from bot.places import Gazetteer
 from tests.test_kb_check import DEPT, RULES, _faq, _needs, write_kb
 
@@ -287,3 +287,28 @@ def _write(path: Path, change: Transform | str | bytes, original: str) -> None:
 
 def test_there_are_many_kinds() -> None:
     assert len(KINDS) >= 61
+
+
+async def test_too_many_files_for_one_departement(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    root = write_kb(tmp_path)
+    for n in range(21):
+        (root / "departements" / f"54-import{n:02d}.yaml").write_text("structures: []\n", "utf-8")
+    kb, report = load_with_problems(root, gazetteer)
+    assert [str(p) for p in report.errors] == [
+        "knowledge/departements/54.yaml:1:1: trop de fichiers pour le département 54 : 22 (au "
+        "plus 20)"
+    ]
+    assert kb is not None and set(kb.disabled) == {"54"}
+
+
+async def test_a_departement_too_big_in_all_is_not_even_read(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = write_kb(tmp_path)
+    (root / "departements" / "54-import.yaml").write_text("#" * 3 * 1024 * 1024, "utf-8")
+    kb, report = load_with_problems(root, gazetteer, limits=Limits(departement_bytes=2 * MIB))
+    assert [str(p) for p in report.errors] == [
+        "knowledge/departements/54.yaml:1:1: le département 54 a 3 Mo de fichiers (au plus 2 Mo, "
+        "limite de sécurité) : rien n'est lu"
+    ]
+    assert kb is not None and set(kb.disabled) == {"54"}

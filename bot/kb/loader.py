@@ -641,26 +641,26 @@ class _Loader:
     def _part(
         self, unit: str, files: list[ParsedFile], problems: list[Problem], shared: _Part | None
     ) -> _Part:
-        parts = [f"{f.name} {f.digest}" for f in files]
+        inputs = [f"{f.name} {f.digest}" for f in files]
         if shared is not None:
-            parts.append(f"commun {shared.key}")
-        key = digest_bytes("\n".join(parts).encode())
-        part = _Part(unit, files, key, _relative(self.directory / "commun", self.directory))
+            inputs.append(f"commun {shared.key}")
+        part_key = digest_bytes("\n".join(inputs).encode())
+        part = _Part(unit, files, part_key, _relative(self.directory / "commun", self.directory))
         part.errors += problems
         for parsed in files:
             part.errors += parsed.errors
             part.warnings += parsed.warnings
-        key = self.cache.checks_key(unit, parts, self.today)
-        checked = self.cache.checked(unit, key)
+        checks_key = self.cache.checks_key(unit, inputs, self.today)
+        checked = self.cache.checked(unit, checks_key)
         if checked is None:
             checked = self._check(part, shared)
-            self.cache.keep_checked(unit, key, checked)
+            self.cache.keep_checked(unit, checks_key, checked)
         part.errors += checked.errors
         part.warnings += checked.warnings
         return part
 
     def _read(self, unit: str, sources: list[_Source]) -> tuple[list[ParsedFile], list[Problem]]:
-        limits, files, problems, total = self.limits, [], [], 0
+        limits, problems = self.limits, []
         if unit != "commun":
             if not sources or sources[0].kind != "departement":
                 name = sources[0].name if sources else unit
@@ -676,21 +676,18 @@ class _Loader:
                 )
                 problems.append(Problem(sources[0].name, 1, 1, message))
                 sources = sources[: limits.departement_files]
+            total = sum(_size(source.path) for source in sources)
+            if total > limits.departement_bytes:
+                message = (
+                    f"le département {unit} a {total / MIB:.0f} Mo de fichiers (au plus "
+                    f"{limits.departement_bytes // MIB} Mo, limite de sécurité) : rien n'est lu"
+                )
+                return [], [*problems, Problem(sources[0].name, 1, 1, message)]
         budget = limits.shared_file_bytes if unit == "commun" else limits.departement_file_bytes
-        for source in sources:
-            parsed, size = self._read_one(source, budget)
-            total += size
-            files.append(parsed)
-        if unit != "commun" and total > limits.departement_bytes:
-            message = (
-                f"le département {unit} dépasse {limits.departement_bytes // MIB} Mo de fichiers "
-                "(limite de sécurité)"
-            )
-            problems.append(Problem(sources[0].name, 1, 1, message))
+        files = [self._read_one(source, budget) for source in sources]
         return files, problems
 
-    def _read_one(self, source: _Source, budget: int) -> tuple[ParsedFile, int]:
-        """The parsed file and its size in bytes."""
+    def _read_one(self, source: _Source, budget: int) -> ParsedFile:
         try:
             stat = source.path.stat()
             if stat.st_size > budget:
@@ -698,13 +695,13 @@ class _Loader:
                     f"fichier trop gros : {stat.st_size / MIB:.1f} Mo (au plus {budget // MIB} "
                     "Mo, limite de sécurité)"
                 )
-                return _unreadable(source, "", Problem(source.name, 1, 1, message)), stat.st_size
+                return _unreadable(source, "", Problem(source.name, 1, 1, message))
             digest = self.cache.digest_of(source.name, source.path, stat)
             raw = source.path.read_bytes() if digest is None else None
         except OSError as error:
             reason = error.strerror or type(error).__name__
             problem = Problem(source.name, 1, 1, f"fichier illisible : {reason}")
-            return _unreadable(source, "", problem), 0
+            return _unreadable(source, "", problem)
         if raw is not None:
             digest = digest_bytes(raw)
             self.cache.read_as(source.name, stat, digest)
@@ -716,7 +713,7 @@ class _Loader:
                 digest = digest_bytes(raw)
             parsed = _parse(source, raw, digest, self.limits)
             self.cache.keep_parsed(parsed)
-        return parsed, stat.st_size
+        return parsed
 
     # --- checking --------------------------------------------------------------------------------
 
@@ -849,6 +846,13 @@ def _ids(parsed: ParsedFile) -> dict[str, frozenset[str]]:
                 ids.setdefault(group, set()).add(entry.item.id)
         parsed.ids = {group: frozenset(found) for group, found in ids.items()}
     return parsed.ids
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _conflicts(part: _Part, reused: set[tuple[str, str]], owners: list[_Part]) -> list[Problem]:
