@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,25 @@ def log_report(report: LoadReport) -> None:
         log.warning("knowledge base error: %s", problem)
     for problem in report.warnings:
         log.info("knowledge base warning: %s", problem)
+
+
+RELOAD_SWITCH_INTERVAL = 0.0005  # seconds; Python's default is 0.005
+
+
+@contextmanager
+def short_gil_turns() -> Iterator[None]:
+    """While a reload runs in its thread, hand the GIL back to the event loop 10× more often.
+
+    A thread that computes keeps the GIL for a whole switch interval whenever another thread
+    asks for it: with the default 5 ms, a turn that hops between the event loop and the
+    database thread a dozen times would wait a dozen times 5 ms. 0.5 ms keeps turns flowing.
+    """
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, RELOAD_SWITCH_INTERVAL))
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 class KnowledgeHolder:
@@ -83,7 +103,8 @@ class KnowledgeHolder:
         """Check and load the base again; returns what was found, for admins."""
         target = directory or self._config.knowledge
         async with self._reloading:
-            built, report = await asyncio.to_thread(self._build, target)
+            with short_gil_turns():
+                built, report = await asyncio.to_thread(self._build, target)
             if built is not None:
                 self._current = built
             log_report(report)
