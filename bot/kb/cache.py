@@ -31,7 +31,6 @@ import logging
 import os
 import sys
 import threading
-import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +41,7 @@ from typing import Any, Final, NamedTuple
 from pydantic import BaseModel, ValidationError
 
 from bot.kb.knowledge import Problem
-from bot.kb.models import compact
+from bot.kb.models import EMPTY_LIST, sharing_plan
 from bot.kb.yamlpos import YamlDocument
 
 log = logging.getLogger(__name__)
@@ -351,10 +350,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _encode_item(item: Any) -> Any:
-    if isinstance(item, BaseModel):
-        return item.model_dump(mode="json")
-    return [_json_value(v) for v in item]
+def _encode_chunk(items: list[Any]) -> Any:
+    """Named-tuple records as columns (one list per field: fast to rebuild); models as dumps."""
+    if isinstance(items[0], BaseModel):
+        return [item.model_dump(mode="json") for item in items]
+    return [[_json_value(value) for value in column] for column in zip(*items, strict=True)]
 
 
 def _encode_parsed(parsed: ParsedFile) -> bytes:
@@ -370,16 +370,15 @@ def _encode_parsed(parsed: ParsedFile) -> bytes:
             ensure_ascii=False,
         )
     ]
-    chunk: list[list[Any]] = []
-    current: str | None = None
-    for entry in parsed.entries:
-        if chunk and (entry.key != current or len(chunk) >= _CHUNK):
-            lines.append(json.dumps([current, chunk], ensure_ascii=False))
+    chunk: list[Entry] = []
+    for entry in [*parsed.entries, None]:
+        if chunk and (entry is None or entry.key != chunk[0].key or len(chunk) >= _CHUNK):
+            positions = [e.position for e in chunk]
+            payload = _encode_chunk([e.item for e in chunk])
+            lines.append(json.dumps([chunk[0].key, positions, payload], ensure_ascii=False))
             chunk = []
-        current = entry.key
-        chunk.append([entry.position, _encode_item(entry.item)])
-    if chunk:
-        lines.append(json.dumps([current, chunk], ensure_ascii=False))
+        if entry is not None:
+            chunk.append(entry)
     body = ("\n".join(lines) + "\n").encode()
     header = {
         "format": FORMAT,
@@ -420,9 +419,14 @@ def _read_parsed(
     meta = json.loads(lines[0])
     entries: list[Entry] = []
     for line in lines[1:]:
-        key, chunk = json.loads(line)
-        decode = _decoder(types_by_key[key])
-        entries += [Entry(key, None if i is None else int(i), decode(v)) for i, v in chunk]
+        key, positions, payload = json.loads(line)
+        items = _decoder(types_by_key[key])(payload)
+        if len(items) != len(positions):
+            raise ValueError("chunk of the wrong shape")
+        entries += [
+            Entry(key, None if at is None else int(at), item)
+            for at, item in zip(positions, items, strict=True)
+        ]
     return ParsedFile(
         name=name,
         digest=digest,
@@ -459,70 +463,89 @@ def _read_checked(cache_file: Path, key: str) -> Checked | None:
 # --- decoding records -----------------------------------------------------------------------------
 
 
-_decoders: dict[type[Any], Callable[[Any], Any]] = {}
+_decoders: dict[type[Any], Callable[[Any], list[Any]]] = {}
 
 
-def _decoder(item_type: type[Any]) -> Callable[[Any], Any]:
-    """A function from an item's JSON value back to the item (made once per type)."""
+def _decoder(item_type: type[Any]) -> Callable[[Any], list[Any]]:
+    """A function from a chunk's JSON payload back to its items (made once per type)."""
     found = _decoders.get(item_type)
     if found is None:
         found = _decoders[item_type] = _make_decoder(item_type)
     return found
 
 
-def _make_decoder(item_type: type[Any]) -> Callable[[Any], Any]:
+def _make_decoder(item_type: type[Any]) -> Callable[[Any], list[Any]]:
     if issubclass(item_type, BaseModel):
-        model: type[BaseModel] = item_type
-        return model.model_validate
+        validate = item_type.model_validate
+        return lambda payload: [validate(value) for value in payload]
     if issubclass(item_type, tuple) and hasattr(item_type, "_fields"):
-        return _record_decoder(item_type)
+        return _records_decoder(item_type)
     raise TypeError(f"no cache decoder for {item_type!r}")
 
 
-def _record_decoder(record_type: type[Any]) -> Callable[[Any], Any]:
-    """Rebuild a named-tuple record: dates and nested models from their JSON form."""
+def _records_decoder(record_type: type[Any]) -> Callable[[Any], list[Any]]:
+    """Rebuild named-tuple records from columns, sharing what records share (see
+    `bot.kb.models.compact`), one column at a time."""
+    plan = sharing_plan(record_type)
     hints = typing.get_type_hints(record_type)
     fields: tuple[str, ...] = record_type._fields
-    plan: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, name in enumerate(fields):
-        convert = _converter(hints[name])
-        if convert is not None:
-            plan.append((index, convert))
+    converters: list[Callable[[list[Any]], list[Any]] | None] = [None] * len(fields)
+    for index in plan.lists:
+        converters[index] = _shared_lists
+    for index in plan.texts:
+        converters[index] = _shared_texts
+    for index in plan.dates:
+        converters[index] = _shared_dates
+    for index in plan.models:
+        converters[index] = _shared_models(_model_of(hints[fields[index]]))
     make = tuple.__new__
     width = len(fields)
 
-    def decode(row: Any) -> Any:
-        if not isinstance(row, list) or len(row) != width:
-            raise ValueError("record of the wrong shape")
-        for index, convert in plan:
-            value = row[index]
-            if value is not None:
-                row[index] = convert(value)
-        return make(record_type, compact(record_type, row, models=False))
+    def decode(columns: Any) -> list[Any]:
+        if not isinstance(columns, list) or len(columns) != width:
+            raise ValueError("records of the wrong shape")
+        converted = [
+            column if convert is None else convert(column)
+            for convert, column in zip(converters, columns, strict=True)
+        ]
+        return [make(record_type, row) for row in zip(*converted, strict=True)]
 
     return decode
 
 
-def _converter(hint: Any) -> Callable[[Any], Any] | None:
-    """How to turn a JSON value into a value of type `hint` (None: as it is)."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _converter(options[0]) if len(options) == 1 else None
-    if hint is dt.date:
-        return dt.date.fromisoformat
-    if isinstance(hint, type) and issubclass(hint, BaseModel):
-        return _memoised(hint)
-    return None
+def _shared_lists(column: list[Any]) -> list[Any]:
+    intern = sys.intern
+    return [[intern(v) for v in value] if value else EMPTY_LIST for value in column]
 
 
-def _memoised(model: type[BaseModel]) -> Callable[[Any], Any]:
+def _shared_texts(column: list[Any]) -> list[Any]:
+    intern = sys.intern
+    return [None if value is None else intern(value) for value in column]
+
+
+def _shared_dates(column: list[Any]) -> list[Any]:
+    return [None if value is None else _date(value) for value in column]
+
+
+@functools.lru_cache(maxsize=4096)
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _model_of(hint: Any) -> type[BaseModel]:
+    options = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
+    model = options[0]
+    assert isinstance(model, type) and issubclass(model, BaseModel), hint
+    return model
+
+
+def _shared_models(model: type[BaseModel]) -> Callable[[list[Any]], list[Any]]:
     """Nested models (a service's `eligibilite`) are few and repeated: validated once each."""
     seen: dict[str, Any] = {}
 
     def convert(value: Any) -> Any:
         simple = isinstance(value, dict) and all(
-            v is None or isinstance(v, str) for v in value.values()
+            v is None or type(v) is str for v in value.values()
         )
         key = repr(sorted(value.items())) if simple else json.dumps(value, sort_keys=True)
         found = seen.get(key)
@@ -530,4 +553,4 @@ def _memoised(model: type[BaseModel]) -> Callable[[Any], Any]:
             found = seen[key] = model.model_validate(value)
         return found
 
-    return convert
+    return lambda column: [None if value is None else convert(value) for value in column]

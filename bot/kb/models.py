@@ -437,20 +437,20 @@ class _ReadOnlyEmptyList(list[Any]):
 
 EMPTY_LIST: Final[list[Any]] = _ReadOnlyEmptyList()
 _SHARED_TEXTS: Final = frozenset(
-    {"source", "id", "structure_id", "commune", "code_postal", "code_insee", "type", "frais",
-     "statut", "categorie", "frequence_maj", "verifie_par", "horaires_accueil"}
+    {"source", "commune", "code_postal", "code_insee", "type", "frais", "statut", "categorie",
+     "frequence_maj"}
 )  # fmt: skip
 _SHARED: dict[Any, Any] = {}  # equal dates and nested models, one object each (a few thousand)
 
 
-class _Plan(NamedTuple):
+class SharingPlan(NamedTuple):
     lists: tuple[int, ...]
     texts: tuple[int, ...]
     dates: tuple[int, ...]
     models: tuple[int, ...]
 
 
-def _plan(record_type: type[Any]) -> _Plan:
+def _plan(record_type: type[Any]) -> SharingPlan:
     """Which fields of a record type hold what can be shared, by index."""
     fields: tuple[str, ...] = record_type._fields
     defaults = record_type._field_defaults
@@ -458,7 +458,7 @@ def _plan(record_type: type[Any]) -> _Plan:
     def where(test: Callable[[str], bool]) -> tuple[int, ...]:
         return tuple(i for i, name in enumerate(fields) if test(name))
 
-    return _Plan(
+    return SharingPlan(
         lists=where(lambda f: f == "categories" or isinstance(defaults.get(f), list)),
         texts=where(lambda f: f in _SHARED_TEXTS),
         dates=where(lambda f: f in ("date_maj", "verifie_le")),
@@ -467,6 +467,11 @@ def _plan(record_type: type[Any]) -> _Plan:
 
 
 _PLANS: Final = {Structure: _plan(Structure), Service: _plan(Service)}
+
+
+def sharing_plan(record_type: type[Any]) -> SharingPlan:
+    """Which fields of `record_type` hold lists, shared texts, dates and nested models."""
+    return _PLANS[record_type]
 
 
 def compact(record_type: type[Any], values: list[Any], *, models: bool = True) -> list[Any]:
