@@ -1,6 +1,7 @@
 """Start-up, reload and memory of the whole bot, with the compiled knowledge cache.
 
     python -m bench.bench_startup [--knowledge DIR | --national] [--runs 3] [--users 20]
+                                  [--rate 40] [--reloads 3]
 
 Measures, on a copy of the knowledge base (the shipped one, or a national-scale one from
 bench/national_kb.py), with the full communes gazetteer:
@@ -11,7 +12,9 @@ bench/national_kb.py), with the full communes gazetteer:
   (wall time), and the CPU time of the whole process (steadier on a busy machine);
 - **start-up, warm cache**: the same with the cache written by the previous run;
 - **reload**: in one process (`open_app`, the real dispatcher and SQLite store), `--users`
-  simulated people write continuously while the knowledge base is reloaded several times after
+  simulated people write at a steady pace (`--rate` turns per second in all, so that turns do
+  not queue behind each other and the floor is a turn's own time) while the knowledge base is
+  reloaded several times after
   (a) one département file changed, (b) a shared file changed (every département checked
   again), (c) every file changed (every file read again: the worst case). For each: the CPU
   time of one reload alone, reload wall time with people writing, the longest turn that
@@ -130,7 +133,7 @@ EDITS = {
 }
 
 
-async def _reloads(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
+async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> dict[str, Any]:
     from bot.app import open_app
     from bot.config import Config
     from bot.messages import Incoming
@@ -144,7 +147,10 @@ async def _reloads(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
             stop = asyncio.Event()
             ids = itertools.count()
 
-            async def person(name: str) -> None:
+            period = users / rate  # each person writes once per period: `rate` turns/s in all
+
+            async def person(name: str, phase: float) -> None:
+                await asyncio.sleep(phase)
                 for text in itertools.cycle(MESSAGES):
                     if stop.is_set():
                         return
@@ -152,7 +158,9 @@ async def _reloads(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
                     began = time.perf_counter()
                     await app.dispatcher.handle(incoming)
                     await app.dispatcher.confirm_sent(incoming)
-                    turns.append((began, time.perf_counter()))
+                    ended = time.perf_counter()
+                    turns.append((began, ended))
+                    await asyncio.sleep(max(0.0, period - (ended - began)))
 
             async def ticker() -> None:
                 while not stop.is_set():
@@ -166,7 +174,7 @@ async def _reloads(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
                 cpu = time.process_time()
                 assert (await app.knowledge.reload()).applied
                 quiet_cpu[label] = round(time.process_time() - cpu, 3)
-            tasks = [asyncio.create_task(person(f"p{u}")) for u in range(users)]
+            tasks = [asyncio.create_task(person(f"p{u}", period * u / users)) for u in range(users)]
             tasks.append(asyncio.create_task(ticker()))
             await asyncio.sleep(3)  # the floor: turns without a reload
             quiet_end = time.perf_counter()
@@ -211,11 +219,11 @@ async def _reloads(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
     return results
 
 
-def reload_child(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
+def reload_child(knowledge: Path, users: int, rate: float, reloads: int) -> dict[str, Any]:
     """Runs the reload measures in a fresh process (its RSS is the bot's alone)."""
     command = [sys.executable, "-m", "bench.bench_startup", "--child", str(knowledge)]
     out = subprocess.run(
-        [*command, "--users", str(users), "--reloads", str(reloads)],
+        [*command, "--users", str(users), "--rate", str(rate), "--reloads", str(reloads)],
         check=True,
         capture_output=True,
         text=True,
@@ -227,7 +235,7 @@ def reload_child(knowledge: Path, users: int, reloads: int) -> dict[str, Any]:
 # --- main -----------------------------------------------------------------------------------------
 
 
-def measure(source: Path, runs: int, users: int, reloads: int) -> dict[str, Any]:
+def measure(source: Path, runs: int, users: int, rate: float, reloads: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Path(tmp) / "knowledge"
         shutil.copytree(source, knowledge, ignore=shutil.ignore_patterns(".cache"))
@@ -246,7 +254,7 @@ def measure(source: Path, runs: int, users: int, reloads: int) -> dict[str, Any]
                 "cpu_s": _median([c for _, c, _ in warm]),
                 "peak_rss_mb": round(max(r for _, _, r in warm), 1),
             },
-            "reload": reload_child(knowledge, users, reloads),
+            "reload": reload_child(knowledge, users, rate, reloads),
         }
 
 
@@ -257,11 +265,13 @@ def main() -> None:
     parser.add_argument("--per-departement", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=40, help="turns per second, all people")
     parser.add_argument("--reloads", type=int, default=3)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(asyncio.run(_reloads(args.child, args.users, args.reloads))))
+        results = asyncio.run(_reloads(args.child, args.users, args.rate, args.reloads))
+        print(json.dumps(results))
         return
     source = args.knowledge
     if args.national:
@@ -270,7 +280,8 @@ def main() -> None:
         source = Path(tempfile.mkdtemp()) / "knowledge"
         total = generate(source, args.per_departement, seed=1)
         print(f"national knowledge base: {total} services", file=sys.stderr)
-    print(json.dumps(measure(source, args.runs, args.users, args.reloads), indent=2))
+    results = measure(source, args.runs, args.users, args.rate, args.reloads)
+    print(json.dumps(results, indent=2, ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -255,3 +255,21 @@ def test_a_change_in_one_departement_checks_that_departement_only(
     assert kb.structures["local--metz-garage"].nom == "Garage solidaire de Metz-Ville"
     assert (cache.stats.files_parsed, cache.stats.checks_run) == (7, 4)  # 57 again, only
     assert cache.stats.files_from_memory == 5 and cache.stats.checks_reused == 2
+
+
+def test_editing_a_shared_answer_does_not_check_the_departements_again(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = two_departements(tmp_path)
+    cache = KnowledgeCache(None)
+    load(root, gazetteer, cache)
+    faq = root / "commun" / "faq.yaml"
+    faq.write_text(faq.read_text("utf-8").replace("Réponse.", "Une autre réponse.", 1), "utf-8")
+    kb, report = load(root, gazetteer, cache)
+    assert report.ok and kb is not None
+    assert sum(f.reponse == "Une autre réponse." for f in kb.faq.values()) == 1
+    assert cache.stats.checks_run == 3 + 1  # the shared files only
+    rules = root / "commun" / "regles.yaml"
+    rules.write_text(rules.read_text("utf-8").replace("ASS]", "ASS, AAH]"), "utf-8")
+    load(root, gazetteer, cache)
+    assert cache.stats.checks_run == 4 + 3  # a rule changed: every part again

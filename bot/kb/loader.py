@@ -120,6 +120,7 @@ class _Part:
     shared_dir: str  # the shared folder as shown in problems
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    interface: str | None = None  # the shared part's: see _interface
     _sections: Sections | None = None
 
     @property
@@ -223,7 +224,7 @@ class _Loader:
     ) -> _Part:
         inputs = [f"{f.name} {f.digest}" for f in files]
         if shared is not None:
-            inputs.append(f"commun {shared.key}")
+            inputs.append(f"commun {_interface(shared)}")
         part_key = digest_bytes("\n".join(inputs).encode())
         part = _Part(unit, files, part_key, relative(self.directory / "commun", self.directory))
         part.errors += problems
@@ -232,6 +233,8 @@ class _Loader:
             part.warnings += parsed.warnings
         checks_key = self.cache.checks_key(unit, inputs, self.today)
         checked = self.cache.checked(unit, checks_key)
+        if checked is not None and shared is not None and _cites(checked, part.shared_dir):
+            checked = None  # it points into the shared files, whose positions may have moved
         if checked is None:
             checked = self._check(part, shared)
             self.cache.keep_checked(unit, checks_key, checked)
@@ -401,6 +404,32 @@ class _Loader:
         return KnowledgeBase(
             source_dir=self.directory, warnings=warnings, disabled=disabled, **values
         )
+
+
+def _cites(checked: Checked, shared_dir: str) -> bool:
+    return any(shared_dir in p.message for p in (*checked.errors, *checked.warnings))
+
+
+def _interface(shared: _Part) -> str:
+    """A digest of what a département's checks read from the shared files: ids, categories of
+    structures, rules and zones, failed ids. Editing an answer, the lexicon or a national number
+    changes none of it, so the départements are not checked again."""
+    if shared.interface is None:
+        lines: list[str] = []
+        for parsed in shared.files:
+            lines.append(f"{parsed.name} broken={parsed.broken} {sorted(parsed.invalid_ids)}")
+            for entry in parsed.entries:
+                item = entry.item
+                if entry.key in ("eligibility_rules", "zones"):
+                    lines.append(f"{entry.key} {item.model_dump_json()}")
+                elif entry.key in ("structures", "orienteurs"):
+                    lines.append(f"{entry.key} {item.id} {item.categories}")
+                elif entry.key in ("categories", "besoins"):
+                    lines.append(f"{entry.key} {item.id}")
+                elif entry.key == "faq":
+                    lines.append(f"{entry.key} {item.id} {item.portee}")
+        shared.interface = digest_bytes("\n".join(lines).encode())
+    return shared.interface
 
 
 def _gathered(parsed: ParsedFile, local: bool) -> dict[str, Any]:
