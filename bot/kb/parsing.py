@@ -86,7 +86,7 @@ def _parse_section(
         parsed.errors.append(doc.problem((spec.key,), _misplaced(spec, source), key=True))
         return
     parsed.keys.append(spec.key)
-    if spec.adapter is None:
+    if spec.single:
         item = _validate_one(doc, spec.model, value, (spec.key,), parsed)
         if item is not None:
             parsed.entries.append(Entry(spec.key, None, spec.finish(item)))
@@ -100,7 +100,7 @@ def _parse_section(
     for start in range(0, len(value), _CHUNK):
         chunk = value[start : start + _CHUNK]
         try:
-            items = spec.adapter.validate_python(chunk, context=_WARNINGS_AS_ERRORS)
+            items = spec.list_adapter().validate_python(chunk, context=_WARNINGS_AS_ERRORS)
         except ValidationError:
             items = [
                 _validate_one(doc, spec.model, v, (spec.key, start + i), parsed)

@@ -99,6 +99,9 @@ ALL: Final = Holding(_items, _chained)
 FAQ: Final = Holding(_faq, _faq_with_overrides)
 
 
+_ADAPTERS: dict[str, TypeAdapter[list[Any]]] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Section:
     key: str  # top-level YAML key
@@ -107,11 +110,19 @@ class Section:
     holding: Holding  # how the KnowledgeBase holds it
     places: frozenset[str]  # kinds of files where it may be written
     record: type[Any] | None = None  # the read-only record the bot holds (None: the model)
-    adapter: TypeAdapter[list[Any]] | None = None  # None: a single mapping, not a list
+    single: bool = False  # a single mapping (meta, national), not a list
 
     @property
     def held_type(self) -> type[Any]:
         return self.record or self.model
+
+    def list_adapter(self) -> TypeAdapter[list[Any]]:
+        """Validates a list of items at once (built when first needed: start-up from the cache
+        never needs it)."""
+        found = _ADAPTERS.get(self.key)
+        if found is None:
+            found = _ADAPTERS[self.key] = TypeAdapter(list[self.model])  # type: ignore[name-defined]
+        return found
 
     def finish(self, item: BaseModel) -> Any:
         return record_from(item, self.record) if self.record is not None else item
@@ -127,8 +138,7 @@ def section(
     record: type[Any] | None = None,
     single: bool = False,
 ) -> Section:
-    adapter = None if single else TypeAdapter(list[model])  # type: ignore[valid-type]
-    return Section(key, attribute, model, holding, places, record, adapter)
+    return Section(key, attribute, model, holding, places, record, single)
 
 
 SECTIONS: Final = {
