@@ -279,7 +279,7 @@ class _Loader:
                     "Mo, limite de sécurité)"
                 )
                 return unreadable(source, "", Problem(source.name, 1, 1, message))
-            digest = self.cache.digest_of(source.name, source.path, stat)
+            digest = self.cache.digest_of(source.name, stat)
             raw = source.path.read_bytes() if digest is None else None
         except OSError as error:
             reason = error.strerror or type(error).__name__

@@ -476,13 +476,13 @@ class _Builder:
         size = self.sizes[name]
         self.nodes += size
         self.expanded += size
-        limits = self.limits
-        if self.expanded > max(limits.max_alias_nodes, limits.alias_ratio * self.written):
+        allowed = max(self.limits.max_alias_nodes, self.limits.alias_ratio * self.written)
+        if self.expanded > allowed:
+            count = f"{allowed:_}".replace("_", " ")
             raise _Refused(
                 event.start_mark,
-                f"trop d'alias : les alias (*{name}…) démultiplient le fichier au-delà de "
-                f"{max(limits.max_alias_nodes, limits.alias_ratio * self.written):,} éléments "
-                "(bombe d'alias ?) ; écrivez les valeurs en clair".replace(",", " "),
+                f"trop d'alias : les alias (*{name}…) démultiplient le fichier au-delà de {count} "
+                "éléments (bombe d'alias ?) ; écrivez les valeurs en clair",
             )
         value = self.anchors[name]
         event.anchor = None  # add() must not re-anchor the alias itself
