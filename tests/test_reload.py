@@ -124,3 +124,18 @@ async def test_turns_keep_flowing_during_a_reload(
     assert (await reload).ok
     assert answered >= 1  # the event loop answered while the base was rebuilt off the loop
     assert time.perf_counter() - started < 30
+
+
+def test_the_report_for_admins_names_the_first_errors() -> None:
+    from bot.kb.knowledge import LoadReport, Problem
+
+    errors = tuple(Problem("knowledge/departements/54.yaml", n, 3, "zone inconnue") for n in (4, 9))
+    report = LoadReport(True, errors, (), {"54": errors})
+    assert report.for_admins(max_problems=1).splitlines() == [
+        "Base chargée, sauf : 1 département désactivé(s) à cause d'erreurs : 54. Les autres "
+        "départements sont servis. / Knowledge base loaded, except: département(s) 54 disabled "
+        "by errors. The other départements serve.",
+        "knowledge/departements/54.yaml:4:3: zone inconnue",
+        "… et 1 autre erreur : lancez « aiguillage check ». / … and 1 more: run `aiguillage "
+        "check`.",
+    ]

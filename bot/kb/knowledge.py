@@ -129,6 +129,17 @@ class LoadReport:
             )
         return "Base chargée. / Knowledge base loaded."
 
+    def for_admins(self, max_problems: int = 10) -> str:
+        """A message for admins (chat or mail): the summary, then the first errors."""
+        lines = [self.summary(), *(str(p) for p in self.errors[:max_problems])]
+        hidden = len(self.errors) - max_problems
+        if hidden > 0:
+            lines.append(
+                f"… et {_count(hidden, 'autre erreur')} : lancez « aiguillage check ». / … and "
+                f"{hidden} more: run `aiguillage check`."
+            )
+        return "\n".join(lines)
+
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n > 1 else ''}"
