@@ -198,7 +198,9 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     "reload_median_s": _median(durations),
                     "reload_max_s": round(max(durations), 3),
                     "turns_during_reloads": len(during),
+                    "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),
                     "max_turn_during_reload_ms": round(max(during) * 1000, 1),
+                    "turns_over_50_ms": sum(d > 0.05 for d in during),
                     "max_loop_stall_during_reload_ms": round(max(lags) * 1000, 1),
                 }
             stop.set()
