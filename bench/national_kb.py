@@ -57,7 +57,9 @@ def generate(out: Path, per_departement: int, seed: int) -> int:
         document = _departement(dept, towns, per_departement, rng)
         total += len(document["services"])
         path = out / "departements" / f"{dept}.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), "utf-8")
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        text = yaml.dump(document, Dumper=dumper, allow_unicode=True, sort_keys=False)
+        path.write_text(text, "utf-8")
     return total
 
 

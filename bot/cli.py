@@ -148,12 +148,15 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_check(config: Config, args: argparse.Namespace) -> int:
+    from bot.kb.cache import KnowledgeCache
     from bot.kb.check_cli import run_check
     from bot.places import Gazetteer
 
     directory = args.directory or config.knowledge
-    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
-    return run_check(directory, gazetteer, sys.stdout)
+    communes = config.knowledge / "communes.csv.gz"
+    gazetteer = Gazetteer.load(communes)
+    cache = KnowledgeCache.beside(directory, gazetteer_file=communes)
+    return run_check(directory, gazetteer, sys.stdout, cache=cache)
 
 
 def _cmd_reload(config: Config, args: argparse.Namespace) -> int:

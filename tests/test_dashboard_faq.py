@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from bot.conversation.dialogue import OrientationDialogue
 
 from bot.config import DialogueSettings
+from bot.conversation.dialogue import OrientationDialogue
 from bot.dashboard.faqedit import VariantRefused, clean_variant, insert_variant
 from bot.kb.loader import load_knowledge
 from bot.messages import Incoming

@@ -370,12 +370,31 @@ def test_iae_service_with_a_non_eligible_rule(tmp_path: Path) -> None:
     ]
 
 
+SHARED_ZONES = """\
+zones:
+  - id: bassin-nancy
+    nom: Bassin de Nancy
+    type: liste_communes
+    codes: ["54395"]
+"""
+
+
 def test_rule_compile_error_is_located_in_the_rules_file(tmp_path: Path) -> None:
-    rules = RULES.replace("dans_zone_du_service: true", "dans_zone: tzcld-colombei")
+    rules = RULES.replace("dans_zone_du_service: true", "dans_zone: bassin-nanci")
+    root = write_kb(tmp_path, commun__regles_yaml=rules + SHARED_ZONES)
+    assert errors(root) == [
+        f"{at(rules, 'bassin-nanci', file='knowledge/commun/regles.yaml')}: zone inconnue "
+        "« bassin-nanci » — vouliez-vous dire « bassin-nancy » ?"
+    ]
+
+
+def test_a_shared_rule_cannot_use_a_departement_zone(tmp_path: Path) -> None:
+    rules = RULES.replace("dans_zone_du_service: true", "dans_zone: tzcld-colombey")
     root = write_kb(tmp_path, commun__regles_yaml=rules)
     assert errors(root) == [
-        f"{at(rules, 'tzcld-colombei', file='knowledge/commun/regles.yaml')}: zone inconnue "
-        "« tzcld-colombei » — vouliez-vous dire « tzcld-colombey » ?"
+        f"{at(rules, 'tzcld-colombey', file='knowledge/commun/regles.yaml')}: zone inconnue "
+        "« tzcld-colombey » (une règle de commun/ ne voit que les zones de commun/ : pour une "
+        "zone d'un département, utilisez « dans_zone_du_service: true »)"
     ]
 
 
@@ -438,7 +457,8 @@ def test_check_cli_reports_errors_then_warnings_and_fails(tmp_path: Path) -> Non
     lines = out.getvalue().splitlines()
     assert lines[0].startswith(f"{at(text, 'structure_id: local--garag', 14)}: structure inconnue")
     assert lines[1].startswith(f"{at(text, '2020-01-01')}: attention : date_maj du 2020-01-01")
-    assert lines[2] == "1 erreur, 1 avertissement"
+    assert lines[2].startswith("Département 54 désactivé (1 erreur) : ses habitants n'auront ")
+    assert lines[3] == "1 erreur, 1 avertissement"
 
 
 # --- positions of the YAML reader ---------------------------------------------------------------

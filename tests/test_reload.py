@@ -1,32 +1,49 @@
-"""Reloading the knowledge base: a good one replaces the old, a broken one never does."""
+"""Reloading the knowledge base in a running bot: a good one replaces the old, a broken shared
+file never does, and a broken département keeps its last good version while the others move on.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from pathlib import Path
 
 from bot.app import KnowledgeHolder
 from bot.config import DEFAULT_KNOWLEDGE, Config
-from bot.kb.knowledge import KnowledgeBase
+from bot.dispatcher import Dispatcher
+from bot.kb.cache import KnowledgeCache
+from bot.kb.loader import load_knowledge
 from bot.places import Gazetteer
+from bot.store import Store
+from tests.conftest import Conversation
+
+
+def running_bot(tmp_path: Path, gazetteer: Gazetteer) -> tuple[Path, KnowledgeHolder]:
+    """A copy of the shipped base, loaded as the bot does it (with its compiled cache)."""
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE, copy, ignore=shutil.ignore_patterns(".cache"))
+    cache = KnowledgeCache.beside(copy)
+    knowledge = load_knowledge(copy, gazetteer, cache=cache)
+    return copy, KnowledgeHolder(Config(knowledge=copy), gazetteer, knowledge, cache=cache)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 async def test_reload_swaps_a_good_base_and_keeps_the_last_good_one(
-    tmp_path: Path, gazetteer: Gazetteer, knowledge: KnowledgeBase
+    tmp_path: Path, gazetteer: Gazetteer
 ) -> None:
-    copy = tmp_path / "knowledge"
-    shutil.copytree(DEFAULT_KNOWLEDGE, copy)
-    holder = KnowledgeHolder(Config(knowledge=copy), gazetteer, knowledge)
+    copy, holder = running_bot(tmp_path, gazetteer)
     first = holder.dialogue()
 
     faq = copy / "commun" / "faq.yaml"
-    faq.write_text(
-        faq.read_text(encoding="utf-8").replace(
-            "Une CAE vous permet", "Une coopérative d'activités vous permet", 1
-        ),
-        encoding="utf-8",
-    )
-    assert await holder.reload() == []
+    edit(faq, "Une CAE vous permet", "Une coopérative d'activités vous permet")
+    report = await holder.reload()
+    assert report.ok and report.summary() == "Base chargée. / Knowledge base loaded."
     assert holder.dialogue() is not first
     assert (
         "coopérative d'activités vous permet"
@@ -35,6 +52,90 @@ async def test_reload_swaps_a_good_base_and_keeps_the_last_good_one(
 
     good = holder.dialogue()
     faq.write_text("faq:\n  - id: [broken\n", encoding="utf-8")
-    problems = await holder.reload()
-    assert problems and problems[0].file.endswith("faq.yaml")
+    report = await holder.reload()
+    assert not report.applied
+    assert [(p.file, p.line) for p in report.errors] == [("knowledge/commun/faq.yaml", 3)]
+    assert report.summary().startswith("Base refusée : 1 erreur")
     assert holder.dialogue() is good  # the running bot keeps answering with the last good base
+
+
+async def test_a_broken_departement_keeps_its_last_good_version_and_the_others_move_on(
+    tmp_path: Path, gazetteer: Gazetteer, store: Store
+) -> None:
+    copy, holder = running_bot(tmp_path, gazetteer)
+    nancy_structures = {s for s in holder.current.structures if s.startswith("local--54-")}
+    assert nancy_structures
+
+    (copy / "departements" / "54.yaml").write_text("# tout effacé par erreur\n", "utf-8")
+    edit(
+        copy / "departements" / "58.yaml",
+        'nom: "EBE 58, entreprise à but d\'emploi de Prémery"',
+        "nom: EBE 58 de Prémery",
+    )
+    report = await holder.reload()
+    assert report.applied and not report.disabled
+    assert [str(p) for p in report.kept["54"]] == [
+        "knowledge/departements/54.yaml:1:1: fichier vide (ou seulement des commentaires) : "
+        "le département 54 n'aurait plus aucune information"
+    ]
+    assert "nouveaux fichiers refusés pour 54" in report.summary()
+    knowledge = holder.current
+    assert "54" in knowledge.metas and not knowledge.disabled
+    assert nancy_structures <= set(knowledge.structures)  # 54 still serves its last version
+    assert any(s.nom == "EBE 58 de Prémery" for s in knowledge.structures.values())
+
+    person = Conversation(Dispatcher(store, holder.dialogue))
+    await person.say("je suis au RSA à Nancy et je cherche un chantier d'insertion")
+    assert person.last is not None and person.last.trace.structures
+
+
+async def test_a_departement_broken_at_start_up_is_disabled_alone(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    copy = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE, copy, ignore=shutil.ignore_patterns(".cache"))
+    edit(
+        copy / "departements" / "54.yaml",
+        "categorie: garage_solidaire",
+        "categorie: garrage_solidaire",
+    )
+    knowledge = load_knowledge(copy, gazetteer)
+    assert set(knowledge.disabled) == {"54"}
+    (problem,) = knowledge.disabled["54"]
+    assert problem.file == "knowledge/departements/54.yaml" and "garage_solidaire" in str(problem)
+    assert "54" not in knowledge.metas
+    assert not any(s.startswith("local--54-") for s in knowledge.structures)
+    assert {"08", "31", "58", "60", "93"} <= set(knowledge.metas)
+    assert any(s.id == "local--mobicoop--covoiturage-08" for s in knowledge.services)
+
+
+async def test_turns_keep_flowing_during_a_reload(
+    tmp_path: Path, gazetteer: Gazetteer, store: Store
+) -> None:
+    copy, holder = running_bot(tmp_path, gazetteer)
+    dispatcher = Dispatcher(store, holder.dialogue)
+    edit(copy / "commun" / "faq.yaml", "Une CAE vous permet", "Une CAE vous aide")
+    reload = asyncio.create_task(holder.reload())
+    person, answered = Conversation(dispatcher), 0
+    started = time.perf_counter()
+    while not reload.done():
+        await person.say("bonjour")
+        answered += 1
+    assert (await reload).ok
+    assert answered >= 1  # the event loop answered while the base was rebuilt off the loop
+    assert time.perf_counter() - started < 30
+
+
+def test_the_report_for_admins_names_the_first_errors() -> None:
+    from bot.kb.knowledge import LoadReport, Problem
+
+    errors = tuple(Problem("knowledge/departements/54.yaml", n, 3, "zone inconnue") for n in (4, 9))
+    report = LoadReport(True, errors, (), {"54": errors})
+    assert report.for_admins(max_problems=1).splitlines() == [
+        "Base chargée, sauf : 1 département désactivé(s) à cause d'erreurs : 54. Les autres "
+        "départements sont servis. / Knowledge base loaded, except: département(s) 54 disabled "
+        "by errors. The other départements serve.",
+        "knowledge/departements/54.yaml:4:3: zone inconnue",
+        "… et 1 autre erreur : lancez « aiguillage check ». / … and 1 more: run `aiguillage "
+        "check`.",
+    ]

@@ -1,7 +1,9 @@
 """Cross-reference checks of a knowledge base whose items each passed their pydantic model.
 
-Every problem is located (file, line, column) through the item's YAML document, and suggests
-the closest existing id when a reference is probably a typo.
+The shared files (`commun/`) are checked alone; each département is checked with the shared
+items as context, never with another département's, so that one département's mistakes never
+show up in (or block) another. Every problem is located (file, line, column) through the item's
+YAML document, and suggests the closest existing id when a reference is probably a typo.
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from bot.kb import vocab
 from bot.kb.knowledge import Problem
 from bot.kb.models import (
-    AskableFact,
     Category,
     Faq,
-    Langage,
     LexiconEntry,
     Meta,
     National,
@@ -79,24 +79,67 @@ class Located(Generic[T_co]):
 
 @dataclass(slots=True)
 class Sections:
-    """Every validated item of the knowledge base, in file order."""
+    """Every validated item of one part of the knowledge base (the shared files, or one
+    département), in file order, by `KnowledgeBase` attribute name."""
 
-    metas: list[Located[Meta]] = field(default_factory=list)
-    national: list[Located[National]] = field(default_factory=list)
-    categories: list[Located[Category]] = field(default_factory=list)
-    needs: list[Located[Need]] = field(default_factory=list)
-    rules: list[Located[Rule]] = field(default_factory=list)
-    zones: list[Located[Zone]] = field(default_factory=list)
-    structures: list[Located[Structure]] = field(default_factory=list)
-    services: list[Located[Service]] = field(default_factory=list)
-    orienteurs: list[Located[Structure]] = field(default_factory=list)
-    faq: list[Located[Faq]] = field(default_factory=list)
-    lexique: list[LexiconEntry] = field(default_factory=list)
-    statuts: list[StatutEntry] = field(default_factory=list)
-    faits: list[Located[AskableFact]] = field(default_factory=list)
-    langage: list[Located[Langage]] = field(default_factory=list)
+    lists: dict[str, list[Located[Any]]] = field(default_factory=dict)
     # where each section key was first seen, for problems about a whole section
     anchors: dict[str, tuple[YamlDocument, str]] = field(default_factory=dict)
+    shared_dir: str = "commun"  # as shown in problems, e.g. "knowledge/commun"
+
+    def of(self, attribute: str) -> list[Located[Any]]:
+        return self.lists.setdefault(attribute, [])
+
+    @property
+    def metas(self) -> list[Located[Meta]]:
+        return self.of("metas")
+
+    @property
+    def national(self) -> list[Located[National]]:
+        return self.of("national")
+
+    @property
+    def categories(self) -> list[Located[Category]]:
+        return self.of("categories")
+
+    @property
+    def needs(self) -> list[Located[Need]]:
+        return self.of("needs")
+
+    @property
+    def rules(self) -> list[Located[Rule]]:
+        return self.of("rules")
+
+    @property
+    def zones(self) -> list[Located[Zone]]:
+        return self.of("zones")
+
+    @property
+    def structures(self) -> list[Located[Structure]]:
+        return self.of("structures")
+
+    @property
+    def services(self) -> list[Located[Service]]:
+        return self.of("services")
+
+    @property
+    def orienteurs(self) -> list[Located[Structure]]:
+        return self.of("orienteurs")
+
+    @property
+    def faq(self) -> list[Located[Faq]]:
+        return self.of("faq")
+
+    @property
+    def lexique(self) -> list[Located[LexiconEntry]]:
+        return self.of("lexique")
+
+    @property
+    def statuts(self) -> list[Located[StatutEntry]]:
+        return self.of("statuts")
+
+
+_EMPTY: Final = Sections()
 
 
 @dataclass(slots=True)
@@ -116,20 +159,34 @@ def suggestion(value: str, candidates: Iterable[str]) -> str:
 # --- entry point --------------------------------------------------------------------------------
 
 
-def check_all(sections: Sections, gazetteer: GazetteerLike, today: dt.date, report: Report) -> None:
-    """Run every cross-reference check, appending to `report`."""
-    ids = _Ids(sections)
-    _check_duplicates(sections, report)
+def check_all(
+    sections: Sections,
+    gazetteer: GazetteerLike,
+    today: dt.date,
+    report: Report,
+    *,
+    shared: Sections | None = None,
+) -> None:
+    """Run every cross-reference check of `sections`, appending to `report`.
+
+    Without `shared`, `sections` are the shared files; with it, one département, whose
+    references may point to its own items and to the shared ones (only its problems are
+    reported).
+    """
+    context = shared or _EMPTY
+    ids = _Ids(context, sections)
+    _check_duplicates(context, sections, report)
     _check_metas(sections, report)
     _check_categories(sections, ids, report)
     _check_needs_and_rules(sections, ids, report)
     _check_zones(sections, gazetteer, report)
     _check_places(sections, ids, gazetteer, report)
     _check_services(sections, ids, report)
-    _check_vocabulary(sections, ids, report)
-    _check_lexicon(sections, report)
+    if shared is None:
+        _check_vocabulary(sections, ids, report)
+        _check_lexicon(sections, report)
     _check_freshness(sections, today, report)
-    _check_faq_sources(sections, report)
+    _check_faq_sources(sections, report, shared)
 
 
 @dataclass(slots=True)
@@ -141,13 +198,13 @@ class _Ids:
     faq: frozenset[str]
     structures: dict[str, Structure]
 
-    def __init__(self, sections: Sections) -> None:
-        self.categories = frozenset(e.item.id for e in sections.categories)
-        self.needs = frozenset(e.item.id for e in sections.needs)
-        self.rules = {e.item.id: e.item for e in reversed(sections.rules)}
-        self.zones = frozenset(e.item.id for e in sections.zones)
-        self.faq = frozenset(e.item.id for e in sections.faq)
-        both = [*sections.structures, *sections.orienteurs]
+    def __init__(self, *parts: Sections) -> None:
+        self.categories = frozenset(e.item.id for p in parts for e in p.categories)
+        self.needs = frozenset(e.item.id for p in parts for e in p.needs)
+        self.rules = {e.item.id: e.item for p in reversed(parts) for e in reversed(p.rules)}
+        self.zones = frozenset(e.item.id for p in parts for e in p.zones)
+        self.faq = frozenset(e.item.id for p in parts for e in p.faq)
+        both = [e for p in parts for e in (*p.structures, *p.orienteurs)]
         self.structures = {e.item.id: e.item for e in reversed(both)}
 
 
@@ -182,26 +239,34 @@ def _check_list(
 # --- duplicates ---------------------------------------------------------------------------------
 
 
-def _check_duplicates(sections: Sections, report: Report) -> None:
-    groups: list[Sequence[Located[object]]] = [
-        sections.categories,
-        sections.needs,
-        sections.rules,
-        sections.zones,
-        [*sections.structures, *sections.orienteurs],
-        sections.services,
-    ]
-    for group in groups:
-        _duplicates_in(group, report)
-    _faq_duplicates(sections.faq, report)
+def _check_duplicates(shared: Sections, sections: Sections, report: Report) -> None:
+    """Ids used twice in `sections`, or already used by the shared items."""
+
+    def groups(part: Sections) -> list[Sequence[Located[object]]]:
+        return [
+            part.categories,
+            part.needs,
+            part.rules,
+            part.zones,
+            [*part.structures, *part.orienteurs],
+            part.services,
+        ]
+
+    for known, group in zip(groups(shared), groups(sections), strict=True):
+        _duplicates_in(known, group, report)
+    _faq_duplicates(shared.faq, sections.faq, report)
 
 
 def _item_id(entry: Located[object]) -> str:
     return str(getattr(entry.item, "id", ""))
 
 
-def _duplicates_in(entries: Sequence[Located[object]], report: Report) -> None:
+def _duplicates_in(
+    known: Sequence[Located[object]], entries: Sequence[Located[object]], report: Report
+) -> None:
     first: dict[str, Located[object]] = {}
+    for entry in known:
+        first.setdefault(_item_id(entry), entry)
     for entry in entries:
         item_id = _item_id(entry)
         if item_id in first:
@@ -218,8 +283,12 @@ def _duplicate(entry: Located[object], previous: Located[object], report: Report
     )
 
 
-def _faq_duplicates(entries: Sequence[Located[Faq]], report: Report) -> None:
+def _faq_duplicates(
+    known: Sequence[Located[Faq]], entries: Sequence[Located[Faq]], report: Report
+) -> None:
     national: dict[str, Located[Faq]] = {}
+    for entry in known:
+        national.setdefault(entry.item.id, entry)
     local: dict[tuple[str, str], Located[Faq]] = {}
     for entry in entries:
         faq = entry.item
@@ -423,38 +492,36 @@ def _check_service(entry: Located[Service], ids: _Ids, report: Report) -> None:
 
 def _check_lexicon(sections: Sections, report: Report) -> None:
     """A variant that folds into an everyday word would rewrite every sentence ("jé" → "je")."""
-    anchor = sections.anchors.get("lexique")
-    if anchor is None:
-        return
-    doc, key = anchor
-    for n, entry in enumerate(sections.lexique):
-        for m, variant in enumerate(entry.variantes):
+    for entry in sections.lexique:
+        for m, variant in enumerate(entry.item.variantes):
             folded = fold(variant)
             if folded in COMMON_WORDS:
                 message = (
                     f"la variante « {variant} » devient « {folded} » sans accents, un mot "
                     "courant : elle est ignorée (elle changerait toutes les phrases)"
                 )
-                report.warnings.append(doc.problem((key, n, "variantes", m), message))
+                report.warnings.append(entry.problem(message, "variantes", m))
 
 
 def _check_vocabulary(sections: Sections, ids: _Ids, report: Report) -> None:
     missing = [
-        ("faq", "FAQ", vocab.FAQ_TOPICS, ids.faq, report.errors),
-        ("besoins", "besoin", vocab.ROUTABLE_NEEDS, ids.needs, report.errors),
-        ("categories", "catégorie", vocab.CATEGORIES, ids.categories, report.warnings),
-    ]
-    for section, what, wanted, known, sink in missing:
+        ("faq", "faq", "FAQ", vocab.FAQ_TOPICS, ids.faq, report.errors),
+        ("needs", "besoins", "besoin", vocab.ROUTABLE_NEEDS, ids.needs, report.errors),
+        ("categories", "categories", "catégorie", vocab.CATEGORIES, ids.categories,
+         report.warnings),
+    ]  # fmt: skip
+    for attribute, section, what, wanted, known, sink in missing:
         absent = [value for value in wanted if value not in known]
         if absent:
             message = f"{what} attendu(e)s mais absent(e)s : {', '.join(absent)}"
-            sink.append(_section_problem(sections, section, message))
+            sink.append(_section_problem(sections, attribute, section, message))
 
 
-def _section_problem(sections: Sections, section: str, message: str) -> Problem:
-    anchor = sections.anchors.get(section)
+def _section_problem(sections: Sections, attribute: str, section: str, message: str) -> Problem:
+    anchor = sections.anchors.get(attribute)
     if anchor is None:
-        return Problem(f"commun/{section}.yaml", 1, 1, f"section « {section} » absente : {message}")
+        name = f"{sections.shared_dir}/{section}.yaml"
+        return Problem(name, 1, 1, f"section « {section} » absente : {message}")
     doc, key = anchor
     return doc.problem((key,), message, key=True)
 
@@ -465,6 +532,13 @@ def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None
     )
     for entry in dated:
         item = entry.item
+        if item.date_maj > today and not isinstance(item, Faq):
+            # data·inclusion's own rule, checked here because it depends on the day
+            message = "La date de dernière modification ne peut pas être dans le futur."
+            report.errors.append(
+                entry.problem(f"{message} ({item.date_maj.isoformat()})", "date_maj")
+            )
+            continue
         frequency = getattr(item, "frequence_maj", None)
         limit = _STALE_DAYS.get(frequency or "", _DEFAULT_STALE_DAYS)
         age = (today - item.date_maj).days
@@ -478,12 +552,13 @@ def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None
             report.warnings.append(faq.problem(message, "valide_jusqu_au"))
 
 
-def _check_faq_sources(sections: Sections, report: Report) -> None:
+def _check_faq_sources(sections: Sections, report: Report, shared: Sections | None) -> None:
     """A FAQ whose sources are all outside `domaines_sources_fiables` is probably citing a
-    commercial page or a blog: warn, and say where the list is kept."""
-    if not sections.national:
+    commercial page or a blog: warn, and say where the list is kept (in the shared files)."""
+    national_entries = (shared or sections).national
+    if not national_entries:
         return
-    national = sections.national[0]
+    national = national_entries[0]
     trusted = TrustedDomains.of(national.item.domaines_sources_fiables)
     if not trusted.domains:
         return

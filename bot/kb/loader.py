@@ -1,448 +1,498 @@
 """Load the YAML knowledge base (`knowledge/`) into a checked, immutable `KnowledgeBase`.
 
-Every YAML file under `commun/` and `departements/` is read, in path order. Each section is
-validated with one pydantic TypeAdapter (fast path); when a section fails, its items are
-validated one by one so that every error is reported and the valid items are still
-cross-checked. Problems name the file (relative to the directory's parent), line and column.
+The files, and what each may hold:
+
+    commun/*.yaml                        shared by every département: categories, needs, rules,
+                                         FAQ, lexicon, national numbers (and national structures)
+    departements/<code>.yaml             one département, with its `meta`
+    departements/<code>-<anything>.yaml  more records of that département (an import, say
+                                         54-data-inclusion.yaml): zones, structures, services,
+                                         orienteurs; no `meta`
+
+A file's département is its name's prefix. Each file is read and validated on its own (YAML,
+then pydantic, item by item, so that every error is reported), then each part is cross-checked
+on its own: the shared files alone, each département against the shared items only. So:
+
+- an error in the shared files refuses the whole base (`LoadReport.applied` is false; a running
+  bot keeps its last good base);
+- an error in a département disables that département only: its items are left out, its errors
+  are in `KnowledgeBase.disabled`, and the other départements serve as usual; on a running
+  bot's reload (`keep_last_good`), the département keeps its last good version instead;
+- a file that belongs to no département is ignored, with an error.
+
+Both stages are cached by content (`bot.kb.cache`). Problems name the file (relative to the
+directory's parent), line and column. Hostile files are refused (`Limits`, and the YAML limits
+of `bot.kb.yamlpos`).
+
+Adding a section is one entry in `bot.kb.sections.SECTIONS` (and its field on `KnowledgeBase`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import UnionType
-from typing import Any, Final, Union, get_args, get_origin
-
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
+from types import MappingProxyType
+from typing import Any
 
 from bot.kb import checks
-from bot.kb.checks import GazetteerLike, Located, Report, Sections, suggestion
-from bot.kb.knowledge import KnowledgeBase, KnowledgeError, Problem
-from bot.kb.models import (
-    AskableFact,
-    Category,
-    Faq,
-    Langage,
-    LexiconEntry,
-    Meta,
-    National,
-    Need,
-    Rule,
-    Service,
-    StatutEntry,
-    Structure,
-    Zone,
-)
-from bot.kb.yamlpos import YamlDocument, load_yaml
-from bot.rules import DEFAULT_FACTS, RuleBook, RuleError, fact_specs
+from bot.kb.cache import Checked, Entry, KnowledgeCache, ParsedFile, digest_bytes, paused_gc
+from bot.kb.checks import GazetteerLike, Located, Report, Sections
+from bot.kb.knowledge import KnowledgeBase, KnowledgeError, LoadReport, Problem
+from bot.kb.layout import Source, layout, relative
+from bot.kb.models import Rule
+from bot.kb.parsing import DEFAULT_LIMITS_KB, MIB, Limits, parse_file, unreadable
+from bot.kb.sections import HELD_TYPES, ID_GROUPS, SECTIONS
+from bot.rules import DEFAULT_FACTS, RuleBook, RuleError, ZoneIndex, fact_specs
 
-__all__ = ["GazetteerLike", "collect_problems", "load_knowledge"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Section:
-    key: str  # top-level YAML key
-    attribute: str  # Sections attribute
-    model: type[BaseModel]
-    adapter: TypeAdapter[list[Any]] | None  # None: a single mapping, not a list
-    located: bool = True
-
-
-def _section(
-    key: str, attribute: str, model: type[BaseModel], *, single: bool = False, located: bool = True
-) -> _Section:
-    adapter = None if single else TypeAdapter(list[model])  # type: ignore[valid-type]
-    return _Section(key, attribute, model, adapter, located)
-
-
-_SECTIONS: Final = {
-    s.key: s
-    for s in (
-        _section("meta", "metas", Meta, single=True),
-        _section("national", "national", National, single=True),
-        _section("categories", "categories", Category),
-        _section("besoins", "needs", Need),
-        _section("eligibility_rules", "rules", Rule),
-        _section("zones", "zones", Zone),
-        _section("structures", "structures", Structure),
-        _section("services", "services", Service),
-        _section("orienteurs", "orienteurs", Structure),
-        _section("faq", "faq", Faq),
-        _section("lexique", "lexique", LexiconEntry, located=False),
-        _section("statuts", "statuts", StatutEntry, located=False),
-        _section("faits", "faits", AskableFact),
-        _section("langage", "langage", Langage, single=True),
-    )
-}
-
-# Human hints for the regular expressions of bot.kb.models.
-_PATTERN_HINTS: Final = {
-    "^[a-z0-9][a-z0-9_\\-]*$": "minuscules, chiffres, « - » et « _ » seulement",
-    "^[a-z0-9][a-z0-9\\-]*--[A-Za-z0-9_\\-:.]+$": "de la forme « source--identifiant »",
-    "^(\\d{5}|2[AB]\\d{3})$": "code INSEE à 5 caractères, par exemple « 54395 »",
-    "^(\\d{2}|2[AB]|97\\d)$": "code de département, par exemple « 54 » ou « 2A »",
-    "^https?://\\S+$": "adresse commençant par http:// ou https://",
-    "^\\d{14}$": "SIRET à 14 chiffres",
-    "^\\d{5}$": "code postal à 5 chiffres",
-}
-_TYPE_NAMES: Final = {
-    "string_type": "un texte",
-    "int_type": "un nombre entier",
-    "int_parsing": "un nombre entier",
-    "int_from_float": "un nombre entier",
-    "float_type": "un nombre",
-    "float_parsing": "un nombre",
-    "bool_type": "true ou false",
-    "bool_parsing": "true ou false",
-    "list_type": "une liste (une ligne « - valeur » par élément, ou [a, b])",
-    "dict_type": "un dictionnaire (des lignes « clé: valeur »)",
-    "model_type": "un dictionnaire (des lignes « clé: valeur »)",
-    "model_attributes_type": "un dictionnaire (des lignes « clé: valeur »)",
-    "date_type": "une date AAAA-MM-JJ",
-    "date_parsing": "une date AAAA-MM-JJ",
-    "date_from_datetime_parsing": "une date AAAA-MM-JJ",
-    "date_from_datetime_inexact": "une date AAAA-MM-JJ (sans heure)",
-}
-_BOUNDS: Final = {
-    "greater_than": ("gt", "supérieur à"),
-    "greater_than_equal": ("ge", "supérieur ou égal à"),
-    "less_than": ("lt", "inférieur à"),
-    "less_than_equal": ("le", "inférieur ou égal à"),
-}
-
+__all__ = [
+    "MIB",
+    "GazetteerLike",
+    "Limits",
+    "collect_problems",
+    "load_knowledge",
+    "load_with_problems",
+]
 
 # --- public API ---------------------------------------------------------------------------------
 
 
 def load_knowledge(
-    directory: Path, gazetteer: GazetteerLike, *, today: dt.date | None = None
+    directory: Path,
+    gazetteer: GazetteerLike,
+    *,
+    today: dt.date | None = None,
+    cache: KnowledgeCache | None = None,
+    limits: Limits = DEFAULT_LIMITS_KB,
 ) -> KnowledgeBase:
-    """Load and check the knowledge base; raise KnowledgeError listing every error."""
-    sections, report = _load(directory, gazetteer, today or dt.date.today())
-    if report.errors:
-        raise KnowledgeError(_sorted(report.errors))
-    return _assemble(directory, sections, _sorted(report.warnings))
+    """Load and check the knowledge base; raise KnowledgeError when the shared files have errors.
+
+    Départements with errors are left out (see `KnowledgeBase.disabled`).
+    """
+    kb, report = load_with_problems(directory, gazetteer, today=today, cache=cache, limits=limits)
+    if kb is None:
+        raise KnowledgeError(list(report.errors))
+    return kb
+
+
+def load_with_problems(
+    directory: Path,
+    gazetteer: GazetteerLike,
+    *,
+    today: dt.date | None = None,
+    cache: KnowledgeCache | None = None,
+    limits: Limits = DEFAULT_LIMITS_KB,
+    keep_last_good: bool = False,
+) -> tuple[KnowledgeBase | None, LoadReport]:
+    """The knowledge base (None when the shared files have errors) and what was found.
+
+    With `keep_last_good` (a running bot's reload), a département whose files now have errors
+    keeps serving the last version of its files that loaded without error in this process (the
+    cache remembers it), when there is one; it is disabled otherwise.
+    """
+    with paused_gc():
+        loader = _Loader(directory, gazetteer, today or dt.date.today(), cache, limits)
+        return loader.run(keep_last_good=keep_last_good)
 
 
 def collect_problems(
     directory: Path, gazetteer: GazetteerLike, *, today: dt.date | None = None
 ) -> tuple[list[Problem], list[Problem]]:
     """Every (error, warning) of the knowledge base, each list sorted by file and position."""
-    _, report = _load(directory, gazetteer, today or dt.date.today())
-    return _sorted(report.errors), _sorted(report.warnings)
+    _, report = load_with_problems(directory, gazetteer, today=today)
+    return list(report.errors), list(report.warnings)
 
 
-def load_with_problems(
-    directory: Path, gazetteer: GazetteerLike, *, today: dt.date | None = None
-) -> tuple[KnowledgeBase | None, list[Problem], list[Problem]]:
-    """The knowledge base (None when there are errors), its errors and its warnings."""
-    sections, report = _load(directory, gazetteer, today or dt.date.today())
-    errors, warnings = _sorted(report.errors), _sorted(report.warnings)
-    kb = None if errors else _assemble(directory, sections, warnings)
-    return kb, errors, warnings
-
-
-def _sorted(problems: list[Problem]) -> list[Problem]:
+def _sorted(problems: Iterator[Problem] | Sequence[Problem]) -> tuple[Problem, ...]:
     unique = dict.fromkeys(problems)
-    return sorted(unique, key=lambda p: (p.file, p.line, p.column, p.message))
+    return tuple(sorted(unique, key=lambda p: (p.file, p.line, p.column, p.message)))
 
 
-# --- loading ------------------------------------------------------------------------------------
+# --- parts: the shared files, each département --------------------------------------------------
 
 
-def _load(directory: Path, gazetteer: GazetteerLike, today: dt.date) -> tuple[Sections, Report]:
-    sections, report = Sections(), Report()
-    files = _yaml_files(directory)
-    if not files:
-        name = _relative(directory, directory)
-        report.errors.append(
-            Problem(name, 1, 1, "aucun fichier YAML dans commun/ ni departements/")
-        )
-        return sections, report
-    for path in files:
-        _load_file(path, _relative(path, directory), sections, report)
-    if not any(path.parent.name == "departements" for path in files):
-        name = _relative(directory / "departements", directory)
-        report.warnings.append(Problem(name, 1, 1, "aucun fichier de département (NN.yaml)"))
-    checks.check_all(sections, gazetteer, today, report)
-    _compile_rules(sections, gazetteer, report)
-    return sections, report
+@dataclass(slots=True)
+class _Part:
+    unit: str  # "commun" or a département code
+    files: list[ParsedFile]
+    key: str  # digest of its files (and, for a département, of the shared part)
+    shared_dir: str  # the shared folder as shown in problems
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    interface: str | None = None  # the shared part's: see _interface
+    _sections: Sections | None = None
+
+    @property
+    def sections(self) -> Sections:
+        if self._sections is None:
+            self._sections = _sections_of(self.files, self.shared_dir)
+        return self._sections
+
+    def entries(self) -> Iterator[tuple[ParsedFile, Entry]]:
+        for parsed in self.files:
+            for entry in parsed.entries:
+                yield parsed, entry
 
 
-def _yaml_files(directory: Path) -> list[Path]:
-    found: list[Path] = []
-    for sub in ("commun", "departements"):
-        base = directory / sub
-        if base.is_dir():
-            found += [p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()]
-    return sorted(found)
+def _sections_of(files: list[ParsedFile], shared_dir: str) -> Sections:
+    sections = Sections(shared_dir=shared_dir)
+    for parsed in files:
+        for key in parsed.keys:
+            sections.anchors.setdefault(SECTIONS[key].attribute, (parsed.doc, key))
+        for entry in parsed.entries:
+            path = (entry.key,) if entry.position is None else (entry.key, entry.position)
+            sections.of(SECTIONS[entry.key].attribute).append(Located(entry.item, parsed.doc, path))
+    return sections
 
 
-def _relative(path: Path, directory: Path) -> str:
-    parent = directory.resolve().parent
-    try:
-        return path.resolve().relative_to(parent).as_posix()
-    except ValueError:
-        return path.as_posix()
+class _Loader:
+    def __init__(
+        self,
+        directory: Path,
+        gazetteer: GazetteerLike,
+        today: dt.date,
+        cache: KnowledgeCache | None,
+        limits: Limits,
+    ) -> None:
+        self.directory = directory
+        self.gazetteer = gazetteer
+        self.today = today
+        self.cache = cache or KnowledgeCache(None)
+        self.limits = limits
+        self._book: RuleBook | None = None
 
-
-def _load_file(path: Path, name: str, sections: Sections, report: Report) -> None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        report.errors.append(Problem(name, 1, 1, f"fichier illisible : {error}"))
-        return
-    doc, problems = load_yaml(text, name)
-    report.errors.extend(problems)
-    if doc is None or doc.data is None:
-        return
-    if not isinstance(doc.data, dict):
-        report.errors.append(doc.problem((), "le fichier doit être un dictionnaire de sections"))
-        return
-    is_departement = "/departements/" in f"/{name}"
-    for key, value in doc.data.items():
-        spec = _SECTIONS.get(key) if isinstance(key, str) else None
-        if spec is None:
-            message = f"section inconnue « {key} »{suggestion(str(key), _SECTIONS)}"
-            report.errors.append(doc.problem((key,), message, key=True))
-            continue
-        sections.anchors.setdefault(spec.attribute, (doc, key))
-        _load_section(doc, spec, value, sections, report)
-    _check_meta_placement(doc, path, is_departement, sections, report)
-
-
-def _check_meta_placement(
-    doc: YamlDocument, path: Path, is_departement: bool, sections: Sections, report: Report
-) -> None:
-    if not is_departement:
-        if "meta" in doc.data:
-            message = "« meta » n'a sa place que dans un fichier de departements/"
-            report.errors.append(doc.problem(("meta",), message, key=True))
-        return
-    if "meta" not in doc.data:
-        report.errors.append(doc.problem((), "section « meta » manquante"))
-        return
-    meta = next((m.item for m in reversed(sections.metas) if m.doc is doc), None)
-    if meta is not None and path.stem != meta.departement:
-        message = (
-            f"le fichier s'appelle « {path.name} » mais décrit le département "
-            f"« {meta.departement} » : renommez-le « {meta.departement}{path.suffix} »"
-        )
-        report.errors.append(doc.problem(("meta", "departement"), message))
-
-
-def _load_section(
-    doc: YamlDocument, spec: _Section, value: Any, sections: Sections, report: Report
-) -> None:
-    target: list[Any] = getattr(sections, spec.attribute)
-    if spec.adapter is None:
-        item = _validate_one(doc, spec.model, value, (spec.key,), report)
-        if item is not None:
-            target.append(Located(item, doc, (spec.key,)))
-        return
-    if value is None:
-        return
-    if not isinstance(value, list):
-        message = f"la section « {spec.key} » doit être une liste (une ligne « - » par élément)"
-        report.errors.append(doc.problem((spec.key,), message))
-        return
-    try:
-        items = spec.adapter.validate_python(value)
-    except ValidationError:
-        items = [
-            _validate_one(doc, spec.model, v, (spec.key, i), report) for i, v in enumerate(value)
+    def run(self, *, keep_last_good: bool) -> tuple[KnowledgeBase | None, LoadReport]:
+        found = layout(self.directory)
+        if not found.shared and not found.departements:
+            return None, LoadReport(False, _sorted(found.errors))
+        shared = self._part("commun", *self._read("commun", found.shared), None)
+        parts = [
+            self._part(code, *self._read(code, sources), shared)
+            for code, sources in found.departements.items()
         ]
-    for i, item in enumerate(items):
-        if item is not None:
-            target.append(Located(item, doc, (spec.key, i)) if spec.located else item)
-        elif isinstance(value[i], dict) and isinstance(value[i].get("id"), str):
-            report.invalid_ids.add(value[i]["id"])
-
-
-def _validate_one(
-    doc: YamlDocument,
-    model: type[BaseModel],
-    value: Any,
-    path: tuple[str | int, ...],
-    report: Report,
-) -> BaseModel | None:
-    try:
-        return model.model_validate(value)
-    except ValidationError as error:
-        for details in error.errors(include_url=False):
-            report.errors.append(_pydantic_problem(doc, model, path, details))
-        return None
-
-
-# --- pydantic errors in French ------------------------------------------------------------------
-
-
-def _pydantic_problem(
-    doc: YamlDocument, model: type[BaseModel], base: tuple[str | int, ...], error: ErrorDetails
-) -> Problem:
-    loc = tuple(error["loc"])
-    field = next((x for x in reversed(loc) if isinstance(x, str)), str(base[0]))
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        fields = _fields_at(model, loc[:-1])
-        return doc.problem(
-            (*base, *loc), f"champ inconnu « {field} »{suggestion(field, fields)}", key=True
+        refused: dict[str, tuple[Problem, ...]] = {}
+        if keep_last_good and not shared.errors:
+            parts = [self._last_good_if_broken(part, shared, refused) for part in parts]
+        self._cross_check(shared, parts)
+        names = {f.name for p in [shared, *parts] for f in p.files}
+        self.cache.forget_others(names, {"commun", *found.departements})
+        for part in [shared, *parts]:
+            if not part.errors:
+                self.cache.remember_good(part.unit, part.files)
+        errors = _sorted(
+            [
+                *found.errors,
+                *shared.errors,
+                *(e for p in parts for e in p.errors),
+                *(e for problems in refused.values() for e in problems),
+            ]
         )
-    if kind == "missing":
-        return doc.problem((*base, *loc), f"champ obligatoire manquant : {field}")
-    return doc.problem((*base, *loc), _value_message(field, error))
-
-
-def _value_message(field: str, error: ErrorDetails) -> str:
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    shown = _show(value)
-    if kind == "value_error":
-        return str(ctx.get("error", error["msg"]))
-    if kind in _TYPE_NAMES:
-        return f"« {field} » : {_TYPE_NAMES[kind]} est attendu(e), pas {shown}"
-    if kind == "literal_error":
-        allowed = _literal_values(str(ctx.get("expected", "")))
-        hint = suggestion(str(value), allowed)
-        choices = ", ".join(allowed)
-        return f"valeur « {value} » impossible pour « {field} »{hint} (possibles : {choices})"
-    if kind == "string_pattern_mismatch":
-        hint = _PATTERN_HINTS.get(str(ctx.get("pattern", "")), "format attendu non respecté")
-        return f"format invalide pour « {field} » : {shown} ({hint})"
-    if kind in ("too_short", "string_too_short"):
-        unit = "élément(s)" if kind == "too_short" else "caractère(s)"
-        return f"« {field} » : au moins {ctx.get('min_length')} {unit} attendu(s)"
-    if kind in ("too_long", "string_too_long"):
-        unit = "élément(s)" if kind == "too_long" else "caractère(s)"
-        return (
-            f"« {field} » : au plus {ctx.get('max_length')} {unit} ({_length(value)} actuellement)"
+        warnings = _sorted(
+            [*found.warnings, *shared.warnings, *(w for p in parts for w in p.warnings)]
         )
-    if kind in _BOUNDS:
-        key, words = _BOUNDS[kind]
-        return f"« {field} » doit être {words} {ctx.get(key)}, pas {shown}"
-    return f"valeur invalide pour « {field} » : {shown} ({error['msg']})"
+        disabled = {p.unit: _sorted(p.errors) for p in parts if p.errors}
+        report = LoadReport(
+            not shared.errors,
+            errors,
+            warnings,
+            MappingProxyType(disabled),
+            MappingProxyType(refused),
+        )
+        if not report.applied:
+            return None, report
+        served = [shared, *(p for p in parts if not p.errors)]
+        return self._assemble(served, warnings, report.disabled), report
 
+    def _last_good_if_broken(
+        self, part: _Part, shared: _Part, refused: dict[str, tuple[Problem, ...]]
+    ) -> _Part:
+        """The département as it last loaded without error, if its files now have errors."""
+        good = self.cache.last_good(part.unit) if part.errors else None
+        if good is None or [f.digest for f in good] == [f.digest for f in part.files]:
+            return part
+        previous = self._part(part.unit, good, [], shared)
+        if previous.errors:  # no longer valid with the new shared files
+            return part
+        refused[part.unit] = _sorted(part.errors)
+        return previous
 
-def _show(value: object) -> str:
-    if isinstance(value, (dict, list)):
-        return "un dictionnaire" if isinstance(value, dict) else "une liste"
-    if value is None:
-        return "une valeur vide"
-    text = str(value)
-    return f"« {text[:60]}… »" if len(text) > 60 else f"« {text} »"
+    # --- reading ---------------------------------------------------------------------------------
 
+    def _part(
+        self, unit: str, files: list[ParsedFile], problems: list[Problem], shared: _Part | None
+    ) -> _Part:
+        inputs = [f"{f.name} {f.digest}" for f in files]
+        if shared is not None:
+            inputs.append(f"commun {_interface(shared)}")
+        part_key = digest_bytes("\n".join(inputs).encode())
+        part = _Part(unit, files, part_key, relative(self.directory / "commun", self.directory))
+        part.errors += problems
+        for parsed in files:
+            part.errors += parsed.errors
+            part.warnings += parsed.warnings
+        checks_key = self.cache.checks_key(unit, inputs, self.today)
+        checked = self.cache.checked(unit, checks_key)
+        if checked is not None and shared is not None and _cites(checked, part.shared_dir):
+            checked = None  # it points into the shared files, whose positions may have moved
+        if checked is None:
+            checked = self._check(part, shared)
+            self.cache.keep_checked(unit, checks_key, checked)
+        part.errors += checked.errors
+        part.warnings += checked.warnings
+        return part
 
-def _length(value: object) -> int:
-    return len(value) if isinstance(value, (str, list, dict)) else 0
+    def _read(self, unit: str, sources: list[Source]) -> tuple[list[ParsedFile], list[Problem]]:
+        limits, problems = self.limits, []
+        if unit != "commun":
+            if not sources or sources[0].kind != "departement":
+                name = sources[0].name if sources else unit
+                message = (
+                    f"departements/{unit}.yaml manquant : les fichiers du département {unit} "
+                    "ont besoin de ce fichier, avec sa section « meta »"
+                )
+                problems.append(Problem(name, 1, 1, message))
+            if len(sources) > limits.departement_files:
+                message = (
+                    f"trop de fichiers pour le département {unit} : {len(sources)} (au plus "
+                    f"{limits.departement_files})"
+                )
+                problems.append(Problem(sources[0].name, 1, 1, message))
+                sources = sources[: limits.departement_files]
+            total = sum(_size(source.path) for source in sources)
+            if total > limits.departement_bytes:
+                message = (
+                    f"le département {unit} a {total / MIB:.0f} Mo de fichiers (au plus "
+                    f"{limits.departement_bytes // MIB} Mo, limite de sécurité) : rien n'est lu"
+                )
+                return [], [*problems, Problem(sources[0].name, 1, 1, message)]
+        budget = limits.shared_file_bytes if unit == "commun" else limits.departement_file_bytes
+        files = [self._read_one(source, budget) for source in sources]
+        return files, problems
 
+    def _read_one(self, source: Source, budget: int) -> ParsedFile:
+        try:
+            stat = source.path.stat()
+            if stat.st_size > budget:
+                message = (
+                    f"fichier trop gros : {stat.st_size / MIB:.1f} Mo (au plus {budget // MIB} "
+                    "Mo, limite de sécurité)"
+                )
+                return unreadable(source, "", Problem(source.name, 1, 1, message))
+            digest = self.cache.digest_of(source.name, stat)
+            raw = source.path.read_bytes() if digest is None else None
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            problem = Problem(source.name, 1, 1, f"fichier illisible : {reason}")
+            return unreadable(source, "", problem)
+        if raw is not None:
+            digest = digest_bytes(raw)
+            self.cache.read_as(source.name, stat, digest)
+        assert digest is not None
+        parsed = self.cache.parsed(source.name, digest, source.path, HELD_TYPES)
+        if parsed is None:
+            if raw is None:  # forgotten since: read it after all
+                raw = source.path.read_bytes()
+                digest = digest_bytes(raw)
+            parsed = parse_file(source, raw, digest, self.limits)
+            self.cache.keep_parsed(parsed)
+        return parsed
 
-def _literal_values(expected: str) -> list[str]:
-    values: list[str] = []
-    for part in expected.replace(" or ", ", ").split(", "):
-        part = part.strip()
-        values.append(part[1:-1] if part[:1] == part[-1:] == "'" else part)
-    return [v for v in values if v]
+    # --- checking --------------------------------------------------------------------------------
 
+    def _check(self, part: _Part, shared: _Part | None) -> Checked:
+        files = [*part.files, *(shared.files if shared is not None else [])]
+        if any(parsed.broken for parsed in files):
+            # References into an unreadable file cannot be checked: each would be a false
+            # "unknown id". The file's own error is enough; the rest comes once it is fixed.
+            return Checked((), ())
+        report = Report()
+        for parsed in part.files:
+            report.invalid_ids |= parsed.invalid_ids
+        if shared is not None:
+            for parsed in shared.files:
+                report.invalid_ids |= parsed.invalid_ids
+        context = shared.sections if shared is not None else None
+        checks.check_all(part.sections, self.gazetteer, self.today, report, shared=context)
+        if shared is None:
+            self._book = self._compile_rules(part.sections, report)
+        else:
+            self._check_service_conditions(part.sections, shared, report)
+        return Checked(_sorted(report.errors), _sorted(report.warnings))
 
-def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
-    """Field names of the (nested) model at `loc`, for "did you mean" on unknown fields."""
-    current: type[BaseModel] = model
-    for element in loc:
-        info = current.model_fields.get(element) if isinstance(element, str) else None
-        if info is None:
-            continue
-        nested = _nested_model(info.annotation)
-        if nested is None:
-            return []
-        current = nested
-    return list(current.model_fields)
+    def _compile_rules(self, sections: Sections, report: Report) -> RuleBook:
+        entries: dict[str, Located[Rule]] = {}
+        for entry in sections.rules:
+            entries.setdefault(entry.item.id, entry)
+        zones = {e.item.id: e.item for e in reversed(sections.zones)}
+        faits = [e.item for e in sections.of("faits")]
+        facts = fact_specs(faits) if faits else DEFAULT_FACTS
+        try:
+            return RuleBook.compile(
+                {k: e.item for k, e in entries.items()}, zones, self.gazetteer, facts
+            )
+        except RuleError as error:
+            for issue in error.issues:
+                entry = entries[issue.rule_id]
+                message = issue.message
+                if message.startswith("zone inconnue") and "vouliez-vous dire" not in message:
+                    message += (
+                        " (une règle de commun/ ne voit que les zones de commun/ : pour une zone "
+                        "d'un département, utilisez « dans_zone_du_service: true »)"
+                    )
+                report.errors.append(entry.problem(message, issue.field, *issue.path))
+            return RuleBook.compile({}, zones, self.gazetteer, facts)
 
+    def _shared_book(self, shared: _Part) -> RuleBook:
+        if self._book is None:  # the shared checks came from the cache
+            self._book = self._compile_rules(shared.sections, Report())
+        return self._book
 
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    origin = get_origin(annotation)
-    if origin is None:
-        return None
-    args = get_args(annotation)
-    if origin in (Union, UnionType, list, tuple, set, frozenset) or str(origin).endswith(
-        "Annotated"
-    ):
-        candidates = args
-    elif origin is dict:
-        candidates = args[1:]
-    else:
-        candidates = args[:1]
-    return next((m for m in map(_nested_model, candidates) if m is not None), None)
-
-
-# --- rules --------------------------------------------------------------------------------------
-
-
-def _compile_rules(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
-    entries = _first_by_id(sections.rules)
-    zones = {e.item.id: e.item for e in reversed(sections.zones)}
-    try:
-        facts = fact_specs(e.item for e in sections.faits) if sections.faits else DEFAULT_FACTS
-        book = RuleBook.compile({k: e.item for k, e in entries.items()}, zones, gazetteer, facts)
-    except RuleError as error:
-        for issue in error.issues:
-            entry = entries[issue.rule_id]
-            report.errors.append(entry.problem(issue.message, issue.field, *issue.path))
-        book = RuleBook.compile({}, zones, gazetteer)
-    for service in sections.services:
-        conditions = service.item.eligibilite.conditions if service.item.eligibilite else None
-        if conditions is not None:
+    def _check_service_conditions(self, sections: Sections, shared: _Part, report: Report) -> None:
+        inline = [
+            (service, service.item.eligibilite.conditions)
+            for service in sections.services
+            if service.item.eligibilite is not None
+            and service.item.eligibilite.conditions is not None
+        ]
+        if not inline:
+            return
+        book = self._shared_book(shared)
+        zones = {e.item.id: e.item for e in [*shared.sections.zones, *sections.zones][::-1]}
+        book = RuleBook(book.rules, book.nodes, ZoneIndex(zones, self.gazetteer), book.facts)
+        for service, conditions in inline:
             for issue in book.check_conditions(conditions, service.item.id):
                 where = ("eligibilite", "conditions", *issue.path)
                 report.errors.append(service.problem(issue.message, *where))
 
+    def _cross_check(self, shared: _Part, parts: list[_Part]) -> None:
+        """One id, one record in the whole base: a département that reuses another's id with
+        different content is disabled (the first, in code order, keeps it)."""
+        taken: dict[str, set[str]] = {group: set() for group in set(ID_GROUPS.values())}
+        owners: list[_Part] = []
+        for part in [shared, *parts]:
+            if part.errors and part is not shared:
+                continue
+            mine = [_ids(parsed) for parsed in part.files]
+            reused = {
+                (group, item_id)
+                for ids in mine
+                for group, found in ids.items()
+                for item_id in found & taken[group]
+            }
+            conflicts = _conflicts(part, reused, owners) if reused else []
+            if conflicts:
+                part.errors += conflicts
+                continue
+            for ids in mine:
+                for group, found in ids.items():
+                    taken[group] |= found
+            owners.append(part)
 
-def _first_by_id(entries: list[Located[Rule]]) -> dict[str, Located[Rule]]:
-    first: dict[str, Located[Rule]] = {}
-    for entry in entries:
-        first.setdefault(entry.item.id, entry)
-    return first
+    # --- assembling ------------------------------------------------------------------------------
+
+    def _assemble(
+        self,
+        served: list[_Part],
+        warnings: tuple[Problem, ...],
+        disabled: Mapping[str, tuple[Problem, ...]],
+    ) -> KnowledgeBase:
+        files = [(parsed, part.unit != "commun") for part in served for parsed in part.files]
+        parts = [_gathered(parsed, local) for parsed, local in files]
+        values = {
+            spec.attribute: spec.holding.merge(
+                [p[spec.attribute] for p in parts if spec.attribute in p]
+            )
+            for spec in SECTIONS.values()
+        }
+        return KnowledgeBase(
+            source_dir=self.directory, warnings=warnings, disabled=disabled, **values
+        )
 
 
-# --- assembling ---------------------------------------------------------------------------------
+def _cites(checked: Checked, shared_dir: str) -> bool:
+    return any(shared_dir in p.message for p in (*checked.errors, *checked.warnings))
 
 
-def _by_id(entries: Sequence[Located[Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for entry in entries:
-        result.setdefault(entry.item.id, entry.item)
-    return result
+def _interface(shared: _Part) -> str:
+    """A digest of what a département's checks read from the shared files: ids, categories of
+    structures, rules and zones, failed ids. Editing an answer, the lexicon or a national number
+    changes none of it, so the départements are not checked again."""
+    if shared.interface is None:
+        lines: list[str] = []
+        for parsed in shared.files:
+            lines.append(f"{parsed.name} broken={parsed.broken} {sorted(parsed.invalid_ids)}")
+            for entry in parsed.entries:
+                item = entry.item
+                if entry.key in ("eligibility_rules", "zones"):
+                    lines.append(f"{entry.key} {item.model_dump_json()}")
+                elif entry.key in ("structures", "orienteurs"):
+                    lines.append(f"{entry.key} {item.id} {item.categories}")
+                elif entry.key in ("categories", "besoins"):
+                    lines.append(f"{entry.key} {item.id}")
+                elif entry.key == "faq":
+                    lines.append(f"{entry.key} {item.id} {item.portee}")
+        shared.interface = digest_bytes("\n".join(lines).encode())
+    return shared.interface
 
 
-def _faq_with_overrides(entries: Sequence[Located[Faq]]) -> dict[str, Faq]:
-    national = {e.item.id: e.item for e in reversed(entries) if not _is_local(e)}
-    local = {e.item.id: e.item for e in reversed(entries) if _is_local(e)}
-    return {**national, **local}
+def _gathered(parsed: ParsedFile, local: bool) -> dict[str, Any]:
+    """One file's part of each section (kept with the parsed file: a reload reuses it)."""
+    if parsed.gathered is None:
+        items: dict[str, list[Any]] = {}
+        for entry in parsed.entries:
+            items.setdefault(entry.key, []).append(entry.item)
+        parsed.gathered = {
+            SECTIONS[key].attribute: SECTIONS[key].holding.gather(found, local)
+            for key, found in items.items()
+        }
+    return parsed.gathered
 
 
-def _is_local(entry: Located[Faq]) -> bool:
-    return entry.in_departement_file and entry.item.portee == "departement"
+def _ids(parsed: ParsedFile) -> dict[str, frozenset[str]]:
+    """The ids that must be unique in the whole base, of one file, by group (kept with it)."""
+    if parsed.ids is None:
+        ids: dict[str, set[str]] = {}
+        for entry in parsed.entries:
+            group = ID_GROUPS.get(entry.key)
+            if group is not None:
+                ids.setdefault(group, set()).add(entry.item.id)
+        parsed.ids = {group: frozenset(found) for group, found in ids.items()}
+    return parsed.ids
 
 
-def _assemble(directory: Path, sections: Sections, warnings: list[Problem]) -> KnowledgeBase:
-    return KnowledgeBase(
-        source_dir=directory,
-        metas={m.item.departement: m.item for m in reversed(sections.metas)},
-        national=sections.national[0].item if sections.national else National(),
-        categories=_by_id(sections.categories),
-        needs=_by_id(sections.needs),
-        zones=_by_id(sections.zones),
-        rules=_by_id(sections.rules),
-        structures=_by_id(sections.structures),
-        services=tuple(e.item for e in sections.services),
-        orienteurs=tuple(e.item for e in sections.orienteurs),
-        faq=_faq_with_overrides(sections.faq),
-        lexique=tuple(sections.lexique),
-        statuts=tuple(sections.statuts),
-        faits=tuple(e.item for e in sorted(sections.faits, key=lambda e: e.item.ordre)),
-        langage=sections.langage[0].item if sections.langage else Langage(),
-        warnings=tuple(warnings),
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _conflicts(part: _Part, reused: set[tuple[str, str]], owners: list[_Part]) -> list[Problem]:
+    """Problems for the ids of `part` already used, with other content, by one of `owners`."""
+    first: dict[tuple[str, str], tuple[ParsedFile, Entry]] = {}
+    for owner in owners:
+        for parsed, entry in owner.entries():
+            group = ID_GROUPS.get(entry.key)
+            if group is not None and (group, entry.item.id) in reused:
+                first.setdefault((group, entry.item.id), (parsed, entry))
+    problems = []
+    for parsed, entry in part.entries():
+        group = ID_GROUPS.get(entry.key)
+        found = first.get((group, entry.item.id)) if group is not None else None
+        if found is not None and found[1].item != entry.item:
+            problems.append(_conflict(parsed, entry, *found))
+    return problems
+
+
+def _conflict(parsed: ParsedFile, entry: Entry, owner: ParsedFile, first: Entry) -> Problem:
+    def path(e: Entry) -> tuple[str | int, ...]:
+        return (e.key,) if e.position is None else (e.key, e.position, "id")
+
+    line, column = owner.doc.position(path(first))
+    message = (
+        f"identifiant « {entry.item.id} » déjà utilisé en {owner.name}:{line}:{column} avec un "
+        "contenu différent : un identifiant désigne une seule fiche dans toute la base "
+        "(copiez la fiche à l'identique, ou changez l'identifiant)"
     )
+    return parsed.doc.problem(path(entry), message)

@@ -1,17 +1,32 @@
-"""Pydantic models of the YAML knowledge base.
+"""Models of the YAML knowledge base.
 
-Structures and services keep data·inclusion v1 field names verbatim; our additions are few and
-named in the docstrings. Cross-references (category ids, rule ids, zone ids, INSEE codes,
-structure ids) are checked by `bot.kb.checks`, which knows the whole knowledge base.
+Pydantic models validate what admins write; structures and services are validated with the
+data·inclusion v1 models of the `data-inclusion-schema` package (`StructureSchema`,
+`ServiceSchema`) and kept by the running bot as light read-only records (`Structure`,
+`Service`) with the same field names. Our additions are few and named in the docstrings.
+Cross-references (category ids, rule ids, zone ids, INSEE codes, structure ids) are checked by
+`bot.kb.checks`, which knows the whole knowledge base.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, Final, Literal, NamedTuple, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from data_inclusion.schema import v1 as di
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from bot.kb import vocab
 from bot.kb.trusted_sources import normalise_domain
@@ -71,7 +86,7 @@ class Recherche(Strict):
 
 class Contact(Strict):
     nom: str
-    courriel: str | None = None
+    courriel: EmailStr | None = None
     telephone: str | None = None
 
 
@@ -245,34 +260,72 @@ class Rule(Strict):
 
 
 # --- structures and services (data·inclusion v1 + extensions) -----------------------------------
+#
+# Validation uses the data·inclusion v1 models (`data_inclusion.schema.v1.Structure` and
+# `.Service`) through the `StructureSchema` and `ServiceSchema` subclasses below. They keep what
+# the standard checks: e-mail (EmailStr), URLs (HttpUrl), postal code, SIRET, name length and
+# the "no final full stop" warning, description length, `tous-publics` alone, date_maj in the 21st
+# century (not in the future: `bot.kb.checks`, which knows the day), volumes ≥ 0 and weeks ≥ 1.
+# They change, explicitly:
+# - lists instead of the standard's sets, so that order (shown to people) is kept and stable;
+# - enumerations as plain strings with a French "did you mean" (values from the package);
+# - URLs kept as written (checked as HttpUrl, not rewritten to punycode or with a final "/");
+# - stricter ids (`source--identifiant`), INSEE codes and coordinates; `zone_eligibilite` codes
+#   are checked against the gazetteer by `bot.kb.checks`;
+# - our extension fields (below), and unknown fields refused.
+#
+# The running bot holds `Structure` and `Service`: read-only named tuples with the same field
+# names and values (lists stay lists) as the validated models, in a fifth of their memory, and
+# built from the compiled cache in a few µs. `Structure.model_validate(data)` validates with the
+# schema and returns the record, for tests and tools.
 
 
-class Address(Strict):
-    commune: str | None = None
-    code_postal: Annotated[str, Field(pattern=r"^\d{5}$")] | None = None
-    code_insee: InseeCode | None = None
-    adresse: str | None = None
-    complement_adresse: str | None = None
-    longitude: float | None = Field(None, ge=-180, le=180)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    telephone: str | None = None
-    courriel: str | None = None
-    horaires_accueil: str | None = None
+def _checked_by(adapter: TypeAdapter[Any], message: str) -> AfterValidator:
+    """Check a text with a pydantic type (HttpUrl…) and keep the text as written."""
+
+    def check(value: str) -> str:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            raise ValueError(message.format(value=value)) from None
+        return value
+
+    return AfterValidator(check)
 
 
-class Structure(Address):
-    """data·inclusion v1 Structure. Extensions: categories, statut, verifie_le, verifie_par,
-    notes_admin, exemple, zone_eligibilite/zones (for referents)."""
+HttpUrlText = Annotated[
+    str,
+    _checked_by(
+        TypeAdapter(HttpUrl),
+        "adresse web invalide « {value} » (attendu : https://exemple.fr/…, sans espace)",
+    ),
+]
+
+
+class _OnTheStandard(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    @field_validator("date_maj", check_fields=False)
+    @classmethod
+    def date_maj_valide(cls, value: dt.date) -> dt.date:
+        # Replaces the standard's validator of the same name: "not in the future" depends on the
+        # day the base is checked, so bot.kb.checks does it; the cached validation does not.
+        if value < dt.date(2000, 1, 1):
+            raise ValueError("La date de dernière modification doit être au 21e siècle.")
+        return value
+
+
+class StructureSchema(_OnTheStandard, di.Structure):  # type: ignore[misc]
+    """A structure as written in YAML: data·inclusion v1 Structure, plus our extensions."""
 
     source: Slug
     id: DiId
-    nom: str = Field(min_length=3, max_length=150)
-    date_maj: dt.date
-    description: str | None = None
-    lien_source: Url | None = None
-    siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
-    site_web: Url | None = None
-    accessibilite_lieu: Url | None = None
+    code_insee: InseeCode | None = None
+    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    lien_source: HttpUrlText | None = None
+    site_web: HttpUrlText | None = None
+    accessibilite_lieu: HttpUrlText | None = None
     reseaux_porteurs: list[ReseauPorteur] = Field(default_factory=list)
     # extensions
     categories: list[CategoryId] = Field(min_length=1)
@@ -296,32 +349,25 @@ class Periode(Strict):
     au: dt.date | None = None
 
 
-class Service(Address):
-    """data·inclusion v1 Service. Extensions: categorie, zones, eligibilite, periode, capacite,
-    fermeture_temporaire, mots_cles, langues_accueil, frequence_maj, exemple."""
+class ServiceSchema(_OnTheStandard, di.Service):  # type: ignore[misc]
+    """A service as written in YAML: data·inclusion v1 Service, plus our extensions."""
 
     source: Slug
     structure_id: DiId
     id: DiId
-    nom: str = Field(min_length=3, max_length=150)
-    description: str = Field(min_length=5, max_length=10000)
-    date_maj: dt.date
+    code_insee: InseeCode | None = None
+    longitude: float | None = Field(None, ge=-180, le=180)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    lien_source: HttpUrlText | None = None
+    lien_mobilisation: HttpUrlText | None = None
     type: TypeService | None = None
-    thematiques: list[Thematique] = Field(default_factory=list)
     frais: Frais | None = None
-    frais_precisions: str | None = None
+    thematiques: list[Thematique] = Field(default_factory=list)
     publics: list[Public] = Field(default_factory=list)
-    publics_precisions: str | None = None
-    conditions_acces: str | None = None
-    contact_nom_prenom: str | None = None
     modes_accueil: list[ModeAccueil] = Field(default_factory=list)
-    zone_eligibilite: list[str] = Field(default_factory=list)
-    lien_mobilisation: Url | None = None
     modes_mobilisation: list[ModeMobilisation] = Field(default_factory=list)
     mobilisable_par: list[Mobilisable] = Field(default_factory=list)
-    mobilisation_precisions: str | None = None
-    volume_horaire_hebdomadaire: float | None = None
-    nombre_semaines: int | None = None
+    zone_eligibilite: list[str] = Field(default_factory=list)
     # extensions
     categorie: StructureCategoryId
     zones: list[Slug] = Field(default_factory=list)
@@ -331,6 +377,196 @@ class Service(Address):
     langues_accueil: list[str] = Field(default_factory=list)
     frequence_maj: Literal["1m", "3m", "6m", "12m"] | None = None
     exemple: bool = False
+
+
+class Structure(NamedTuple):
+    """data·inclusion v1 Structure, read-only, as the running bot holds it (see StructureSchema).
+
+    Extensions: categories, statut, verifie_le, verifie_par, notes_admin, exemple,
+    zone_eligibilite/zones (for referents).
+    """
+
+    source: str
+    id: str
+    nom: str
+    date_maj: dt.date
+    categories: list[str]
+    description: str | None = None
+    lien_source: str | None = None
+    siret: str | None = None
+    commune: str | None = None
+    code_postal: str | None = None
+    code_insee: str | None = None
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    telephone: str | None = None
+    courriel: str | None = None
+    site_web: str | None = None
+    horaires_accueil: str | None = None
+    accessibilite_lieu: str | None = None
+    reseaux_porteurs: list[str] = []  # noqa: RUF012
+    statut: Literal["actif", "suspendu", "ferme"] = "actif"
+    verifie_le: dt.date | None = None
+    verifie_par: str | None = None
+    notes_admin: str | None = None
+    exemple: bool = False
+    zone_eligibilite: list[str] = []  # noqa: RUF012
+    zones: list[str] = []  # noqa: RUF012
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Structure:
+        """Validate `data` as written in YAML (StructureSchema) and return the record."""
+        return record_from(StructureSchema.model_validate(data), cls)
+
+
+class Service(NamedTuple):
+    """data·inclusion v1 Service, read-only, as the running bot holds it (see ServiceSchema).
+
+    Extensions: categorie, zones, eligibilite, periode, mots_cles, langues_accueil,
+    frequence_maj, exemple.
+    """
+
+    source: str
+    structure_id: str
+    id: str
+    nom: str
+    description: str
+    date_maj: dt.date
+    categorie: str
+    lien_source: str | None = None
+    type: str | None = None
+    thematiques: list[str] = []  # noqa: RUF012
+    frais: str | None = None
+    frais_precisions: str | None = None
+    publics: list[str] = []  # noqa: RUF012
+    publics_precisions: str | None = None
+    conditions_acces: str | None = None
+    commune: str | None = None
+    code_postal: str | None = None
+    code_insee: str | None = None
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    longitude: float | None = None
+    latitude: float | None = None
+    telephone: str | None = None
+    courriel: str | None = None
+    modes_accueil: list[str] = []  # noqa: RUF012
+    zone_eligibilite: list[str] = []  # noqa: RUF012
+    contact_nom_prenom: str | None = None
+    lien_mobilisation: str | None = None
+    modes_mobilisation: list[str] = []  # noqa: RUF012
+    mobilisable_par: list[str] = []  # noqa: RUF012
+    mobilisation_precisions: str | None = None
+    volume_horaire_hebdomadaire: float | None = None
+    nombre_semaines: int | None = None
+    horaires_accueil: str | None = None
+    zones: list[str] = []  # noqa: RUF012
+    eligibilite: Eligibilite | None = None
+    periode: Periode | None = None
+    mots_cles: list[str] = []  # noqa: RUF012
+    langues_accueil: list[str] = []  # noqa: RUF012
+    frequence_maj: Literal["1m", "3m", "6m", "12m"] | None = None
+    exemple: bool = False
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Service:
+        """Validate `data` as written in YAML (ServiceSchema) and return the record."""
+        return record_from(ServiceSchema.model_validate(data), cls)
+
+
+Record = TypeVar("Record", Structure, Service)
+
+
+def record_from(schema: BaseModel, record_type: type[Record]) -> Record:
+    """The read-only record of a validated schema object."""
+    values = [getattr(schema, name) for name in record_type._fields]
+    return record_type._make(compact(record_type, values))
+
+
+# --- keeping records small ------------------------------------------------------------------------
+#
+# 20,000 services hold hundreds of thousands of small values, most of them empty lists or the
+# same few texts ("en-presentiel", a category id, a commune, a source…). Records share them: empty
+# list fields are one read-only empty list, repeated texts are interned, equal dates and nested
+# eligibility conditions are one object. Values and their meaning do not change.
+
+
+class _ReadOnlyEmptyList(list[Any]):
+    """An empty list that refuses to change, so that every record can share it."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("liste en lecture seule (read-only list)")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+EMPTY_LIST: Final[list[Any]] = _ReadOnlyEmptyList()
+_SHARED_TEXTS: Final = frozenset(
+    {"source", "commune", "code_postal", "code_insee", "type", "frais", "statut", "categorie",
+     "frequence_maj"}
+)  # fmt: skip
+_SHARED: dict[Any, Any] = {}  # equal dates and nested models, one object each (a few thousand)
+
+
+class SharingPlan(NamedTuple):
+    lists: tuple[int, ...]
+    texts: tuple[int, ...]
+    dates: tuple[int, ...]
+    models: tuple[int, ...]
+
+
+def _plan(record_type: type[Any]) -> SharingPlan:
+    """Which fields of a record type hold what can be shared, by index."""
+    fields: tuple[str, ...] = record_type._fields
+    defaults = record_type._field_defaults
+
+    def where(test: Callable[[str], bool]) -> tuple[int, ...]:
+        return tuple(i for i, name in enumerate(fields) if test(name))
+
+    return SharingPlan(
+        lists=where(lambda f: f == "categories" or isinstance(defaults.get(f), list)),
+        texts=where(lambda f: f in _SHARED_TEXTS),
+        dates=where(lambda f: f in ("date_maj", "verifie_le")),
+        models=where(lambda f: f in ("eligibilite", "periode")),
+    )
+
+
+_PLANS: Final = {Structure: _plan(Structure), Service: _plan(Service)}
+
+
+def sharing_plan(record_type: type[Any]) -> SharingPlan:
+    """Which fields of `record_type` hold lists, shared texts, dates and nested models."""
+    return _PLANS[record_type]
+
+
+def compact(record_type: type[Any], values: list[Any], *, models: bool = True) -> list[Any]:
+    """`values` (a record's, in field order) sharing what can be shared; changed in place.
+
+    `models=False` when nested models are already shared (the cache's decoder shares them).
+    """
+    plan = _PLANS[record_type]
+    intern = sys.intern
+    for i in plan.lists:
+        value = values[i]
+        values[i] = [intern(v) if type(v) is str else v for v in value] if value else EMPTY_LIST
+    for i in plan.texts:
+        value = values[i]
+        if value is not None:
+            values[i] = intern(value)
+    for i in plan.dates:
+        value = values[i]
+        if value is not None:
+            values[i] = _SHARED.setdefault(value, value)
+    for i in plan.models if models else ():
+        value = values[i]
+        if value is not None:
+            values[i] = _SHARED.setdefault((type(value), value.model_dump_json()), value)
+    return values
 
 
 # --- FAQ, lexicon --------------------------------------------------------------------------------

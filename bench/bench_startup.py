@@ -1,0 +1,290 @@
+"""Start-up, reload and memory of the whole bot, with the compiled knowledge cache.
+
+    python -m bench.bench_startup [--knowledge DIR | --national] [--runs 3] [--users 20]
+                                  [--rate 40] [--reloads 3]
+
+Measures, on a copy of the knowledge base (the shipped one, or a national-scale one from
+bench/national_kb.py), with the full communes gazetteer:
+
+- **floor**: a Python process that only imports the bot (`import bot.app`), to the end;
+- **start-up, cold cache**: `python -m bot chat --jsonl` with no `.cache/` (every YAML file is
+  read, validated, checked and the cache written), from the process's start to its first answer
+  (wall time), and the CPU time of the whole process (steadier on a busy machine);
+- **start-up, warm cache**: the same with the cache written by the previous run;
+- **reload**: in one process (`open_app`, the real dispatcher and SQLite store), `--users`
+  simulated people write at a steady pace (`--rate` turns per second in all, so that turns do
+  not queue behind each other and the floor is a turn's own time) while the knowledge base is
+  reloaded several times after
+  (a) one département file changed, (b) a shared file changed (every département checked
+  again), (c) every file changed (every file read again: the worst case). For each: the CPU
+  time of one reload alone, reload wall time with people writing, the longest turn that
+  overlapped a reload, the same without a reload (the floor), and the event loop's longest
+  stall;
+- **memory**: peak RSS (VmHWM) of each process, gazetteer included, reloads included, and the RSS
+  after each reload (it must not grow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.config import DEFAULT_KNOWLEDGE
+
+MESSAGES = [
+    "bonjour",
+    "je cherche du boulot à Nancy",
+    "je suis au RSA",
+    "c'est quoi une CAE ?",
+    "ma voiture est en panne vers Lunéville",
+    "/recommencer",
+]
+
+
+def _status_mb(pid: int | str, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+# --- start-up: real subprocesses ----------------------------------------------------------------
+
+
+def floor(runs: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of a process that only imports the bot."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        began = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", "import bot.app"])
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        walls.append(time.perf_counter() - began)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+    return _median(walls), _median(cpus)
+
+
+def startup(knowledge: Path, cold: bool) -> tuple[float, float, float]:
+    """(seconds to the first answer, CPU seconds of the whole process, peak RSS in MB) of one
+    `chat --jsonl` process."""
+    if cold:
+        shutil.rmtree(knowledge / ".cache", ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "bot", "chat", "--jsonl", "--knowledge", str(knowledge)]
+        began = time.perf_counter()
+        proc = subprocess.Popen(
+            [*command, "--db", str(Path(tmp) / "a.db")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps({"user": "u1", "text": "bonjour"}) + "\n")
+        reply = proc.stdout.readline()
+        elapsed = time.perf_counter() - began
+        assert reply.startswith('{"user"'), reply
+        rss = _status_mb(proc.pid, "VmHWM")
+        proc.stdin.close()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_utime + usage.ru_stime, rss
+
+
+# --- reload: one process, people writing all along ------------------------------------------------
+
+
+def _edit_one_departement(knowledge: Path, n: int) -> None:
+    path = sorted((knowledge / "departements").glob("*.yaml"))[0]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("nom: ", f"nom: R{n} ", 1), encoding="utf-8")
+
+
+def _edit_shared(knowledge: Path, n: int) -> None:
+    path = knowledge / "commun" / "faq.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + f"# reload {n}\n", encoding="utf-8")
+
+
+def _edit_everything(knowledge: Path, n: int) -> None:
+    for path in [*(knowledge / "commun").glob("*.yaml"), *(knowledge / "departements").glob("*")]:
+        path.write_text(path.read_text(encoding="utf-8") + f"# reload {n}\n", encoding="utf-8")
+
+
+EDITS = {
+    "one département changed": _edit_one_departement,
+    "a shared file changed": _edit_shared,
+    "every file changed": _edit_everything,
+}
+
+
+async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> dict[str, Any]:
+    from bot.app import open_app
+    from bot.config import Config
+    from bot.messages import Incoming
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Config(knowledge=knowledge, database=Path(tmp) / "a.db")
+        async with open_app(config) as app:
+            turns: list[tuple[float, float]] = []  # (start, end) of each turn
+            stalls: list[tuple[float, float]] = []  # (when, how late) of the loop ticker
+            stop = asyncio.Event()
+            ids = itertools.count()
+
+            period = users / rate  # each person writes once per period: `rate` turns/s in all
+
+            async def person(name: str, phase: float) -> None:
+                await asyncio.sleep(phase)
+                for text in itertools.cycle(MESSAGES):
+                    if stop.is_set():
+                        return
+                    incoming = Incoming("bench", name, f"e{next(ids)}", text=text)
+                    began = time.perf_counter()
+                    await app.dispatcher.handle(incoming)
+                    await app.dispatcher.confirm_sent(incoming)
+                    ended = time.perf_counter()
+                    turns.append((began, ended))
+                    await asyncio.sleep(max(0.0, period - (ended - began)))
+
+            async def ticker() -> None:
+                while not stop.is_set():
+                    expected = time.perf_counter() + 0.002
+                    await asyncio.sleep(0.002)
+                    stalls.append((expected, time.perf_counter() - expected))
+
+            quiet_cpu: dict[str, float] = {}
+            for label, edit in EDITS.items():  # alone first: the CPU a reload costs
+                edit(knowledge, 99)
+                cpu = time.process_time()
+                assert (await app.knowledge.reload()).applied
+                quiet_cpu[label] = round(time.process_time() - cpu, 3)
+            tasks = [asyncio.create_task(person(f"p{u}", period * u / users)) for u in range(users)]
+            tasks.append(asyncio.create_task(ticker()))
+            await asyncio.sleep(3)  # the floor: turns without a reload
+            quiet_end = time.perf_counter()
+            rss_after: list[float] = []
+            for label, edit in EDITS.items():
+                windows, durations = [], []
+                for n in range(reloads):
+                    edit(knowledge, n)
+                    began = time.perf_counter()
+                    report = await app.knowledge.reload()
+                    ended = time.perf_counter()
+                    assert report.applied, report.summary()
+                    windows.append((began, ended))
+                    durations.append(ended - began)
+                    rss_after.append(round(_status_mb("self", "VmRSS"), 1))
+                    await asyncio.sleep(0.5)
+                during = [e - s for s, e in turns if any(s < we and e > ws for ws, we in windows)]
+                lags = [lag for at, lag in stalls if any(ws <= at <= we for ws, we in windows)]
+                results[label] = {
+                    "reload_cpu_s (no traffic)": quiet_cpu[label],
+                    "reload_median_s": _median(durations),
+                    "reload_max_s": round(max(durations), 3),
+                    "turns_during_reloads": len(during),
+                    "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),
+                    "max_turn_during_reload_ms": round(max(during) * 1000, 1),
+                    "turns_over_50_ms": sum(d > 0.05 for d in during),
+                    "max_loop_stall_during_reload_ms": round(max(lags) * 1000, 1),
+                }
+            stop.set()
+            await asyncio.gather(*tasks)
+            quiet = [e - s for s, e in turns if e <= quiet_end]
+            quiet.sort()
+            results["floor: turns without reload"] = {
+                "turns": len(quiet),
+                "median_ms": round(statistics.median(quiet) * 1000, 2),
+                "p99_ms": round(quiet[int(len(quiet) * 0.99) - 1] * 1000, 1),
+                "max_ms": round(quiet[-1] * 1000, 1),
+                "max_loop_stall_ms": round(
+                    max(lag for at, lag in stalls if at <= quiet_end) * 1000, 1
+                ),
+            }
+            results["rss_after_each_reload_mb"] = rss_after
+            results["peak_rss_mb"] = round(_status_mb("self", "VmHWM"), 1)
+    return results
+
+
+def reload_child(knowledge: Path, users: int, rate: float, reloads: int) -> dict[str, Any]:
+    """Runs the reload measures in a fresh process (its RSS is the bot's alone)."""
+    command = [sys.executable, "-m", "bench.bench_startup", "--child", str(knowledge)]
+    out = subprocess.run(
+        [*command, "--users", str(users), "--rate", str(rate), "--reloads", str(reloads)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.splitlines()[-1])
+    return result
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def measure(source: Path, runs: int, users: int, rate: float, reloads: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        knowledge = Path(tmp) / "knowledge"
+        shutil.copytree(source, knowledge, ignore=shutil.ignore_patterns(".cache"))
+        cold = [startup(knowledge, cold=True) for _ in range(runs)]
+        warm = [startup(knowledge, cold=False) for _ in range(runs)]
+        floor_wall, floor_cpu = floor(runs)
+        return {
+            "floor: import only": {"wall_s": floor_wall, "cpu_s": floor_cpu},
+            "start-up, cold cache": {
+                "wall_s": _median([t for t, _, _ in cold]),
+                "cpu_s": _median([c for _, c, _ in cold]),
+                "peak_rss_mb": round(max(r for _, _, r in cold), 1),
+            },
+            "start-up, warm cache": {
+                "wall_s": _median([t for t, _, _ in warm]),
+                "cpu_s": _median([c for _, c, _ in warm]),
+                "peak_rss_mb": round(max(r for _, _, r in warm), 1),
+            },
+            "reload": reload_child(knowledge, users, rate, reloads),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--knowledge", type=Path, default=DEFAULT_KNOWLEDGE)
+    parser.add_argument("--national", action="store_true", help="a national-scale base")
+    parser.add_argument("--per-departement", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--users", type=int, default=20)
+    parser.add_argument("--rate", type=float, default=40, help="turns per second, all people")
+    parser.add_argument("--reloads", type=int, default=3)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        results = asyncio.run(_reloads(args.child, args.users, args.rate, args.reloads))
+        print(json.dumps(results))
+        return
+    source = args.knowledge
+    if args.national:
+        from bench.national_kb import generate
+
+        source = Path(tempfile.mkdtemp()) / "knowledge"
+        total = generate(source, args.per_departement, seed=1)
+        print(f"national knowledge base: {total} services", file=sys.stderr)
+    results = measure(source, args.runs, args.users, args.rate, args.reloads)
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The compiled cache of the knowledge base: used when it matches, rebuilt when it does not,
+never trusted when it is damaged, never required."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.kb.cache import KnowledgeCache
+from bot.kb.knowledge import KnowledgeBase, LoadReport
+from bot.kb.loader import load_with_problems
+from bot.places import Gazetteer
+from tests.test_kb_check import DEPT, TODAY, write_kb
+
+FILES = 6  # commun: categories, besoins, faq, regles; departements: 54, 57
+DEPT57 = DEPT.replace('"54"', '"57"').replace("Meurthe-et-Moselle", "Moselle")
+
+
+def base(tmp_path: Path) -> Path:
+    """Two départements: 54 valid, 57 with an error and a stale record (a warning)."""
+    stale = DEPT57.replace(
+        "date_maj: 2026-11-01\n    categorie: aci", "date_maj: 2024-01-01\n    categorie: aci"
+    )
+    return write_kb(tmp_path, departements__57_yaml=stale.replace("payant", "payante"))
+
+
+def start(
+    root: Path, gazetteer: Gazetteer, cache: KnowledgeCache, today: dt.date = TODAY
+) -> tuple[KnowledgeBase | None, LoadReport]:
+    return load_with_problems(root, gazetteer, today=today, cache=cache)
+
+
+def on_disk(root: Path) -> KnowledgeCache:
+    """A cache as a new process finds it: nothing in memory, the files of `.cache/`."""
+    return KnowledgeCache.beside(root, gazetteer_file=root / "communes.csv.gz")
+
+
+def test_a_new_process_reads_the_compiled_cache_and_gets_the_same_base(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = base(tmp_path)
+    (root / "communes.csv.gz").write_bytes(b"stands for the gazetteer's file")
+    first = on_disk(root)
+    kb, report = start(root, gazetteer, first)
+    assert (first.stats.files_parsed, first.stats.checks_run) == (FILES, 3)
+    assert kb is not None and set(kb.disabled) == {"57"} and report.warnings
+
+    second = on_disk(root)
+    again, report_again = start(root, gazetteer, second)
+    assert second.stats.files_parsed == 0 and second.stats.files_from_disk == FILES
+    assert second.stats.checks_run == 0 and second.stats.checks_reused == 3
+    assert again == kb
+    assert report_again == report
+    for line in (root / ".cache" / "files--knowledge__departements__54.yaml.jsonl").open():
+        json.loads(line)  # data only: JSON lines, no code
+
+
+def test_a_changed_file_is_read_again_alone(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    root = base(tmp_path)
+    cache = KnowledgeCache.beside(root)
+    start(root, gazetteer, cache)
+    path = root / "departements" / "54.yaml"
+    path.write_text(DEPT.replace("Garage solidaire de Nancy", "Garage de la Meurthe"), "utf-8")
+    kb, _ = start(root, gazetteer, cache)
+    assert kb is not None and kb.structures["local--garage"].nom == "Garage de la Meurthe"
+    assert cache.stats.files_parsed == FILES + 1
+
+    fresh = on_disk(root)
+    kb_again, _ = start(root, gazetteer, fresh)
+    assert kb_again == kb and fresh.stats.files_parsed == 0
+
+
+def _corrupt_body(data: bytes) -> bytes:
+    return data[:-40] + bytes(b ^ 0x20 for b in data[-40:-20]) + data[-20:]
+
+
+def _other_version(data: bytes) -> bytes:
+    head, _, body = data.partition(b"\n")
+    header = json.loads(head)
+    header["code"] = "0" * 32
+    return json.dumps(header).encode() + b"\n" + body
+
+
+def _wrong_shape_with_a_good_digest(data: bytes) -> bytes:
+    """A well-formed entry whose records do not fit: the digest is right, the data is not."""
+    from bot.kb.cache import digest_bytes
+
+    head, _, body = data.partition(b"\n")
+    lines = body.decode().splitlines()
+    lines[2] = json.dumps(["structures", [[0, ["only", "three", "values"]]]])
+    new_body = ("\n".join(lines) + "\n").encode()
+    header = json.loads(head)
+    header["body"] = digest_bytes(new_body)
+    return json.dumps(header).encode() + b"\n" + new_body
+
+
+CORRUPTIONS: dict[str, Callable[[bytes], bytes]] = {
+    "truncated": lambda data: data[: len(data) // 2],
+    "bytes flipped": _corrupt_body,
+    "garbage": lambda data: bytes(range(256)) * 4,
+    "empty": lambda data: b"",
+    "another code version": _other_version,
+    "well-formed but wrong records": _wrong_shape_with_a_good_digest,
+}
+
+
+@pytest.mark.parametrize("damage", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_a_damaged_cache_is_ignored_and_rebuilt(
+    tmp_path: Path, gazetteer: Gazetteer, damage: Callable[[bytes], bytes]
+) -> None:
+    root = base(tmp_path)
+    kb, report = start(root, gazetteer, on_disk(root))
+    entry = root / ".cache" / "files--knowledge__departements__54.yaml.jsonl"
+    entry.write_bytes(damage(entry.read_bytes()))
+
+    cache = on_disk(root)
+    again, report_again = start(root, gazetteer, cache)
+    assert (again, report_again) == (kb, report)
+    assert cache.stats.files_parsed == 1 and cache.stats.files_from_disk == FILES - 1
+    healed = on_disk(root)
+    start(root, gazetteer, healed)
+    assert healed.stats.files_parsed == 0  # rewritten whole
+
+
+def test_a_copy_of_another_files_entry_is_not_taken_for_it(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = base(tmp_path)
+    kb, _ = start(root, gazetteer, on_disk(root))
+    entries = root / ".cache"
+    (entries / "files--knowledge__departements__54.yaml.jsonl").write_bytes(
+        (entries / "files--knowledge__departements__57.yaml.jsonl").read_bytes()
+    )
+    cache = on_disk(root)
+    again, _ = start(root, gazetteer, cache)
+    assert again == kb and cache.stats.files_parsed == 1
+
+
+def test_no_cache_folder_possible_only_costs_speed(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    root = base(tmp_path)
+    (root / ".cache").write_text("a file where the folder would go", "utf-8")
+    kb, report = start(root, gazetteer, on_disk(root))
+    assert kb is not None and set(kb.disabled) == {"57"} and report.errors
+    assert (root / ".cache").read_text("utf-8") == "a file where the folder would go"
+
+
+def test_checks_are_run_again_when_the_day_or_the_gazetteer_changes(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = write_kb(tmp_path)
+    cache = KnowledgeCache(root / ".cache", context="gazetteer v1")
+    _, report = start(root, gazetteer, cache)
+    assert report.ok and not report.warnings
+    _, later = start(root, gazetteer, cache, TODAY + dt.timedelta(days=400))
+    assert {p.message.split(" :")[0] for p in later.warnings} == {
+        "date_maj du 2026-11-01",
+        "date_maj du 2026-10-01",
+    }
+    assert cache.stats.checks_run == 4 and cache.stats.files_parsed == 5
+
+    other = KnowledgeCache(root / ".cache", context="gazetteer v2")
+    start(root, gazetteer, other)
+    assert other.stats.checks_run == 2 and other.stats.files_parsed == 0
