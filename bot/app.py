@@ -33,7 +33,7 @@ def knowledge_cache(directory: Path) -> KnowledgeCache:
 def log_report(report: LoadReport) -> None:
     """Tell admins, in the logs, what loading found (the texts are the base's, never a
     person's)."""
-    level = logging.INFO if report.ok else logging.WARNING
+    level = logging.DEBUG if report.ok and not report.warnings else logging.WARNING
     log.log(level, "%s", report.summary())
     for code, problems in sorted(report.disabled.items()):
         log.warning("département %s disabled: %d error(s)", code, len(problems))
