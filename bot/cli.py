@@ -8,6 +8,8 @@ aiguillage reload               make the running bot reload its knowledge base
 aiguillage link CODE …          a counsellor's deep links and QR code
 aiguillage stats                usage figures and questions the bot could not answer
 aiguillage rappels              call-back requests for counsellors
+aiguillage import data-inclusion SOURCE…   import structures and services (API or open data)
+aiguillage export data-inclusion OUT       export curated records as data·inclusion v1
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import cli_data_inclusion
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
 
@@ -99,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
+    cli_data_inclusion.add_parsers(sub, common)  # import / export data-inclusion
     return parser
 
 
@@ -340,4 +344,6 @@ COMMANDS = {
     "link": _cmd_link,
     "stats": _cmd_stats,
     "rappels": _cmd_rappels,
+    "import": cli_data_inclusion.run,
+    "export": cli_data_inclusion.run,
 }

@@ -9,6 +9,7 @@ cross-checked. Problems name the file (relative to the directory's parent), line
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,9 @@ _SECTIONS: Final = {
         _section("statuts", "statuts", StatutEntry, located=False),
     )
 }
+
+# A département's companion file (structures, services, referents; its meta is in NN.yaml).
+_COMPANION: Final = re.compile(r"^(\d{2}|2[AB]|97\d)-[a-z0-9][a-z0-9-]*$")
 
 # Human hints for the regular expressions of bot.kb.models.
 _PATTERN_HINTS: Final = {
@@ -216,6 +220,12 @@ def _check_meta_placement(
     if not is_departement:
         if "meta" in doc.data:
             message = "« meta » n'a sa place que dans un fichier de departements/"
+            report.errors.append(doc.problem(("meta",), message, key=True))
+        return
+    companion = _COMPANION.match(path.stem)  # e.g. 54-data-inclusion.yaml, beside 54.yaml
+    if companion is not None:
+        if "meta" in doc.data:
+            message = f"« meta » n'a sa place que dans {companion.group(1)}{path.suffix}"
             report.errors.append(doc.problem(("meta",), message, key=True))
         return
     if "meta" not in doc.data:

@@ -227,8 +227,8 @@ class Periode(Strict):
 
 
 class Service(Address):
-    """data·inclusion v1 Service. Extensions: categorie, zones, eligibilite, periode, capacite,
-    fermeture_temporaire, mots_cles, langues_accueil, frequence_maj, exemple."""
+    """data·inclusion v1 Service. Extensions: categorie, statut, zones, eligibilite, periode,
+    capacite, fermeture_temporaire, mots_cles, langues_accueil, frequence_maj, exemple."""
 
     source: Slug
     structure_id: DiId
@@ -254,6 +254,7 @@ class Service(Address):
     nombre_semaines: int | None = None
     # extensions
     categorie: StructureCategoryId
+    statut: Literal["actif", "suspendu", "ferme"] = "actif"  # "ferme": gone from data·inclusion
     zones: list[Slug] = Field(default_factory=list)
     eligibilite: Eligibilite | None = None
     periode: Periode | None = None

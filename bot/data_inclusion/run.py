@@ -1,0 +1,151 @@
+"""One import, end to end: gather, plan, write, check, and roll back if the check fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.data_inclusion.client import ApiClient
+from bot.data_inclusion.convert import Converter
+from bot.data_inclusion.files import FileSource
+from bot.data_inclusion.gather import Gatherer, Scope, Upstream
+from bot.data_inclusion.importer import Outcome, Planner, ids_elsewhere
+from bot.data_inclusion.locate import Locator
+from bot.data_inclusion.mapping import MAPPING_FILE, load_mapping
+from bot.data_inclusion.previous import read_previous, state_path, write_state
+from bot.data_inclusion.report import report_lines
+from bot.data_inclusion.writer import write_atomically
+from bot.kb.knowledge import Problem
+from bot.kb.loader import collect_problems
+from bot.places import Gazetteer
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    knowledge: Path
+    scope: Scope
+    departement_name: str
+    mapping: Path | None = None  # default: knowledge/data_inclusion/correspondances.yaml
+    resume: Sequence[str] = ()
+    simulation: bool = False
+    verify: bool = True
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def target(self) -> Path:
+        return self.knowledge / "departements" / f"{self.scope.departement}-data-inclusion.yaml"
+
+    def shown(self, path: Path) -> str:
+        try:
+            return path.resolve().relative_to(self.knowledge.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+@dataclass(slots=True)
+class ImportResult:
+    outcome: Outcome | None
+    lines: list[str]
+    errors: list[Problem]
+    written: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class Importer:
+    def __init__(self, request: ImportRequest, gazetteer: Gazetteer) -> None:
+        self.request = request
+        self.gazetteer = gazetteer
+        locator = Locator(gazetteer)
+        self.gatherer = Gatherer(locator, request.scope)
+        self.converter = Converter(locator)
+
+    def from_files(self, source: FileSource) -> ImportResult:
+        return self._finish(self.gatherer.from_files(source))
+
+    async def from_api(self, client: ApiClient) -> ImportResult:
+        return self._finish(await self.gatherer.from_api(client))
+
+    def _finish(self, upstream: Upstream) -> ImportResult:
+        request = self.request
+        mapping_path = request.mapping or request.knowledge / MAPPING_FILE
+        mapping = load_mapping(mapping_path, request.shown(mapping_path))
+        target = request.target
+        shown = request.shown(target)
+        previous = read_previous(target, shown)
+        elsewhere = ids_elsewhere(request.knowledge, target)
+        planner = Planner(mapping, self.converter, request.scope)
+        plan = planner.plan(
+            upstream,
+            previous,
+            elsewhere,
+            target=shown,
+            header=_header(request, upstream.source),
+            resume=request.resume,
+            today=request.today,
+        )
+        lines = report_lines(plan.outcome, simulation=request.simulation)
+        if request.simulation:
+            return ImportResult(plan.outcome, lines, [], False)
+        state = state_path(target)
+        before = (_read(target), _read(state))
+        about = {
+            "source": upstream.source,
+            "importe_le": dt.datetime.now().replace(microsecond=0).isoformat(),
+        }
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, plan.text)
+        write_atomically(state, write_state(state, plan.fingerprints, about))
+        if not request.verify:
+            return ImportResult(plan.outcome, lines, [], True)
+        errors, _ = collect_problems(request.knowledge, self.gazetteer, today=request.today)
+        ours = [p for p in errors if p.file.endswith(f"departements/{target.name}")]
+        if ours:
+            _restore(target, before[0])
+            _restore(state, before[1])
+            lines.append(
+                f"Le fichier écrit ne passe pas la vérification : l'import est annulé, "
+                f"{shown} est revenu à son état d'avant. / Import rolled back."
+            )
+            return ImportResult(plan.outcome, lines, ours, False)
+        if errors:
+            lines.append(
+                f"Vérification : {len(errors)} erreur(s) ailleurs dans la base (pas dans {shown}) "
+                "— lancez aiguillage check."
+            )
+        else:
+            lines.append("Vérification : la base de connaissances est valide. / Check passed.")
+        return ImportResult(plan.outcome, lines, [], True)
+
+
+def _header(request: ImportRequest, source: str) -> list[str]:
+    scope = request.scope
+    where = (
+        f"la commune {scope.commune}" if scope.commune else f"le département {scope.departement}"
+    )
+    name = f" ({request.departement_name})" if request.departement_name else ""
+    return [
+        f"Fiches importées de data·inclusion pour {where}{name}.",
+        f"Source : {source}.",
+        f"Importé le {request.today.isoformat()} par « aiguillage import data-inclusion ».",
+        "Schéma data·inclusion v1 (noms de champs repris tels quels) + categorie(s) et statut.",
+        "Vous pouvez corriger une fiche ici : l'import suivant la laissera telle quelle et le",
+        "dira (empreintes dans le fichier .empreintes.json voisin, à ne pas modifier). Une fiche",
+        "retirée de data·inclusion passe en « statut: ferme » ; elle n'est jamais supprimée.",
+        "Vérifier : aiguillage check knowledge/",
+    ]
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def _restore(path: Path, text: str | None) -> None:
+    if text is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomically(path, text)
