@@ -99,6 +99,7 @@ class Planner:
         self.mapping = mapping
         self.converter = converter
         self.scope = scope
+        self._still_upstream: set[str] = set()
 
     def plan(
         self,
@@ -118,6 +119,7 @@ class Planner:
         outcome.kept["structures"] = len(upstream.structures)
         outcome.kept["services"] = len(upstream.services)
         fresh = self._map(upstream, outcome)
+        self._still_upstream = set(upstream.structures)
         return self._merge(fresh, previous, elsewhere, set(resume), outcome, target, header, today)
 
     # --- mapping and conversion ------------------------------------------------------------------
@@ -234,7 +236,9 @@ class Planner:
             known = previous.fingerprints.get(key)
             if known is None or previous.edited(key):
                 self._keep(key, previous, texts, fingerprints, outcome, None)
-            elif not self._in_scope(old.data):  # outside a --commune import: untouched
+            elif not self._in_scope(old.data) or (
+                key[0] != "services" and key[1] in self._still_upstream
+            ):  # outside a --commune import, or a structure upstream with no service now
                 self._keep(key, previous, texts, fingerprints, outcome, None, report=False)
             else:
                 closed = self._closed(key, old.data, today, outcome)
