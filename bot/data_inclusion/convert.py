@@ -61,8 +61,9 @@ class OutRecord:
 @dataclass(slots=True)
 class Conversion:
     record: OutRecord | None
-    notes: list[str]  # what was dropped or filled in, said for an admin
+    notes: list[str]  # what was dropped, said for an admin
     located: bool  # has coordinates or a known commune
+    filled: bool = False  # coordinates of the commune's centre were put in
     error: str | None = None
 
 
@@ -80,19 +81,21 @@ class Converter:
         notes: list[str] = []
         comments: dict[str, str] = {}
         self._check_codes(data, notes)
-        located = self._fill_coordinates(data, comments, notes)
+        had_point = data.get("latitude") is not None and data.get("longitude") is not None
+        located = self._fill_coordinates(data, comments)
+        filled = located and not had_point
         ordered = _ordered(section, data)
         try:
             OUR_MODELS[section].model_validate(ordered)
-        except ValidationError as error:
+        except ValidationError as invalid:
             reasons = "; ".join(
                 f"{'.'.join(str(x) for x in e['loc'])} : {e['msg']}"
-                for e in error.errors(include_url=False)
+                for e in invalid.errors(include_url=False)
             )
-            return Conversion(
-                None, notes, located, f"non conforme au format d'Aiguillage ({reasons})"
-            )
-        return Conversion(OutRecord(section, str(data["id"]), ordered, comments), notes, located)
+            error = f"non conforme au format d'Aiguillage ({reasons})"
+            return Conversion(None, notes, located, filled, error)
+        record = OutRecord(section, str(data["id"]), ordered, comments)
+        return Conversion(record, notes, located, filled)
 
     def _check_codes(self, data: dict[str, Any], notes: list[str]) -> None:
         code = data.get("code_insee")
@@ -109,9 +112,7 @@ class Converter:
             else:
                 del data["zone_eligibilite"]
 
-    def _fill_coordinates(
-        self, data: dict[str, Any], comments: dict[str, str], notes: list[str]
-    ) -> bool:
+    def _fill_coordinates(self, data: dict[str, Any], comments: dict[str, str]) -> bool:
         if data.get("latitude") is not None and data.get("longitude") is not None:
             return True
         data.pop("latitude", None)
@@ -126,7 +127,6 @@ class Converter:
         data.setdefault("commune", commune.name)
         data["latitude"], data["longitude"] = commune.lat, commune.lon
         comments["latitude"] = COMMUNE_CENTRE
-        notes.append(f"coordonnées du centre de {commune.name}")
         return True
 
 

@@ -183,7 +183,7 @@ def export_knowledge(
     out.mkdir(parents=True, exist_ok=True)
     for name, records in (("structures", result.structures), ("services", result.services)):
         path = out / f"{name}.{fmt}"
-        write_atomically(path, _json(records) if fmt == "json" else _csv(name, records))
+        write_atomically(path, [_json(records) if fmt == "json" else _csv(name, records)])
     result.lines.append(
         f"Export data·inclusion v1 : {len(result.structures)} structure(s) et "
         f"{len(result.services)} service(s) écrits dans {out}/ (structures.{fmt}, services.{fmt}), "

@@ -1,21 +1,23 @@
 """Gather the upstream records of one département (or one commune), from files or the API.
 
-Structures are read first and only those of the département are kept whole; services are kept
-when they are in the département (their own place, else their structure's, else a
+Structures are read first: what the mapping needs of each (source, name, networks) is kept for
+all of them, and whole records only for those of the département. Services are then streamed:
+one is kept when it is in the département (its own place, else its structure's, else a
 `zone_eligibilite` naming it). A kept service whose structure lies elsewhere brings that
-structure in: a second pass over the files, or one API call per structure.
+structure in afterwards: a second pass over the files, or one API call per structure.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.data_inclusion.client import ApiClient, Filters
 from bot.data_inclusion.files import FileSource, RawRecord, read_records
 from bot.data_inclusion.locate import Locator
+from bot.data_inclusion.mapping import StructureFacts
 from bot.data_inclusion.records import Kind, Record, RecordProblem, validate
 
 
@@ -27,75 +29,91 @@ class Scope:
 
 @dataclass(slots=True)
 class Upstream:
+    """The structures of the scope, and its services as a stream (read once, in order)."""
+
     source: str
+    services: Iterator[Record]
+    finish: Callable[[], None]  # call after the services: brings in their missing structures
     structures: dict[str, Record] = field(default_factory=dict)
-    services: list[Record] = field(default_factory=list)
+    facts: dict[str, StructureFacts] = field(default_factory=dict)  # of every structure read
+    in_scope: set[str] = field(default_factory=set)  # structures placed in the scope
     problems: list[RecordProblem] = field(default_factory=list)
     read: Counter[str] = field(default_factory=Counter)  # records read, by kind
     national_remote: int = 0  # services for all of France with no place: left out
 
 
-class Selector:
-    def __init__(self, locator: Locator, scope: Scope) -> None:
-        self.locator = locator
-        self.scope = scope
-
-    def place(self, record: Record) -> tuple[str | None, str | None]:
-        """(département, INSEE code) of a record, from its own fields."""
-        where = self.locator.where(record)
-        commune = where.commune
-        return (commune.dept, commune.insee) if commune else (None, None)
-
-    def in_scope(self, departement: str | None, insee: str | None) -> bool:
-        if self.scope.commune is not None:
-            return insee == self.scope.commune
-        return departement == self.scope.departement
-
-
 class Gatherer:
     def __init__(self, locator: Locator, scope: Scope) -> None:
-        self.selector = Selector(locator, scope)
         self.locator = locator
         self.scope = scope
 
-    # --- the two kinds of source -------------------------------------------------------------
-
     def from_files(self, source: FileSource) -> Upstream:
-        upstream = Upstream(f"fichiers {source.describe()}")
+        upstream = Upstream(f"fichiers {source.describe()}", iter(()), lambda: None)
         self._structures(upstream, _records(source.structures, "structures"))
-        missing = self._services(upstream, _records(source.services, "services"))
-        if missing:
-            self._missing_structures(upstream, _records(source.structures, "structures"), missing)
+        missing: set[str] = set()
+        upstream.services = self._services(upstream, _records(source.services, "services"), missing)
+        upstream.finish = lambda: self._missing(
+            upstream, _records(source.structures, "structures"), missing
+        )
         return upstream
 
     async def from_api(self, client: ApiClient) -> Upstream:
-        filters = Filters(self.scope.departement if self.scope.commune is None else None,
-                          self.scope.commune)  # fmt: skip
+        filters = Filters(
+            None if self.scope.commune else self.scope.departement, self.scope.commune
+        )
         described = ", ".join(f"{k}={v}" for k, v in filters.params().items())
-        upstream = Upstream(f"API {client.api_root} ({described})")
+        upstream = Upstream(f"API {client.api_root} ({described})", iter(()), lambda: None)
         structures = [r async for r in client.records("structures", filters)]
         self._structures(upstream, iter(structures))
         services = [r async for r in client.records("services", filters)]
-        missing = self._services(upstream, iter(services))
+        # The API filtered the services already: fetch the structures they name from elsewhere.
+        missing = {
+            str(r.data["structure_id"])
+            for r in services
+            if isinstance(r.data.get("structure_id"), str)
+            and r.data["structure_id"] not in upstream.structures
+        }
         fetched = [r for r in [await client.structure(i) for i in sorted(missing)] if r]
-        self._missing_structures(upstream, iter(fetched), missing)
+        for raw in fetched:
+            self._fact(upstream, raw.data)
+        self._missing(upstream, iter(fetched), missing)
+        upstream.services = self._services(upstream, iter(services), set())
         return upstream
 
-    # --- selection -----------------------------------------------------------------------------
+    # --- selection -------------------------------------------------------------------------------
+
+    def _in_scope(self, record: Record) -> bool | None:
+        """True or False from the record's own place; None when it has none."""
+        commune = self.locator.where(record).commune
+        if commune is None:
+            return None
+        if self.scope.commune is not None:
+            return commune.insee == self.scope.commune
+        return commune.dept == self.scope.departement
+
+    def _fact(self, upstream: Upstream, data: Record) -> None:
+        record_id = data.get("id")
+        if isinstance(record_id, str):
+            networks = data.get("reseaux_porteurs")
+            upstream.facts[record_id] = StructureFacts(
+                str(data.get("source") or ""),
+                str(data.get("nom") or ""),
+                frozenset(str(n) for n in networks) if isinstance(networks, list) else frozenset(),
+            )
 
     def _structures(self, upstream: Upstream, records: Iterator[RawRecord]) -> None:
         for raw in records:
             upstream.read["structures"] += 1
-            departement, insee = self.selector.place(raw.data)
-            if not self.selector.in_scope(departement, insee):
-                continue
-            record = self._valid("structures", raw, upstream)
-            if record is not None:
-                upstream.structures[str(record["id"])] = record
+            self._fact(upstream, raw.data)
+            if self._in_scope(raw.data):
+                record = self._valid("structures", raw, upstream)
+                if record is not None:
+                    upstream.structures[str(record["id"])] = record
+                    upstream.in_scope.add(str(record["id"]))
 
-    def _services(self, upstream: Upstream, records: Iterator[RawRecord]) -> set[str]:
-        """Keeps the services in scope; returns the ids of their structures not yet kept."""
-        missing: set[str] = set()
+    def _services(
+        self, upstream: Upstream, records: Iterator[RawRecord], missing: set[str]
+    ) -> Iterator[Record]:
         for raw in records:
             upstream.read["services"] += 1
             if not self._service_in_scope(raw.data, upstream):
@@ -103,18 +121,16 @@ class Gatherer:
             record = self._valid("services", raw, upstream)
             if record is None:
                 continue
-            upstream.services.append(record)
             structure_id = str(record["structure_id"])
             if structure_id not in upstream.structures:
                 missing.add(structure_id)
-        return missing
+            yield record
 
     def _service_in_scope(self, data: Record, upstream: Upstream) -> bool:
-        departement, insee = self.selector.place(data)
-        if departement is not None:
-            return self.selector.in_scope(departement, insee)
-        structure_id = data.get("structure_id")
-        if isinstance(structure_id, str) and structure_id in upstream.structures:
+        placed = self._in_scope(data)
+        if placed is not None:
+            return placed
+        if data.get("structure_id") in upstream.in_scope:
             return True
         zone = data.get("zone_eligibilite")
         codes = [str(c) for c in zone] if isinstance(zone, list) else []
@@ -126,11 +142,9 @@ class Gatherer:
             upstream.national_remote += 1
         return False
 
-    def _missing_structures(
-        self, upstream: Upstream, records: Iterator[RawRecord], missing: set[str]
-    ) -> None:
+    def _missing(self, upstream: Upstream, records: Iterator[RawRecord], missing: set[str]) -> None:
         for raw in records:
-            if raw.data.get("id") in missing:
+            if raw.data.get("id") in missing and raw.data.get("id") not in upstream.structures:
                 record = self._valid("structures", raw, upstream)
                 if record is not None:
                     upstream.structures[str(record["id"])] = record

@@ -8,28 +8,33 @@ format, then merge with what the previous import wrote:
 - a record an admin edited (its content no longer matches its fingerprint) is kept verbatim,
   and so is a record added by hand; a record an admin deleted is not brought back;
 - an id already used in another file of the knowledge base is never written again.
+
+Services are handled one at a time as they stream in, and each record's text goes to a spool
+file at once: memory holds ids and fingerprints, not records.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
 from bot.data_inclusion.convert import SECTIONS, Converter, OutRecord, Section
 from bot.data_inclusion.gather import Scope, Upstream
 from bot.data_inclusion.mapping import Mapping, ServiceFacts, StructureFacts
-from bot.data_inclusion.previous import Previous, fingerprint
+from bot.data_inclusion.previous import Key, Previous, fingerprint
 from bot.data_inclusion.records import Record
-from bot.data_inclusion.writer import document_text, record_text
+from bot.data_inclusion.writer import record_text
 
-Key = tuple[Section, str]
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_NO_FACTS = StructureFacts("", "", frozenset())
 
 
 @dataclass(slots=True)
@@ -49,7 +54,7 @@ class Outcome:
     national_remote: int = 0
     invalid: list[str] = field(default_factory=list)  # "where: id message"
     dropped_fields: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # codes dropped, coordinates filled
+    notes: list[str] = field(default_factory=list)  # codes dropped
     filled_coordinates: int = 0
     not_located: list[str] = field(default_factory=list)
     elsewhere: list[str] = field(default_factory=list)  # "id (file)"
@@ -64,11 +69,57 @@ class Outcome:
     resumed: list[Key] = field(default_factory=list)
 
 
+class Spool:
+    """Record texts kept in a temporary file, read back in any order for the final file."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close())
+        self._where: dict[Key, tuple[int, int]] = {}
+
+    def put(self, key: Key, text: str) -> None:
+        data = text.encode("utf-8")
+        self._file.seek(0, os.SEEK_END)
+        self._where[key] = (self._file.tell(), len(data))
+        self._file.write(data)
+
+    def get(self, key: Key) -> str:
+        offset, size = self._where[key]
+        self._file.seek(offset)
+        return self._file.read(size).decode("utf-8")
+
+    def drop(self, key: Key) -> None:
+        del self._where[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._where
+
+    def stored(self) -> list[Key]:
+        return list(self._where)
+
+    def close(self) -> None:
+        self._file.close()
+
+
 @dataclass(slots=True)
 class Plan:
-    text: str  # the new YAML file
+    header: list[str]
+    spool: Spool
     fingerprints: dict[Key, str]
     outcome: Outcome
+
+    def chunks(self) -> Iterator[str]:
+        """The new YAML file, piece by piece: header comments, then each section sorted by id."""
+        for line in self.header:
+            yield f"# {line}".rstrip() + "\n"
+        for section in SECTIONS:
+            keys = sorted(k for k in self.spool.stored() if k[0] == section)
+            yield f"\n{section}:{'' if keys else ' []'}\n"
+            for key in keys:
+                text = self.spool.get(key)
+                yield text if text.endswith("\n") else text + "\n"
+
+    def text(self) -> str:
+        return "".join(self.chunks())
 
 
 def ids_elsewhere(knowledge: Path, target: Path) -> dict[str, str]:
@@ -95,257 +146,247 @@ def ids_elsewhere(knowledge: Path, target: Path) -> dict[str, str]:
 
 
 class Planner:
-    def __init__(self, mapping: Mapping, converter: Converter, scope: Scope) -> None:
-        self.mapping = mapping
-        self.converter = converter
-        self.scope = scope
-        self._still_upstream: set[str] = set()
+    """One plan: decide every record, spool its text, count everything for the report."""
 
-    def plan(
+    def __init__(
         self,
-        upstream: Upstream,
+        mapping: Mapping,
+        converter: Converter,
+        scope: Scope,
         previous: Previous,
         elsewhere: dict[str, str],
         *,
-        target: str,
-        header: list[str],
         resume: Iterable[str] = (),
         today: dt.date,
-    ) -> Plan:
-        outcome = Outcome(target, upstream.source, read=upstream.read)
+    ) -> None:
+        self.mapping = mapping
+        self.converter = converter
+        self.scope = scope
+        self.previous = previous
+        self.elsewhere = elsewhere
+        self.resume = set(resume)
+        self.today = today
+        self.spool = Spool()
+        self.fingerprints: dict[Key, str] = {}
+        self.fresh: set[Key] = set()  # every record the upstream gave this time
+        self.structure_of: dict[Key, str] = {}  # service → its structure id, for orphans
+        self._referents: dict[str, str | None] = {}
+
+    def plan(self, upstream: Upstream, *, target: str, header: list[str]) -> Plan:
+        outcome = Outcome(target, upstream.source)
+        categories_of: dict[str, set[str]] = {}
+        for service in upstream.services:
+            outcome.kept["services"] += 1
+            self._service(service, upstream, categories_of, outcome)
+        upstream.finish()
+        outcome.read = upstream.read
         outcome.national_remote = upstream.national_remote
+        outcome.kept["structures"] = len(upstream.structures)
+        for sid in sorted(upstream.structures):
+            self._structure(sid, upstream.structures[sid], upstream, categories_of, outcome)
         for problem in upstream.problems:
             (outcome.invalid if problem.skipped else outcome.dropped_fields).append(str(problem))
-        outcome.kept["structures"] = len(upstream.structures)
-        outcome.kept["services"] = len(upstream.services)
-        fresh = self._map(upstream, outcome)
-        self._still_upstream = set(upstream.structures)
-        return self._merge(fresh, previous, elsewhere, set(resume), outcome, target, header, today)
+        self._previous_only(set(upstream.structures), outcome)
+        self._drop_orphans(outcome)
+        return Plan(header, self.spool, self.fingerprints, outcome)
 
-    # --- mapping and conversion ------------------------------------------------------------------
+    # --- upstream records ------------------------------------------------------------------------
 
-    def _map(self, upstream: Upstream, outcome: Outcome) -> dict[Key, OutRecord]:
-        facts = {sid: _structure_facts(s) for sid, s in upstream.structures.items()}
-        referents = {
-            sid: cat for sid, f in facts.items() if (cat := self.mapping.referent_category(f))
-        }
-        categories_of: dict[str, set[str]] = {}
-        services: list[tuple[Record, str]] = []
-        for service in upstream.services:
-            structure_id = str(service["structure_id"])
-            if structure_id in referents:
-                outcome.referent_services += 1
-                continue
-            owner = facts.get(structure_id) or StructureFacts("", "", frozenset())
-            category = self.mapping.service_category(_service_facts(service, owner))
-            if category is None:
-                outcome.unmapped += 1
-                outcome.unmapped_by_thematique.update(service.get("thematiques") or ["(aucune)"])
-                outcome.unmapped_by_reseau.update(owner.reseaux_porteurs or ["(aucun)"])
-                continue
-            categories_of.setdefault(structure_id, set()).add(category)
-            services.append((service, category))
-        fresh: dict[Key, OutRecord] = {}
-        for sid, structure in upstream.structures.items():
-            if sid in referents:
-                self._add(fresh, "orienteurs", structure, {"categories": [referents[sid]]}, outcome)
-            elif sid in categories_of:
-                extra = {"categories": sorted(categories_of[sid]), "statut": "actif"}
-                self._add(fresh, "structures", structure, extra, outcome)
-            else:
-                outcome.structures_without_service += 1
-        for service, category in services:
-            if self._add(fresh, "services", service, {"categorie": category}, outcome):
-                outcome.by_category[category] += 1
-        for (section, _), record in fresh.items():
-            if section == "orienteurs":
-                outcome.by_category[record.data["categories"][0]] += 1
-        return fresh
+    def _referent(self, structure_id: str, upstream: Upstream) -> str | None:
+        if structure_id not in self._referents:
+            facts = upstream.facts.get(structure_id, _NO_FACTS)
+            self._referents[structure_id] = self.mapping.referent_category(facts)
+        return self._referents[structure_id]
 
-    def _add(
+    def _service(
         self,
-        fresh: dict[Key, OutRecord],
-        section: Section,
-        upstream: Record,
-        extra: dict[str, Any],
+        service: Record,
+        upstream: Upstream,
+        categories_of: dict[str, set[str]],
         outcome: Outcome,
-    ) -> bool:
+    ) -> None:
+        structure_id = str(service["structure_id"])
+        if self._referent(structure_id, upstream):
+            outcome.referent_services += 1
+            return
+        owner = upstream.facts.get(structure_id, _NO_FACTS)
+        category = self.mapping.service_category(_service_facts(service, owner))
+        if category is None:
+            outcome.unmapped += 1
+            outcome.unmapped_by_thematique.update(service.get("thematiques") or ["(aucune)"])
+            outcome.unmapped_by_reseau.update(owner.reseaux_porteurs or ["(aucun)"])
+            return
+        record = self._convert("services", service, {"categorie": category}, outcome)
+        if record is None:
+            return
+        categories_of.setdefault(structure_id, set()).add(category)
+        outcome.by_category[category] += 1
+        self.structure_of[("services", record.id)] = structure_id
+        self._decide(record, outcome)
+
+    def _structure(
+        self,
+        structure_id: str,
+        structure: Record,
+        upstream: Upstream,
+        categories_of: dict[str, set[str]],
+        outcome: Outcome,
+    ) -> None:
+        referent = self._referent(structure_id, upstream)
+        if referent:
+            record = self._convert("orienteurs", structure, {"categories": [referent]}, outcome)
+            if record is not None:
+                outcome.by_category[referent] += 1
+        elif structure_id in categories_of:
+            extra = {"categories": sorted(categories_of[structure_id]), "statut": "actif"}
+            record = self._convert("structures", structure, extra, outcome)
+        else:
+            outcome.structures_without_service += 1
+            return
+        if record is not None:
+            self._decide(record, outcome)
+
+    def _convert(
+        self, section: Section, upstream: Record, extra: dict[str, Any], outcome: Outcome
+    ) -> OutRecord | None:
         data = dict(upstream)
         if isinstance(data.get("date_maj"), str):
             data["date_maj"] = dt.date.fromisoformat(data["date_maj"])
         conversion = self.converter.convert(section, data, extra)
         record_id = str(upstream.get("id"))
-        for note in conversion.notes:
-            if note.startswith("coordonnées"):
-                outcome.filled_coordinates += 1
-            else:
-                outcome.notes.append(f"{record_id} : {note}")
+        if conversion.filled:
+            outcome.filled_coordinates += 1
+        outcome.notes.extend(f"{record_id} : {note}" for note in conversion.notes)
         if conversion.record is None:
             outcome.invalid.append(f"{record_id} : {conversion.error}")
-            return False
+            return None
         if not conversion.located and section != "services":
             outcome.not_located.append(record_id)
-        fresh[(section, conversion.record.id)] = conversion.record
-        return True
+        return conversion.record
 
-    # --- merging with the previous import -----------------------------------------------------
+    # --- merging with the previous import --------------------------------------------------------
 
-    def _merge(
-        self,
-        fresh: dict[Key, OutRecord],
-        previous: Previous,
-        elsewhere: dict[str, str],
-        resume: set[str],
-        outcome: Outcome,
-        target: str,
-        header: list[str],
-        today: dt.date,
-    ) -> Plan:
-        texts: dict[Key, str] = {}
-        fingerprints: dict[Key, str] = {}
-        for key, record in fresh.items():
-            if key[1] in elsewhere:
-                outcome.elsewhere.append(f"{key[1]} ({elsewhere[key[1]]})")
-                continue
-            old = previous.records.get(key)
-            known = previous.fingerprints.get(key)
-            if key[1] in resume:
-                outcome.resumed.append(key)
-            elif old is not None and (known is None or previous.edited(key)):
-                self._keep(key, previous, texts, fingerprints, outcome, record)
-                continue
-            elif old is None and known is not None:
-                outcome.deleted_by_admin.append(key)
-                fingerprints[key] = known
-                continue
-            elif old is None:
-                outcome.added.append(key)
-            elif fingerprint(old.data) != fingerprint(record.data):
-                outcome.changed.append((key, _changed_fields(old.data, record.data)))
-            else:
-                outcome.unchanged += 1
-            texts[key] = record_text(record)
-            fingerprints[key] = fingerprint(record.data)
-        for key, old in previous.records.items():
-            if key in texts:
-                continue
-            if key[1] in elsewhere:  # moved to another file by an admin: that one wins
-                if key not in fresh:
-                    outcome.elsewhere.append(f"{key[1]} ({elsewhere[key[1]]})")
-                continue
-            known = previous.fingerprints.get(key)
-            if known is None or previous.edited(key):
-                self._keep(key, previous, texts, fingerprints, outcome, None)
-            elif not self._in_scope(old.data) or (
-                key[0] != "services" and key[1] in self._still_upstream
-            ):  # outside a --commune import, or a structure upstream with no service now
-                self._keep(key, previous, texts, fingerprints, outcome, None, report=False)
-            else:
-                closed = self._closed(key, old.data, today, outcome)
-                texts[key] = record_text(closed)
-                fingerprints[key] = fingerprint(closed.data)
-        self._drop_orphans(texts, fingerprints, fresh, previous, elsewhere, outcome)
-        sections: dict[str, list[str]] = {
-            s: [texts[k] for k in sorted(k for k in texts if k[0] == s)] for s in SECTIONS
-        }
-        return Plan(document_text(header, sections), fingerprints, outcome)
+    def _decide(self, record: OutRecord, outcome: Outcome) -> None:
+        key: Key = (record.section, record.id)
+        self.fresh.add(key)
+        if record.id in self.elsewhere:
+            outcome.elsewhere.append(f"{record.id} ({self.elsewhere[record.id]})")
+            return
+        previous = self.previous
+        old = previous.records.get(key)
+        known = previous.fingerprints.get(key)
+        new = fingerprint(record.data)
+        if record.id in self.resume:
+            outcome.resumed.append(key)
+        elif old is not None and (known is None or previous.edited(key)):
+            self._keep(key, outcome, upstream=record)
+            return
+        elif old is None and known is not None:
+            outcome.deleted_by_admin.append(key)
+            self.fingerprints[key] = known
+            return
+        elif old is None:
+            outcome.added.append(key)
+        elif old.content != new:
+            outcome.changed.append((key, _changed_fields(previous.data(key), record.data)))
+        else:
+            outcome.unchanged += 1
+        self.spool.put(key, record_text(record))
+        self.fingerprints[key] = new
 
     def _keep(
         self,
         key: Key,
-        previous: Previous,
-        texts: dict[Key, str],
-        fingerprints: dict[Key, str],
         outcome: Outcome,
-        upstream: OutRecord | None,
         *,
+        upstream: OutRecord | None,
         report: bool = True,
     ) -> None:
-        old = previous.records[key]
+        previous = self.previous
         text = previous.text_of(key)
-        texts[key] = text if text is not None else record_text(OutRecord(key[0], key[1], old.data))
+        if text is None:
+            text = record_text(OutRecord(key[0], key[1], previous.data(key)))
+        self.spool.put(key, text)
         known = previous.fingerprints.get(key)
         if known is None:
-            fingerprints[key] = "main"  # added by hand: never ours
+            self.fingerprints[key] = "main"  # added by hand: never ours
             if report:
                 outcome.kept_manual.append(key)
             return
-        fingerprints[key] = known
+        self.fingerprints[key] = known
         if not report:
             outcome.unchanged += 1
             return
         if upstream is None:
             note = "retirée en amont : à fermer ou supprimer vous-même si elle n'existe plus"
         elif fingerprint(upstream.data) != known:
-            changed = _changed_fields(old.data, upstream.data)
+            changed = _changed_fields(previous.data(key), upstream.data)
             note = "mise à jour en amont non appliquée (" + ", ".join(changed) + ")"
         else:
             note = "pas de changement en amont"
         outcome.kept_edited.append((key, note))
 
-    def _closed(
-        self, key: Key, data: dict[str, Any], today: dt.date, outcome: Outcome
-    ) -> OutRecord:
-        record = OutRecord(key[0], key[1], dict(data))
-        if data.get("statut") != "ferme":
-            outcome.closed.append(key)
-            record.comments["statut"] = f"retirée de data·inclusion (import du {today.isoformat()})"
-            record.data["statut"] = "ferme"
-            if "statut" not in data:  # keep the field order of the format
-                record.data = _with_statut_after_category(record.data)
-        else:
-            outcome.unchanged += 1
+    def _previous_only(self, still_upstream: set[str], outcome: Outcome) -> None:
+        """Records of the previous file that upstream did not give this time."""
+        previous = self.previous
+        for key, old in previous.records.items():
+            if key in self.fresh:
+                continue
+            if key[1] in self.elsewhere:  # moved to another file by an admin: that one wins
+                outcome.elsewhere.append(f"{key[1]} ({self.elsewhere[key[1]]})")
+                continue
+            if previous.fingerprints.get(key) is None or previous.edited(key):
+                self._keep(key, outcome, upstream=None)
+            elif (
+                self._outside(old.code_insee)
+                or (key[0] != "services" and key[1] in still_upstream)
+                or old.closed
+            ):  # outside a --commune import, or a structure upstream with no service now
+                self._keep(key, outcome, upstream=None, report=False)
+            else:
+                closed = self._closed(key, previous.data(key))
+                outcome.closed.append(key)
+                self.spool.put(key, record_text(closed))
+                self.fingerprints[key] = fingerprint(closed.data)
+            if old.structure_id is not None:
+                self.structure_of[key] = old.structure_id
+
+    def _closed(self, key: Key, data: dict[str, Any]) -> OutRecord:
+        record = OutRecord(key[0], key[1], _with_statut(data))
+        record.comments["statut"] = f"retirée de data·inclusion (import du {self.today})"
         return record
 
-    def _in_scope(self, data: dict[str, Any]) -> bool:
-        if self.scope.commune is None:
-            return True
-        return data.get("code_insee") == self.scope.commune
+    def _outside(self, code_insee: str | None) -> bool:
+        return self.scope.commune is not None and code_insee != self.scope.commune
 
-    def _drop_orphans(
-        self,
-        texts: dict[Key, str],
-        fingerprints: dict[Key, str],
-        fresh: dict[Key, OutRecord],
-        previous: Previous,
-        elsewhere: dict[str, str],
-        outcome: Outcome,
-    ) -> None:
-        written = {k[1] for k in texts if k[0] != "services"}
-        for key in [k for k in texts if k[0] == "services"]:
-            record = fresh.get(key)
-            data = record.data if record else previous.records[key].data
-            structure_id = str(data.get("structure_id"))
-            if structure_id not in written and structure_id not in elsewhere:
-                del texts[key]
-                fingerprints.pop(key, None)
-                outcome.orphans.append(f"{key[1]} (structure {structure_id})")
-                outcome.added[:] = [k for k in outcome.added if k != key]
+    def _drop_orphans(self, outcome: Outcome) -> None:
+        written = {k[1] for k in self.spool.stored() if k[0] != "services"}
+        for key in [k for k in self.spool.stored() if k[0] == "services"]:
+            structure_id = self.structure_of.get(key)
+            if structure_id is None or structure_id in written or structure_id in self.elsewhere:
+                continue
+            self.spool.drop(key)
+            self.fingerprints.pop(key, None)
+            outcome.orphans.append(f"{key[1]} (structure {structure_id})")
+            outcome.added[:] = [k for k in outcome.added if k != key]
 
 
-def _with_statut_after_category(data: dict[str, Any]) -> dict[str, Any]:
+def _with_statut(data: dict[str, Any]) -> dict[str, Any]:
+    """The record with `statut: ferme`, placed after its category as the format has it."""
     result: dict[str, Any] = {}
     for name, value in data.items():
         if name == "statut":
             continue
         result[name] = value
         if name in ("categorie", "categories"):
-            result["statut"] = data["statut"]
-    result.setdefault("statut", data["statut"])
+            result["statut"] = "ferme"
+    result.setdefault("statut", "ferme")
     return result
 
 
 def _changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     names = dict.fromkeys([*old, *new])
     return [n for n in names if fingerprint({n: old.get(n)}) != fingerprint({n: new.get(n)})]
-
-
-def _structure_facts(structure: Record) -> StructureFacts:
-    return StructureFacts(
-        str(structure.get("source", "")),
-        str(structure.get("nom", "")),
-        frozenset(structure.get("reseaux_porteurs") or ()),
-    )
 
 
 def _service_facts(service: Record, structure: StructureFacts) -> ServiceFacts:

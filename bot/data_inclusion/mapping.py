@@ -7,8 +7,9 @@ Rules are tried in file order and the first whose conditions all hold wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Final, Self
 
@@ -109,16 +110,24 @@ class Mapping:
 
     def referent_category(self, structure: StructureFacts) -> str | None:
         for rule in self.rules.orienteurs:
-            if _structure_matches(rule.si, structure, _padded(structure.nom)):
+            if _structure_matches(rule.si, structure) and _names_match(
+                rule.si, lambda: _structure_name(structure.nom)
+            ):
                 return rule.categorie
         return None
 
     def service_category(self, service: ServiceFacts) -> str | None:
-        names = f"{_padded(service.nom)}{_padded(service.structure.nom)}"
         families = frozenset(t.split("--", 1)[0] for t in service.thematiques)
+        names: list[str] = []
+
+        def both_names() -> str:  # folded only if a rule looks at names
+            if not names:
+                names.append(_padded(service.nom) + _structure_name(service.structure.nom))
+            return names[0]
+
         for rule in self.rules.services:
             conditions = rule.si
-            if not _structure_matches(conditions, service.structure, names):
+            if not _structure_matches(conditions, service.structure):
                 continue
             if conditions.thematiques and not any(
                 t in service.thematiques or t in families for t in conditions.thematiques
@@ -126,7 +135,8 @@ class Mapping:
                 continue
             if conditions.types and service.type not in conditions.types:
                 continue
-            return rule.categorie
+            if _names_match(conditions, both_names):
+                return rule.categorie
         return None
 
 
@@ -134,16 +144,22 @@ def _padded(name: str) -> str:
     return f" {fold(name)} "
 
 
-def _structure_matches(conditions: StructureConditions, facts: StructureFacts, names: str) -> bool:
+_structure_name = lru_cache(maxsize=65536)(_padded)  # a structure's name, for each of its services
+
+
+def _structure_matches(conditions: StructureConditions, facts: StructureFacts) -> bool:
     if conditions.reseaux_porteurs and facts.reseaux_porteurs.isdisjoint(
         conditions.reseaux_porteurs
     ):
         return False
-    if conditions.sources and facts.source not in conditions.sources:
-        return False
-    return not conditions.nom_contient or any(
-        f" {phrase} " in names for phrase in conditions.nom_contient
-    )
+    return not conditions.sources or facts.source in conditions.sources
+
+
+def _names_match(conditions: StructureConditions, names: Callable[[], str]) -> bool:
+    if not conditions.nom_contient:
+        return True
+    folded = names()
+    return any(f" {phrase} " in folded for phrase in conditions.nom_contient)
 
 
 def load_mapping(path: Path, shown_as: str | None = None) -> Mapping:

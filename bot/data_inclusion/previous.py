@@ -4,6 +4,10 @@ written then (`NN-data-inclusion.empreintes.json`, beside it).
 A record whose content no longer matches its fingerprint was edited by hand: it is kept exactly
 as written (its lines are copied verbatim). A fingerprint without a record means an admin deleted
 the record: it is not brought back.
+
+The file is read record by record when it has the layout the importer writes (sections at the
+margin, items at `  - `): each item is parsed alone, only its fingerprint and a few fields are
+kept, and its text is cut out again when needed. Any other layout is read whole.
 """
 
 from __future__ import annotations
@@ -11,16 +15,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+import yaml
 
 from bot.data_inclusion.convert import SECTIONS, Section
 from bot.kb.knowledge import KnowledgeError, Problem
 from bot.kb.yamlpos import YamlDocument, load_yaml
 
 STATE_FORMAT: Final = 1
+Key = tuple[Section, str]
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SECTION_LINE: Final = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(\[\s*\])?\s*(#.*)?$")
 
 
 def fingerprint(data: Mapping[str, Any]) -> str:
@@ -37,37 +47,48 @@ def _iso(value: object) -> str:
     return str(value)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PreviousRecord:
+    """What is kept of a record of the previous file (its data is read again on demand)."""
+
     section: Section
     id: str
-    data: dict[str, Any]
-    index: int  # position in its section
+    content: str  # fingerprint of its content as it is now
+    structure_id: str | None
+    code_insee: str | None
+    closed: bool
 
 
 @dataclass(slots=True)
 class Previous:
-    records: dict[tuple[Section, str], PreviousRecord] = field(default_factory=dict)
-    fingerprints: dict[tuple[Section, str], str] = field(default_factory=dict)
+    records: dict[Key, PreviousRecord] = field(default_factory=dict)
+    fingerprints: dict[Key, str] = field(default_factory=dict)  # as written by the last import
     file_exists: bool = False
+    _text: str = ""
+    _spans: dict[Key, tuple[int, int]] = field(default_factory=dict)  # character offsets
+    _data: dict[Key, dict[str, Any]] = field(default_factory=dict)  # whole-file reading only
     _doc: YamlDocument | None = None
-    _lines: list[str] = field(default_factory=list)
-    _marks: list[tuple[int, str, int]] | None = None
 
-    def edited(self, key: tuple[Section, str]) -> bool:
+    def edited(self, key: Key) -> bool:
         record = self.records.get(key)
-        if record is None:
-            return False
-        return self.fingerprints.get(key) != fingerprint(record.data)
+        return record is not None and self.fingerprints.get(key) != record.content
 
-    def text_of(self, key: tuple[Section, str]) -> str | None:
+    def data(self, key: Key) -> dict[str, Any]:
+        if key in self._data:
+            return self._data[key]
+        start, end = self._spans[key]
+        parsed = yaml.load(_dedent_item(self._text[start:end]), Loader=_Loader)
+        item: dict[str, Any] = parsed[0]
+        return item
+
+    def text_of(self, key: Key) -> str | None:
         """The record's own lines, re-indented for `  - `; None if they cannot be cut out."""
-        record = self.records.get(key)
-        if record is None or self._doc is None:
+        if key in self._spans:
+            start, end = self._spans[key]
+            return self._text[start:end]
+        if self._doc is None or key not in self.records:
             return None
-        if self._marks is None:  # positions are composed only when a verbatim copy is needed
-            self._marks = _item_lines(self._doc)
-        return _item_text(self._lines, self._marks, record.section, record.index)
+        return _cut_from_document(self._doc, self._text, key)
 
 
 def state_path(yaml_path: Path) -> Path:
@@ -83,15 +104,115 @@ def read_previous(yaml_path: Path, shown_as: str) -> Previous:
     if not yaml_path.exists():
         return previous
     previous.file_exists = True
-    text = yaml_path.read_text(encoding="utf-8")
-    doc, problems = load_yaml(text, shown_as)
+    previous._text = yaml_path.read_text(encoding="utf-8")
+    if not _read_by_items(previous, shown_as):
+        _read_whole(previous, shown_as)
+    return previous
+
+
+def _remember(previous: Previous, section: Section, item: dict[str, Any]) -> Key:
+    key: Key = (section, item["id"])
+    structure_id, insee = item.get("structure_id"), item.get("code_insee")
+    previous.records[key] = PreviousRecord(
+        section,
+        item["id"],
+        fingerprint(item),
+        str(structure_id) if structure_id is not None else None,
+        str(insee) if insee is not None else None,
+        item.get("statut") == "ferme",
+    )
+    return key
+
+
+# --- the importer's own layout, item by item ------------------------------------------------
+
+
+def _read_by_items(previous: Previous, shown_as: str) -> bool:
+    """Parse each `  - ` item alone; False when the layout is not ours (read it whole then)."""
+    records: dict[Key, PreviousRecord] = {}
+    spans: dict[Key, tuple[int, int]] = {}
+    saved = previous.records
+    previous.records = records
+    try:
+        for section, start, end in _items(previous._text):
+            if section is None:
+                return False
+            block = previous._text[start:end]
+            try:
+                parsed = yaml.load(_dedent_item(block), Loader=_Loader)
+            except yaml.YAMLError:
+                return False
+            if not (isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], dict)):
+                return False
+            item = parsed[0]
+            if not isinstance(item.get("id"), str) or (section, item["id"]) in records:
+                return False
+            spans[_remember(previous, section, item)] = (start, end)
+        previous._spans = spans
+        return True
+    finally:
+        if not previous._spans:
+            previous.records = saved
+
+
+def _items(text: str) -> Iterator[tuple[Section | None, int, int]]:
+    """(section, start, end) of every item; (None, 0, 0) at anything unexpected."""
+    section: str | None = None
+    start: int | None = None
+    position = 0
+    last_content = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.strip()
+        at = position
+        position += len(line)
+        if not stripped or (stripped.startswith("#") and not line.startswith("  ")):
+            continue
+        if not line[0].isspace():
+            if start is not None:
+                yield _section(section), start, last_content
+                start = None
+            found = _SECTION_LINE.match(line.rstrip("\n"))
+            if found is None:
+                yield None, 0, 0
+                return
+            section = found.group(1)
+            last_content = position
+            continue
+        if line.startswith("  - "):
+            if start is not None:
+                yield _section(section), start, last_content
+            start = at
+        elif start is None or (not line.startswith("    ") and not stripped.startswith("#")):
+            yield None, 0, 0
+            return
+        last_content = position
+    if start is not None:
+        yield _section(section), start, last_content
+
+
+def _section(name: str | None) -> Section | None:
+    for section in SECTIONS:
+        if name == section:
+            return section
+    return None
+
+
+def _dedent_item(block: str) -> str:
+    return "".join(line[2:] if line.startswith("  ") else line for line in block.splitlines(True))
+
+
+# --- any other layout: the whole file at once --------------------------------------------------
+
+
+def _read_whole(previous: Previous, shown_as: str) -> None:
+    doc, problems = load_yaml(previous._text, shown_as)
     if doc is None or problems:
         raise KnowledgeError(problems)
     if doc.data is None:
-        return previous
+        return
     if not isinstance(doc.data, dict):
         raise KnowledgeError([doc.problem((), "le fichier doit être un dictionnaire de sections")])
-    previous._doc, previous._lines = doc, text.splitlines(keepends=True)
+    previous._doc = doc
     for section in SECTIONS:
         items = doc.data.get(section) or []
         if not isinstance(items, list):
@@ -101,67 +222,24 @@ def read_previous(yaml_path: Path, shown_as: str) -> Previous:
                 raise KnowledgeError(
                     [doc.problem((section, index), "fiche sans « id » : ajoutez-le ou retirez-la")]
                 )
-            previous.records[(section, item["id"])] = PreviousRecord(
-                section, item["id"], item, index
-            )
-    return previous
+            previous._data[_remember(previous, section, item)] = item
 
 
-def _read_state(path: Path) -> dict[tuple[Section, str], str]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        records = raw["fiches"]
-        return {
-            (section, record_id): str(value)
-            for section in SECTIONS
-            for record_id, value in records.get(section, {}).items()
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-        raise KnowledgeError(
-            [
-                Problem(
-                    path.name, 1, 1, f"empreintes illisibles ({error}) : ne modifiez pas ce fichier"
-                )
-            ]
-        ) from error
-
-
-def write_state(
-    path: Path, fingerprints: Mapping[tuple[Section, str], str], about: dict[str, str]
-) -> str:
-    by_section: dict[str, dict[str, str]] = {s: {} for s in SECTIONS}
-    for (section, record_id), value in sorted(fingerprints.items()):
-        by_section[section][record_id] = value
-    body = {"format": STATE_FORMAT, **about, "fiches": by_section}
-    return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
-
-
-# --- verbatim copies of records -----------------------------------------------------------------
-
-
-def _item_lines(doc: YamlDocument) -> list[tuple[int, str, int]]:
-    """(first line, section, index) of every item, and (line, "", -1) of every section key."""
-    marks: list[tuple[int, str, int]] = []
+def _cut_from_document(doc: YamlDocument, text: str, key: Key) -> str | None:
     assert isinstance(doc.data, dict)
-    for key, value in doc.data.items():
-        marks.append((doc.position((key,), key=True)[0], "", -1))
-        if key in SECTIONS and isinstance(value, list):
-            marks.extend((doc.position((key, i))[0], str(key), i) for i in range(len(value)))
-    marks.sort()
-    return marks
-
-
-def _item_text(
-    lines: list[str], marks: list[tuple[int, str, int]], section: str, index: int
-) -> str | None:
-    for position, (line, name, number) in enumerate(marks):
-        if name == section and number == index:
-            end = marks[position + 1][0] if position + 1 < len(marks) else len(lines) + 1
-            block = lines[line - 1 : end - 1]
-            while block and not block[-1].strip():
-                block.pop()
-            return _reindent(block)
-    return None
+    items = doc.data.get(key[0]) or []
+    index = next(i for i, item in enumerate(items) if item.get("id") == key[1])
+    lines = text.splitlines(keepends=True)
+    marks = sorted(
+        [doc.position((k,), key=True)[0] for k in doc.data]
+        + [doc.position((s, i))[0] for s in SECTIONS for i in range(len(doc.data.get(s) or []))]
+    )
+    line = doc.position((key[0], index))[0]
+    later = [m for m in marks if m > line]
+    block = lines[line - 1 : (later[0] - 1) if later else len(lines)]
+    while block and not block[-1].strip():
+        block.pop()
+    return _reindent(block)
 
 
 def _reindent(block: list[str]) -> str | None:
@@ -183,3 +261,28 @@ def _reindent(block: list[str]) -> str | None:
                 return None
             moved.append(line[cut:])
     return "".join(moved)
+
+
+# --- fingerprints file -----------------------------------------------------------------------
+
+
+def _read_state(path: Path) -> dict[Key, str]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        records = raw["fiches"]
+        return {
+            (section, record_id): str(value)
+            for section in SECTIONS
+            for record_id, value in records.get(section, {}).items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        message = f"empreintes illisibles ({error}) : ne modifiez pas ce fichier"
+        raise KnowledgeError([Problem(path.name, 1, 1, message)]) from error
+
+
+def state_text(fingerprints: Mapping[Key, str], about: dict[str, str]) -> str:
+    by_section: dict[str, dict[str, str]] = {s: {} for s in SECTIONS}
+    for (section, record_id), value in sorted(fingerprints.items()):
+        by_section[section][record_id] = value
+    body = {"format": STATE_FORMAT, **about, "fiches": by_section}
+    return json.dumps(body, ensure_ascii=False, indent=1) + "\n"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from bot.data_inclusion.importer import Key, Outcome
+from bot.data_inclusion.importer import Outcome
+from bot.data_inclusion.previous import Key
 
 _SHOWN = 10  # ids listed per line; the rest are counted
 

@@ -11,10 +11,10 @@ from bot.data_inclusion.client import ApiClient
 from bot.data_inclusion.convert import Converter
 from bot.data_inclusion.files import FileSource
 from bot.data_inclusion.gather import Gatherer, Scope, Upstream
-from bot.data_inclusion.importer import Outcome, Planner, ids_elsewhere
+from bot.data_inclusion.importer import Outcome, Plan, Planner, ids_elsewhere
 from bot.data_inclusion.locate import Locator
 from bot.data_inclusion.mapping import MAPPING_FILE, load_mapping
-from bot.data_inclusion.previous import read_previous, state_path, write_state
+from bot.data_inclusion.previous import read_previous, state_path, state_text
 from bot.data_inclusion.report import report_lines
 from bot.data_inclusion.writer import write_atomically
 from bot.kb.knowledge import Problem
@@ -78,28 +78,35 @@ class Importer:
         shown = request.shown(target)
         previous = read_previous(target, shown)
         elsewhere = ids_elsewhere(request.knowledge, target)
-        planner = Planner(mapping, self.converter, request.scope)
-        plan = planner.plan(
-            upstream,
+        planner = Planner(
+            mapping,
+            self.converter,
+            request.scope,
             previous,
             elsewhere,
-            target=shown,
-            header=_header(request, upstream.source),
             resume=request.resume,
             today=request.today,
         )
+        plan = planner.plan(upstream, target=shown, header=_header(request, upstream.source))
+        try:
+            return self._write(plan, shown)
+        finally:
+            plan.spool.close()
+
+    def _write(self, plan: Plan, shown: str) -> ImportResult:
+        request, target = self.request, self.request.target
         lines = report_lines(plan.outcome, simulation=request.simulation)
         if request.simulation:
             return ImportResult(plan.outcome, lines, [], False)
         state = state_path(target)
         before = (_read(target), _read(state))
         about = {
-            "source": upstream.source,
+            "source": plan.outcome.source,
             "importe_le": dt.datetime.now().replace(microsecond=0).isoformat(),
         }
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, plan.text)
-        write_atomically(state, write_state(state, plan.fingerprints, about))
+        write_atomically(target, plan.chunks())
+        write_atomically(state, [state_text(plan.fingerprints, about)])
         if not request.verify:
             return ImportResult(plan.outcome, lines, [], True)
         errors, _ = collect_problems(request.knowledge, self.gazetteer, today=request.today)
@@ -148,4 +155,4 @@ def _restore(path: Path, text: str | None) -> None:
     if text is None:
         path.unlink(missing_ok=True)
     else:
-        write_atomically(path, text)
+        write_atomically(path, [text])

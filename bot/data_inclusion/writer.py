@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -41,10 +42,15 @@ def scalar(value: Any) -> str:
     text = str(value)
     if _PLAIN.match(text) and _resolves_to_str(text):
         return text
+    return _quoted(text)
+
+
+def _quoted(text: str) -> str:
     quoted = json.dumps(text, ensure_ascii=False)
     return _NON_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
+@lru_cache(maxsize=8192)
 def _resolves_to_str(text: str) -> bool:
     """Whether YAML 1.1 reads this plain scalar as a string (not a number, date, bool, null)."""
     tag: str = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
@@ -89,8 +95,9 @@ def document_text(header: Iterable[str], sections: dict[str, list[str]]) -> str:
     return "".join(parts)
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, chunks: Iterable[str]) -> None:
     """Replace `path` in one step; a temporary name the loader ignores is used meanwhile."""
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
+    with temporary.open("w", encoding="utf-8") as out:
+        out.writelines(chunks)
     os.replace(temporary, path)
