@@ -29,7 +29,7 @@ import yaml
 from bot.data_inclusion.convert import SECTIONS, Converter, OutRecord, Section
 from bot.data_inclusion.gather import Scope, Upstream
 from bot.data_inclusion.mapping import Mapping, ServiceFacts, StructureFacts
-from bot.data_inclusion.previous import Key, Previous, fingerprint
+from bot.data_inclusion.previous import Key, Previous, fingerprint, text_hash
 from bot.data_inclusion.records import Record
 from bot.data_inclusion.writer import record_text
 
@@ -105,6 +105,7 @@ class Plan:
     header: list[str]
     spool: Spool
     fingerprints: dict[Key, str]
+    text_hashes: dict[Key, str]
     outcome: Outcome
 
     def chunks(self) -> Iterator[str]:
@@ -168,6 +169,7 @@ class Planner:
         self.today = today
         self.spool = Spool()
         self.fingerprints: dict[Key, str] = {}
+        self.text_hashes: dict[Key, str] = {}
         self.fresh: set[Key] = set()  # every record the upstream gave this time
         self.structure_of: dict[Key, str] = {}  # service → its structure id, for orphans
         self._referents: dict[str, str | None] = {}
@@ -188,7 +190,7 @@ class Planner:
             (outcome.invalid if problem.skipped else outcome.dropped_fields).append(str(problem))
         self._previous_only(set(upstream.structures), outcome)
         self._drop_orphans(outcome)
-        return Plan(header, self.spool, self.fingerprints, outcome)
+        return Plan(header, self.spool, self.fingerprints, self.text_hashes, outcome)
 
     # --- upstream records ------------------------------------------------------------------------
 
@@ -291,8 +293,13 @@ class Planner:
             outcome.changed.append((key, _changed_fields(previous.data(key), record.data)))
         else:
             outcome.unchanged += 1
-        self.spool.put(key, record_text(record))
-        self.fingerprints[key] = new
+        self._put(key, record_text(record), new)
+
+    def _put(self, key: Key, text: str, content: str) -> None:
+        """Spool a record written by this import, with what recognises it next time."""
+        self.spool.put(key, text)
+        self.fingerprints[key] = content
+        self.text_hashes[key] = text_hash(text.encode("utf-8"))
 
     def _keep(
         self,
@@ -308,6 +315,8 @@ class Planner:
             text = record_text(OutRecord(key[0], key[1], previous.data(key)))
         self.spool.put(key, text)
         known = previous.fingerprints.get(key)
+        if key in previous.text_hashes:
+            self.text_hashes[key] = previous.text_hashes[key]
         if known is None:
             self.fingerprints[key] = "main"  # added by hand: never ours
             if report:
@@ -329,27 +338,27 @@ class Planner:
     def _previous_only(self, still_upstream: set[str], outcome: Outcome) -> None:
         """Records of the previous file that upstream did not give this time."""
         previous = self.previous
-        for key, old in previous.records.items():
+        for key in previous.records:
             if key in self.fresh:
                 continue
             if key[1] in self.elsewhere:  # moved to another file by an admin: that one wins
                 outcome.elsewhere.append(f"{key[1]} ({self.elsewhere[key[1]]})")
                 continue
+            data = previous.data(key)
             if previous.fingerprints.get(key) is None or previous.edited(key):
                 self._keep(key, outcome, upstream=None)
             elif (
-                self._outside(old.code_insee)
+                self._outside(data.get("code_insee"))
                 or (key[0] != "services" and key[1] in still_upstream)
-                or old.closed
+                or data.get("statut") == "ferme"
             ):  # outside a --commune import, or a structure upstream with no service now
                 self._keep(key, outcome, upstream=None, report=False)
             else:
-                closed = self._closed(key, previous.data(key))
+                closed = self._closed(key, data)
                 outcome.closed.append(key)
-                self.spool.put(key, record_text(closed))
-                self.fingerprints[key] = fingerprint(closed.data)
-            if old.structure_id is not None:
-                self.structure_of[key] = old.structure_id
+                self._put(key, record_text(closed), fingerprint(closed.data))
+            if data.get("structure_id") is not None:
+                self.structure_of[key] = str(data["structure_id"])
 
     def _closed(self, key: Key, data: dict[str, Any]) -> OutRecord:
         record = OutRecord(key[0], key[1], _with_statut(data))

@@ -41,6 +41,11 @@ def fingerprint(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
 
 
+def text_hash(block: bytes) -> str:
+    """A short hash of a record's text exactly as written (its lines, comments included)."""
+    return hashlib.sha256(block).hexdigest()[:20]
+
+
 def _iso(value: object) -> str:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -54,18 +59,16 @@ class PreviousRecord:
     section: Section
     id: str
     content: str  # fingerprint of its content as it is now
-    structure_id: str | None
-    code_insee: str | None
-    closed: bool
 
 
 @dataclass(slots=True)
 class Previous:
     records: dict[Key, PreviousRecord] = field(default_factory=dict)
     fingerprints: dict[Key, str] = field(default_factory=dict)  # as written by the last import
+    text_hashes: dict[Key, str] = field(default_factory=dict)  # of the text it wrote
     file_exists: bool = False
-    _text: str = ""
-    _spans: dict[Key, tuple[int, int]] = field(default_factory=dict)  # character offsets
+    _raw: bytes = b""  # the file as read (bytes: one byte a character for ASCII)
+    _spans: dict[Key, tuple[int, int]] = field(default_factory=dict)  # byte offsets in _raw
     _data: dict[Key, dict[str, Any]] = field(default_factory=dict)  # whole-file reading only
     _doc: YamlDocument | None = None
 
@@ -77,7 +80,7 @@ class Previous:
         if key in self._data:
             return self._data[key]
         start, end = self._spans[key]
-        parsed = yaml.load(_dedent_item(self._text[start:end]), Loader=_Loader)
+        parsed = yaml.load(_dedent_item(self._raw[start:end].decode("utf-8")), Loader=_Loader)
         item: dict[str, Any] = parsed[0]
         return item
 
@@ -85,10 +88,10 @@ class Previous:
         """The record's own lines, re-indented for `  - `; None if they cannot be cut out."""
         if key in self._spans:
             start, end = self._spans[key]
-            return self._text[start:end]
+            return self._raw[start:end].decode("utf-8")
         if self._doc is None or key not in self.records:
             return None
-        return _cut_from_document(self._doc, self._text, key)
+        return _cut_from_document(self._doc, self._raw.decode("utf-8"), key)
 
 
 def state_path(yaml_path: Path) -> Path:
@@ -100,11 +103,11 @@ def read_previous(yaml_path: Path, shown_as: str) -> Previous:
     previous = Previous()
     state = state_path(yaml_path)
     if state.exists():
-        previous.fingerprints = _read_state(state)
+        previous.fingerprints, previous.text_hashes = _read_state(state)
     if not yaml_path.exists():
         return previous
     previous.file_exists = True
-    previous._text = yaml_path.read_text(encoding="utf-8")
+    previous._raw = yaml_path.read_bytes()
     if not _read_by_items(previous, shown_as):
         _read_whole(previous, shown_as)
     return previous
@@ -112,15 +115,7 @@ def read_previous(yaml_path: Path, shown_as: str) -> Previous:
 
 def _remember(previous: Previous, section: Section, item: dict[str, Any]) -> Key:
     key: Key = (section, item["id"])
-    structure_id, insee = item.get("structure_id"), item.get("code_insee")
-    previous.records[key] = PreviousRecord(
-        section,
-        item["id"],
-        fingerprint(item),
-        str(structure_id) if structure_id is not None else None,
-        str(insee) if insee is not None else None,
-        item.get("statut") == "ferme",
-    )
+    previous.records[key] = PreviousRecord(section, item["id"], fingerprint(item))
     return key
 
 
@@ -134,13 +129,22 @@ def _read_by_items(previous: Previous, shown_as: str) -> bool:
     saved = previous.records
     previous.records = records
     try:
-        for section, start, end in _items(previous._text):
+        for section, start, end in _items(previous._raw):
             if section is None:
                 return False
-            block = previous._text[start:end]
+            quick = _quick_id(previous._raw[start:end])
+            if quick is not None and (section, quick) not in records:
+                key: Key = (section, quick)
+                written = previous.text_hashes.get(key)
+                if written is not None and written == text_hash(previous._raw[start:end]):
+                    # exactly the text the last import wrote: no need to parse it again
+                    records[key] = PreviousRecord(section, quick, previous.fingerprints[key])
+                    spans[key] = (start, end)
+                    continue
             try:
+                block = previous._raw[start:end].decode("utf-8")
                 parsed = yaml.load(_dedent_item(block), Loader=_Loader)
-            except yaml.YAMLError:
+            except (UnicodeDecodeError, yaml.YAMLError):
                 return False
             if not (isinstance(parsed, list) and len(parsed) == 1 and isinstance(parsed[0], dict)):
                 return False
@@ -155,39 +159,64 @@ def _read_by_items(previous: Previous, shown_as: str) -> bool:
             previous.records = saved
 
 
-def _items(text: str) -> Iterator[tuple[Section | None, int, int]]:
+def _lines(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    """(offset, line with its end) of every line, without a list of them all."""
+    position = 0
+    while position < len(raw):
+        end = raw.find(b"\n", position)
+        end = len(raw) if end < 0 else end + 1
+        yield position, raw[position:end]
+        position = end
+
+
+def _items(raw: bytes) -> Iterator[tuple[Section | None, int, int]]:
     """(section, start, end) of every item; (None, 0, 0) at anything unexpected."""
     section: str | None = None
     start: int | None = None
-    position = 0
     last_content = 0
-    for line in text.splitlines(keepends=True):
+    for at, line in _lines(raw):
         stripped = line.strip()
-        at = position
-        position += len(line)
-        if not stripped or (stripped.startswith("#") and not line.startswith("  ")):
+        if not stripped or (stripped.startswith(b"#") and not line.startswith(b"  ")):
             continue
-        if not line[0].isspace():
+        if not line[:1].isspace():
             if start is not None:
                 yield _section(section), start, last_content
                 start = None
-            found = _SECTION_LINE.match(line.rstrip("\n"))
+            found = _SECTION_LINE.match(line.decode("utf-8", "replace").rstrip("\r\n"))
             if found is None:
                 yield None, 0, 0
                 return
             section = found.group(1)
-            last_content = position
+            last_content = at + len(line)
             continue
-        if line.startswith("  - "):
+        if line.startswith(b"  - "):
             if start is not None:
                 yield _section(section), start, last_content
             start = at
-        elif start is None or (not line.startswith("    ") and not stripped.startswith("#")):
+        elif start is None or (not line.startswith(b"    ") and not stripped.startswith(b"#")):
             yield None, 0, 0
             return
-        last_content = position
+        last_content = at + len(line)
     if start is not None:
         yield _section(section), start, last_content
+
+
+_ID_LINE: Final = re.compile(rb"^(?:  - |    )id: *(.*?) *(?:#[^\n]*)?$", re.MULTILINE)
+
+
+def _quick_id(block: bytes) -> str | None:
+    """The item's id read from its `id:` line without parsing the YAML (our layout only)."""
+    found = _ID_LINE.search(block)
+    if found is None:
+        return None
+    value = found.group(1).decode("utf-8", "replace")
+    if value.startswith('"'):
+        try:
+            parsed, _ = json.JSONDecoder().raw_decode(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, str) else None
+    return value or None
 
 
 def _section(name: str | None) -> Section | None:
@@ -205,7 +234,11 @@ def _dedent_item(block: str) -> str:
 
 
 def _read_whole(previous: Previous, shown_as: str) -> None:
-    doc, problems = load_yaml(previous._text, shown_as)
+    try:
+        text = previous._raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise KnowledgeError([Problem(shown_as, 1, 1, f"fichier illisible : {error}")]) from error
+    doc, problems = load_yaml(text, shown_as)
     if doc is None or problems:
         raise KnowledgeError(problems)
     if doc.data is None:
@@ -266,23 +299,32 @@ def _reindent(block: list[str]) -> str | None:
 # --- fingerprints file -----------------------------------------------------------------------
 
 
-def _read_state(path: Path) -> dict[Key, str]:
+def _read_state(path: Path) -> tuple[dict[Key, str], dict[Key, str]]:
+    """(fingerprints of the content, hashes of the text) of what the last import wrote."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         records = raw["fiches"]
-        return {
-            (section, record_id): str(value)
-            for section in SECTIONS
-            for record_id, value in records.get(section, {}).items()
-        }
+        contents: dict[Key, str] = {}
+        texts: dict[Key, str] = {}
+        for section in SECTIONS:
+            for record_id, value in records.get(section, {}).items():
+                content, _, text = str(value).partition(" ")
+                contents[(section, record_id)] = content
+                if text:
+                    texts[(section, record_id)] = text
+        return contents, texts
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         message = f"empreintes illisibles ({error}) : ne modifiez pas ce fichier"
         raise KnowledgeError([Problem(path.name, 1, 1, message)]) from error
 
 
-def state_text(fingerprints: Mapping[Key, str], about: dict[str, str]) -> str:
+def state_text(
+    fingerprints: Mapping[Key, str], text_hashes: Mapping[Key, str], about: dict[str, str]
+) -> str:
+    """The fingerprints file: for each record, "content-fingerprint text-hash"."""
     by_section: dict[str, dict[str, str]] = {s: {} for s in SECTIONS}
-    for (section, record_id), value in sorted(fingerprints.items()):
-        by_section[section][record_id] = value
+    for key, value in sorted(fingerprints.items()):
+        text = text_hashes.get(key)
+        by_section[key[0]][key[1]] = f"{value} {text}" if text else value
     body = {"format": STATE_FORMAT, **about, "fiches": by_section}
     return json.dumps(body, ensure_ascii=False, indent=1) + "\n"

@@ -106,7 +106,7 @@ class Importer:
         }
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, plan.chunks())
-        write_atomically(state, [state_text(plan.fingerprints, about)])
+        write_atomically(state, [state_text(plan.fingerprints, plan.text_hashes, about)])
         if not request.verify:
             return ImportResult(plan.outcome, lines, [], True)
         errors, _ = collect_problems(request.knowledge, self.gazetteer, today=request.today)
