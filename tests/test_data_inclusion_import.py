@@ -339,3 +339,28 @@ def test_the_command_reports_in_french_and_an_unreadable_file_loses_nothing(tmp_
     assert "structures-inclusion-2026-12-01.json" in failed.stderr
     assert "JSON mal formé" in failed.stderr
     assert imported_file(knowledge).read_text(encoding="utf-8") == before
+
+
+def test_a_commune_import_touches_only_that_commune(tmp_path: Path, gazetteer: Gazetteer) -> None:
+    from bot.data_inclusion.files import find_files
+    from bot.data_inclusion.gather import Scope
+    from bot.data_inclusion.run import Importer, ImportRequest
+
+    knowledge = copy_knowledge(tmp_path / "knowledge")
+    run_import(knowledge, gazetteer)  # the whole département first
+    request = ImportRequest(knowledge, Scope("54", "54528"), "Meurthe-et-Moselle", today=TODAY)
+    services = [
+        s
+        for s in sample("services-inclusion-2026-11-24.json")
+        if s["id"] != "mes-aides--garage-toulois--reparation"  # gone from Toul
+    ]
+    newer = write_samples(
+        tmp_path / "newer", sample("structures-inclusion-2026-11-24.json"), services
+    )
+    result = Importer(request, gazetteer).from_files(find_files([newer]))
+    assert result.ok and result.outcome is not None
+    assert [k[1] for k in result.outcome.closed] == ["mes-aides--garage-toulois--reparation"]
+    found = records(imported_file(knowledge))
+    # Nancy's records were outside this import: still there, still open.
+    assert found["dora--cae-nancy--entrepreneur-salarie"].get("statut", "actif") == "actif"
+    assert found["mes-aides--garage-toulois--reparation"]["statut"] == "ferme"
