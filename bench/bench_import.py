@@ -32,11 +32,7 @@ from bot.config import DEFAULT_KNOWLEDGE
 from bot.places import Commune, Gazetteer
 
 DEPARTEMENT = "54"
-WORDS = (
-    "accompagnement emploi insertion chantier atelier mobilité permis garage réparation voiture "
-    "conseiller rendez-vous formation parcours coopérative projet aide solidaire quartier public "
-    "contrat équipe horaires inscription démarches vous nous pouvez venir appeler orientation"
-).split()
+WORDS = ["accompagnement", "emploi", "insertion", "chantier", "atelier", "mobilité", "permis", "garage", "réparation", "voiture", "conseiller", "rendez-vous", "formation", "parcours", "coopérative", "projet", "aide", "solidaire", "quartier", "public", "contrat", "équipe", "horaires", "inscription", "démarches", "vous", "nous", "pouvez", "venir", "appeler", "orientation"]
 KINDS: list[tuple[list[str], list[str], str, str]] = [
     # (reseaux_porteurs, thematiques, type, name) of the structure and its services
     (["aci"], ["trouver-un-emploi--repondre-a-des-offres-demploi"], "accompagnement", "Chantier"),
