@@ -72,6 +72,10 @@ class Previous:
     _data: dict[Key, dict[str, Any]] = field(default_factory=dict)  # whole-file reading only
     _doc: YamlDocument | None = None
 
+    def release(self) -> None:
+        """Forget the file's text (records can no longer be read again)."""
+        self._raw, self._spans, self._data, self._doc = b"", {}, {}, None
+
     def edited(self, key: Key) -> bool:
         record = self.records.get(key)
         return record is not None and self.fingerprints.get(key) != record.content

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,8 +89,13 @@ class Importer:
             today=request.today,
         )
         plan = planner.plan(upstream, target=shown, header=_header(request, upstream.source))
+        upstream.structures.clear()  # what is left is in the spool: free it before the check
+        upstream.facts.clear()
+        previous.release()  # the spool has every text now
         try:
             return self._write(plan, shown)
+        except _RolledBack as rolled_back:
+            return rolled_back.result
         finally:
             plan.spool.close()
 
@@ -99,7 +105,21 @@ class Importer:
         if request.simulation:
             return ImportResult(plan.outcome, lines, [], False)
         state = state_path(target)
-        before = (_read(target), _read(state))
+        backups = [(path, _backup(path)) for path in (target, state)]
+        try:
+            return self._write_checked(plan, shown, lines, state)
+        except BaseException:
+            for path, backup in backups:
+                _restore(path, backup)
+            raise
+        finally:
+            for _, backup in backups:
+                if backup is not None:
+                    backup.unlink(missing_ok=True)
+
+    def _write_checked(self, plan: Plan, shown: str, lines: list[str], state: Path) -> ImportResult:
+        """Write, check, and raise _RolledBack (after saying why) if the check fails."""
+        request, target = self.request, self.request.target
         about = {
             "source": plan.outcome.source,
             "importe_le": dt.datetime.now().replace(microsecond=0).isoformat(),
@@ -112,13 +132,11 @@ class Importer:
         errors, _ = collect_problems(request.knowledge, self.gazetteer, today=request.today)
         ours = [p for p in errors if p.file.endswith(f"departements/{target.name}")]
         if ours:
-            _restore(target, before[0])
-            _restore(state, before[1])
             lines.append(
                 f"Le fichier écrit ne passe pas la vérification : l'import est annulé, "
                 f"{shown} est revenu à son état d'avant. / Import rolled back."
             )
-            return ImportResult(plan.outcome, lines, ours, False)
+            raise _RolledBack(ImportResult(plan.outcome, lines, ours, False))
         if errors:
             lines.append(
                 f"Vérification : {len(errors)} erreur(s) ailleurs dans la base (pas dans {shown}) "
@@ -147,12 +165,22 @@ def _header(request: ImportRequest, source: str) -> list[str]:
     ]
 
 
-def _read(path: Path) -> str | None:
-    return path.read_text(encoding="utf-8") if path.exists() else None
+class _RolledBack(Exception):
+    def __init__(self, result: ImportResult) -> None:
+        self.result = result
 
 
-def _restore(path: Path, text: str | None) -> None:
-    if text is None:
+def _backup(path: Path) -> Path | None:
+    """A copy of `path` beside it (a name the loader ignores), or None if it does not exist."""
+    if not path.exists():
+        return None
+    copy = path.with_name(f".{path.name}.avant-import")
+    shutil.copy2(path, copy)
+    return copy
+
+
+def _restore(path: Path, backup: Path | None) -> None:
+    if backup is None:
         path.unlink(missing_ok=True)
     else:
-        write_atomically(path, [text])
+        shutil.copy2(backup, path)
