@@ -163,46 +163,34 @@ def _read_by_items(previous: Previous, shown_as: str) -> bool:
             previous.records = saved
 
 
-def _lines(raw: bytes) -> Iterator[tuple[int, bytes]]:
-    """(offset, line with its end) of every line, without a list of them all."""
-    position = 0
-    while position < len(raw):
-        end = raw.find(b"\n", position)
-        end = len(raw) if end < 0 else end + 1
-        yield position, raw[position:end]
-        position = end
+_BOUNDARY: Final = re.compile(rb"^(?:  - |[A-Za-z_])", re.MULTILINE)
 
 
 def _items(raw: bytes) -> Iterator[tuple[Section | None, int, int]]:
-    """(section, start, end) of every item; (None, 0, 0) at anything unexpected."""
+    """(section, start, end) of every item; (None, 0, 0) at anything unexpected.
+
+    Items start at `  - `, sections at the margin; what lies between belongs to the item above
+    (trailing blank lines left out). Each block is then checked by its hash or by parsing it.
+    """
     section: str | None = None
-    start: int | None = None
-    last_content = 0
-    for at, line in _lines(raw):
-        stripped = line.strip()
-        if not stripped or (stripped.startswith(b"#") and not line.startswith(b"  ")):
-            continue
-        if not line[:1].isspace():
-            if start is not None:
-                yield _section(section), start, last_content
-                start = None
-            found = _SECTION_LINE.match(line.decode("utf-8", "replace").rstrip("\r\n"))
-            if found is None:
+    marks = [m.start() for m in _BOUNDARY.finditer(raw)]
+    for number, start in enumerate(marks):
+        end = marks[number + 1] if number + 1 < len(marks) else len(raw)
+        if raw.startswith(b"  - ", start):
+            if section is None:
                 yield None, 0, 0
                 return
-            section = found.group(1)
-            last_content = at + len(line)
+            while end > start and raw[end - 2 : end] == b"\n\n":
+                end -= 1
+            yield _section(section), start, end
             continue
-        if line.startswith(b"  - "):
-            if start is not None:
-                yield _section(section), start, last_content
-            start = at
-        elif start is None or (not line.startswith(b"    ") and not stripped.startswith(b"#")):
+        line_end = raw.find(b"\n", start, end)
+        line = raw[start : end if line_end < 0 else line_end].decode("utf-8", "replace")
+        found = _SECTION_LINE.match(line.rstrip("\r"))
+        if found is None:
             yield None, 0, 0
             return
-        last_content = at + len(line)
-    if start is not None:
-        yield _section(section), start, last_content
+        section = found.group(1)
 
 
 _ID_LINE: Final = re.compile(rb"^(?:  - |    )id: *(.*?) *(?:#[^\n]*)?$", re.MULTILINE)
