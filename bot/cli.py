@@ -10,6 +10,8 @@ aiguillage stats                usage figures and questions the bot could not an
 aiguillage rappels              call-back requests for counsellors
 aiguillage test [FILES]         play conversation stories (bot/cli_test.py)
 aiguillage dashboard            the admins' web dashboard (figures, questions, call-backs)
+aiguillage import data-inclusion SOURCE…   import structures and services (API or open data)
+aiguillage export data-inclusion OUT       export curated records as data·inclusion v1
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_dashboard, cli_test
+from bot import cli_dashboard, cli_data_inclusion, cli_test
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
 from bot.logs import install_private_logging
@@ -107,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
     cli_test.register(sub, common)
     cli_dashboard.add_parser(sub, common)
+    cli_data_inclusion.add_parsers(sub, common)  # import / export data-inclusion
     return parser
 
 
@@ -292,4 +295,6 @@ COMMANDS = {
     "rappels": _cmd_rappels,
     "test": cli_test.command,
     "dashboard": cli_dashboard.run,
+    "import": cli_data_inclusion.run,
+    "export": cli_data_inclusion.run,
 }

@@ -153,7 +153,7 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
     services: list[Place] = []
     for service in kb.services:
         structure = kb.structures.get(service.structure_id)
-        if structure is None or structure.statut != "actif":
+        if structure is None or structure.statut != "actif" or service.statut != "actif":
             continue
         lat, lon = _coordinates(gazetteer, service, structure)
         remote = service.modes_accueil == ["a-distance"]

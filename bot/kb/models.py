@@ -370,6 +370,7 @@ class ServiceSchema(_OnTheStandard, di.Service):  # type: ignore[misc]
     zone_eligibilite: list[str] = Field(default_factory=list)
     # extensions
     categorie: StructureCategoryId
+    statut: Literal["actif", "suspendu", "ferme"] = "actif"  # "ferme": gone from data·inclusion
     zones: list[Slug] = Field(default_factory=list)
     eligibilite: Eligibilite | None = None
     periode: Periode | None = None
@@ -435,6 +436,7 @@ class Service(NamedTuple):
     description: str
     date_maj: dt.date
     categorie: str
+    statut: Literal["actif", "suspendu", "ferme"] = "actif"  # "ferme": gone upstream
     lien_source: str | None = None
     type: str | None = None
     thematiques: list[str] = []  # noqa: RUF012
