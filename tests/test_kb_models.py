@@ -38,8 +38,8 @@ def test_the_schemas_are_the_standards_models_with_our_additions() -> None:
         "zone_eligibilite", "zones",
     }  # fmt: skip
     assert set(ServiceSchema.model_fields) - set(di.Service.model_fields) == {
-        "categorie", "zones", "eligibilite", "periode", "mots_cles", "langues_accueil",
-        "frequence_maj", "exemple",
+        "categorie", "statut", "zones", "eligibilite", "periode", "mots_cles",
+        "langues_accueil", "frequence_maj", "exemple",
     }  # fmt: skip
 
 

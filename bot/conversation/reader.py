@@ -360,7 +360,11 @@ class Reader:
         first_seen: dict[str, int] = {}
         groups: dict[str, int] = {}
 
+        strong: set[str] = set()  # needs with a phrase or a cue of two points or more
+
         def add(need: str, points: float, position: int) -> None:
+            if points >= 2:
+                strong.add(need)
             scores[need] = scores.get(need, 0.0) + points
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
@@ -384,10 +388,12 @@ class Reader:
                 continue
             counted.add(hit.owner)
             add(need, weight, hit.start)
+        refined: set[str] = set()  # needs heard through a combination ("business" + "young")
         for hit in waiting:
             need, weight = self._cue_weight[hit.owner]
-            if need in scores and hit.owner not in counted:
+            if need in strong and hit.owner not in counted:
                 counted.add(hit.owner)
+                refined.add(need)
                 add(need, weight, hit.start)
         for statut in statuts:
             for need, key, weight in self._statut_cues.get(statut, ()):
@@ -406,6 +412,8 @@ class Reader:
             # travail et ma voiture est en panne").
             top = heard[0][1]
             near = [ns for ns in heard if ns[1] >= top - NEAR_TOP]
+            # a need heard through a combination refines the general one next to it
+            near = [ns for ns in near if ns[0] in refined] or near
             said_first = min(near, key=lambda ns: first_seen[ns[0]])
             heard.remove(said_first)
             heard.insert(0, said_first)
