@@ -157,6 +157,12 @@ class Reader:
         self._about_results = self._index(kb.langage.resultats.items())
         self._contexts = self._index([("contexte", kb.langage.contextes)])
         self._faq = FaqMatcher(kb.faq.values(), self.normalise)
+        # other names of communes, in Latin letters ("Mézières" for Charleville-Mézières)
+        self._other_names = PhraseIndex(
+            (insee, [n for n in names if not any("\u0600" <= ch <= "\u06ff" for ch in n)])
+            for insee, names in kb.langage.noms_de_communes.items()
+            if gazetteer.get(insee) is not None
+        )
         self._other_scripts = [
             (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)"), commune.name)
             for insee, names in kb.langage.noms_de_communes.items()
@@ -251,7 +257,7 @@ class Reader:
             is_question=bool(questions) or "point d interrogation" in fold(raw),
             defines=self._social.defines(words),
             faq=tuple(faq),
-            places=self._places(raw, expecting),
+            places=self._places(raw, expecting, words),
             phone=_phone(raw),
             words=len(words),
         )
@@ -421,7 +427,9 @@ class Reader:
 
     # --- places --------------------------------------------------------------------------------
 
-    def _places(self, raw: str, expecting: Expecting) -> tuple[PlaceHeard, ...]:
+    def _places(
+        self, raw: str, expecting: Expecting, words: Words | None = None
+    ) -> tuple[PlaceHeard, ...]:
         if _code(raw):
             return ()
         if any("\u0600" <= ch <= "\u06ff" for ch in raw):  # "في نانسي": the French name
@@ -438,6 +446,12 @@ class Reader:
             if resolution is not None:
                 found.append(PlaceHeard(resolution, "search"))
         heard = any(p.resolution.status != "not_found" for p in found)
+        if not heard and words is not None:  # a name people use for it ("à Mézières")
+            for insee in self._other_names.find(words)[:1]:
+                commune = self._gazetteer.get(insee)
+                if commune is not None:
+                    found.append(PlaceHeard(_found(commune), "search"))
+                    heard = True
         if expecting.commune and not heard and len(fold(raw).split()) <= 4:
             resolution = self._gazetteer.resolve(raw, self._home)  # a name, typos included
             if resolution.status != "not_found":

@@ -223,7 +223,7 @@ class Langage(Strict):
         Literal["tout", "adresse", "telephone", "horaires", "cout", "acces", "distance", "bus"],
         list[str],
     ] = Field(default_factory=dict)
-    # commune names in other scripts ("نانسي" for Nancy), by INSEE code
+    # other names people give a commune (another script, a former town), by INSEE code
     noms_de_communes: dict[InseeCode, list[str]] = Field(default_factory=dict)
 
 
