@@ -339,7 +339,8 @@ def details_text(
     address = address_text(place)
     if address:
         far = distance_to(place, commune)
-        lines.append(f"📍 {address}" + (f" ({km(far, lang)})" if far is not None else ""))
+        near = far is None or far < 1  # in the person's own commune: no distance to say
+        lines.append(f"📍 {address}" + ("" if near else f" ({km(far, lang)})"))
     elif remote(place):
         lines.append(t(lang, "remote_service"))
     phone = phone_text(field(place, "telephone"))

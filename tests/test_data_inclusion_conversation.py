@@ -1,11 +1,7 @@
 """Import → check → conversation: an imported service is proposed, through the real dispatcher
-and store, to a person who writes from Toul that their car broke down.
-
-Today's replies show the name, category, distance, address and phone. Once the lead's result
-cards show more, this test should also assert: today's opening state from `horaires_accueil`
-("Mo-Fr 09:00-17:00; Sa 09:00-12:00": "ouvert aujourd'hui jusqu'à 17 h"), the cost (`frais:
-payant`, "Adhésion de 10 € par an."), how to get in (`modes_mobilisation`: se présenter,
-téléphoner) and the phone in the national format ("03 83 00 00 02").
+and store, to a person who writes from Toul that their car broke down, with its phone in the
+national format and today's opening state; "plus d'infos sur le 1" then gives its hours, cost,
+how to get in and address. (The tests' clock is 2026-12-01, a Tuesday, at 10:00.)
 """
 
 from __future__ import annotations
@@ -43,6 +39,15 @@ async def test_an_imported_garage_is_proposed_with_its_address_and_phone(
     assert first_card is not None
     card = first_card.group(1)
     assert card.startswith("Garage solidaire du Toulois — Garage solidaire, ")
-    assert "Toul" in card  # today: "📍 3 avenue du Maréchal Foch, Toul"
-    assert "383000002" in re.sub(r"\D", "", card)  # today "☎ +33383000002"; cards: "03 83 00 00 02"
+    assert "Toul" in card
+    assert "☎ 03 83 00 00 02" in card  # validated and written in the national format
+    assert "ouvert aujourd'hui jusqu'à 17 h" in card  # horaires_accueil, evaluated now
     assert "(exemple)" not in card.splitlines()[0]  # a real record, not an example
+
+    await person.say("plus d'infos sur le 1")
+    details = person.text
+    assert "📍 3 avenue du Maréchal Foch" in details
+    assert "Du lundi au vendredi : 9 h–17 h" in details and "samedi : 9 h–12 h" in details
+    assert "Coût : payant" in details and "Adhésion de 10 € par an." in details
+    assert "Vous pouvez vous présenter sur place." in details
+    assert "Vous pouvez appeler le 03 83 00 00 02." in details
