@@ -148,7 +148,7 @@ def test_a_service_out_of_season_ranks_after_those_open_now(person: Conversation
     from bot.conversation.state import ConversationState
     from bot.ranking import Proposal
 
-    dialogue = person.dispatcher._dialogue()  # noqa: SLF001 — the dialogue under test
+    dialogue = person.dispatcher._dialogue()
     orientation = dialogue.services.orientation  # type: ignore[attr-defined]
     summer = orientation.services.by_key["local--cartes-ete--cjs"]
     garage = orientation.services.by_key["local--cartes-garage--reparation"]
