@@ -36,7 +36,7 @@ from bot.conversation.acts import (
 )
 from bot.conversation.frame import Frame
 from bot.conversation.state import ConversationState
-from bot.messages import Choice, Reply, StructureCard, Trace
+from bot.messages import Choice, Reply, Trace
 from bot.store import CallbackRequest, Unanswered, UsageEvent
 
 ActHandler = Callable[[Frame, ConversationState, Services, TurnInfo], Act | None]
@@ -131,7 +131,3 @@ def _compose(done: list[tuple[ActHandler, Act]], state: ConversationState) -> Pl
     trace.need = trace.need or state.need
     trace.asking = "consentement" if state.asking == "telephone" else state.asking
     return planned
-
-
-def structures_of(replies: list[Reply]) -> list[StructureCard]:
-    return [s for r in replies for s in r.structures]
