@@ -6,6 +6,7 @@ another; turns go on at their usual speed while the base reloads; the watch can 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -249,3 +250,49 @@ def test_the_watch_can_be_turned_off_in_the_config(tmp_path: Path) -> None:
 def test_which_files_make_the_bot_reload(path: str, counts: bool) -> None:
     assert is_knowledge_file(Path("/k"), f"/k/{path}") is counts
     assert not is_knowledge_file(Path("/k"), "/elsewhere/54.yaml")
+
+
+async def test_a_telegram_bot_reloads_an_edited_file_too(tmp_path: Path) -> None:
+    """The watch belongs to every serving mode; here the Telegram adapter, against a local
+    Bot API server."""
+    from tests.telegram_server import FakeTelegram
+
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE, knowledge, ignore=shutil.ignore_patterns(".cache"))
+    log_path = tmp_path / "telegram.log"
+    async with FakeTelegram(max_lifetime=120) as server:
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"knowledge: knowledge\ndatabase: var/telegram.db\ntelegram:\n"
+            f"  base_url: {server.base_url}\n  poll_timeout: 1\n",
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIGUILLAGE_", "LC_"))}
+        with log_path.open("wb") as log:
+            bot = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", "--adapter", "telegram", "--config",
+                 str(config)],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**env, "PYTHONUNBUFFERED": "1", "AIGUILLAGE_TELEGRAM_TOKEN": server.token},
+            )  # fmt: skip
+            try:
+                await server.send_text(7, LOOKING_IN_NANCY)
+                first = " ".join(s.text for s in await server.replies(7, 60))
+                assert CHANTIER in first
+
+                path = knowledge / "departements" / "54.yaml"
+                text = path.read_text("utf-8")
+                path.write_text(text.replace(f'nom: "{CHANTIER}"', f'nom: "{RENAMED}"'), "utf-8")
+                deadline = time.monotonic() + TIMEOUT
+                while RELOADED not in log_path.read_text("utf-8", errors="replace"):
+                    assert time.monotonic() < deadline, log_path.read_text("utf-8")
+                    await asyncio.sleep(0.05)
+
+                await server.send_text(8, LOOKING_IN_NANCY)
+                assert RENAMED in " ".join(s.text for s in await server.replies(8, 60))
+            finally:
+                bot.send_signal(signal.SIGTERM)
+                assert await asyncio.to_thread(bot.wait, 30) == 0
+    assert "Traceback" not in log_path.read_text("utf-8", errors="replace")
