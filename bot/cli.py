@@ -166,9 +166,15 @@ def _cmd_check(config: Config, args: argparse.Namespace) -> int:
     cache = KnowledgeCache.beside(directory, gazetteer_file=communes)
     output: Format = "json" if getattr(args, "format", "texte") == "json" else "texte"
     production = bool(getattr(args, "production", False))
-    return run_check(
-        directory, gazetteer, sys.stdout, cache=cache, output=output, production=production
-    )
+    try:
+        return run_check(
+            directory, gazetteer, sys.stdout, cache=cache, output=output, production=production
+        )
+    except BrokenPipeError:  # `aiguillage check | head`: the reader has seen enough
+        from bot.cli_serve import _silence_stdout
+
+        _silence_stdout()
+        return 1
 
 
 def _cmd_reload(config: Config, args: argparse.Namespace) -> int:

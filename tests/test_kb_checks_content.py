@@ -366,10 +366,11 @@ def test_examples_are_a_summary_line_and_errors_in_production(
 
 
 def test_json_format_is_a_stable_list_for_tools(tmp_path: Path, gazetteer: Gazetteer) -> None:
-    root, text = garage(
-        tmp_path, "    commune: Lunéville\n    latitude: 48.6761\n    longitude: 5.8944\n"
-    )
+    root, text = garage(tmp_path, "    commune: Lunéville\n")
     text_54 = text.replace("categories: [france_travail]", "categories: [france_travai]")
+    text_54 = text_54.replace(
+        "date_maj: 2026-11-01\n    categorie: aci", "date_maj: 2024-11-01\n    categorie: aci"
+    )
     (root / "departements" / "54.yaml").write_text(text_54, "utf-8")
     out = io.StringIO()
     assert run_check(root, gazetteer, out, today=TODAY, output="json") == 1
@@ -380,7 +381,7 @@ def test_json_format_is_a_stable_list_for_tools(tmp_path: Path, gazetteer: Gazet
     assert [(p["severity"], p["fix"]) for p in found] == [
         ("error", 'code_insee: "54329" si la fiche est à Lunéville, sinon commune: Nancy'),
         ("error", "vouliez-vous dire « france_travail » ?"),
-        ("warning", None),
+        ("warning", "vérifiez la fiche auprès de la structure, puis date_maj: 2026-11-26"),
     ]
     first = found[0]
     assert (first["file"], first["line"], first["column"]) == (

@@ -83,8 +83,8 @@ def check_address(item: Structure | Service, book: AddressBook, report: Finding)
     commune = book.get(item.code_insee)
     if commune is None:
         return  # an unknown code: reported by the reference checks
-    if item.commune:
-        _check_name(item.commune, item.code_insee, commune, book, report)
+    if item.commune and not _check_name(item.commune, item.code_insee, commune, book, report):
+        return  # the code is another commune's: its postal code and place would say it again
     if item.code_postal:
         _check_postal_code(item.code_postal, commune, book, report)
     if item.latitude is not None and item.longitude is not None:
@@ -112,11 +112,12 @@ def _without_cedex(name: str) -> str:
 
 def _check_name(
     written: str, code: str, commune: Commune, book: AddressBook, report: Finding
-) -> None:
+) -> bool:
+    """False when the name is another commune's (an error), else True."""
     name = _without_cedex(written) or written
     named = book.named(name)
     if any(same_place(other, commune) for other in named):
-        return
+        return True
     if not named:
         if did_you_mean(place_key(name), [place_key(commune.name)], cutoff=80):
             report(
@@ -126,14 +127,14 @@ def _check_name(
                 "commune",
                 fix=f"commune: {commune.name}",
             )
-            return
+            return True
         report(
             "warning",
             f"aucune commune ne s'appelle « {written} » ; le code INSEE « {code} » est celui de "
             f"{commune.name} ({commune.dept}) : vérifiez le nom et le code",
             "commune",
         )
-        return
+        return True
     local = [other for other in named if other.dept == commune.dept] or list(named)
     if len(local) == 1:
         right = local[0]
@@ -145,7 +146,7 @@ def _check_name(
             fix=f'code_insee: "{right.insee}" si la fiche est à {right.name}, sinon '
             f"commune: {commune.name}",
         )
-        return
+        return False
     listed = ", ".join(f"{o.name} ({o.dept}) : {o.insee}" for o in local[:_MAX_LISTED])
     more = " …" if len(local) > _MAX_LISTED else ""
     report(
@@ -154,6 +155,7 @@ def _check_name(
         f"« {written} » : plusieurs communes portent ce nom ({listed}{more})",
         "code_insee",
     )
+    return False
 
 
 def _check_postal_code(postal: str, commune: Commune, book: AddressBook, report: Finding) -> None:

@@ -99,12 +99,16 @@ def _disabled(report: LoadReport, production: bool) -> list[str]:
     if not report.applied:
         return []
     mode = " en production" if production else ""
+    running = "" if production else RUNNING_BOT
     return [
         f"Département {code} désactivé{mode} ({_count(len(problems), 'erreur')}) : ses "
         "habitants n'auront que les réponses communes tant que ce n'est pas corrigé ; les "
-        "autres départements ne sont pas touchés."
+        f"autres départements ne sont pas touchés.{running}"
         for code, problems in sorted(report.disabled.items())
     ]
+
+
+RUNNING_BOT = " Un bot déjà en marche refuse ces fichiers et garde leur version précédente."
 
 
 def _examples(kb: KnowledgeBase) -> str | None:
