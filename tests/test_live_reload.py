@@ -296,3 +296,16 @@ async def test_a_telegram_bot_reloads_an_edited_file_too(tmp_path: Path) -> None
                 bot.send_signal(signal.SIGTERM)
                 assert await asyncio.to_thread(bot.wait, 30) == 0
     assert "Traceback" not in log_path.read_text("utf-8", errors="replace")
+
+
+def test_a_wrong_watch_setting_is_refused_with_its_key() -> None:
+    from bot.config import ConfigError, validate_config
+
+    assert validate_config({}, "config.yaml").knowledge_watch.enabled is True
+    with pytest.raises(ConfigError) as refused:
+        validate_config({"knowledge_watch": {"enabled": "oui", "quiet_ms": 5}}, "config.yaml")
+    message = str(refused.value)
+    assert "knowledge_watch.enabled : true ou false est attendu" in message
+    assert "knowledge_watch.quiet_ms : la valeur doit être au moins 50" in message
+    with pytest.raises(ConfigError, match=re.escape("Vouliez-vous dire « enabled » ?")):
+        validate_config({"knowledge_watch": {"enable": False}}, "config.yaml")

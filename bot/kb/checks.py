@@ -539,6 +539,12 @@ class _Findings:
 
 
 def _check_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+    _check_records_content(sections, gazetteer, report)
+    _check_other_contacts(sections, report)
+
+
+def _check_records_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+    """Addresses, phones, web addresses and opening hours of structures, referents, services."""
     book = gazetteer if isinstance(gazetteer, AddressBook) else None
     places: Iterator[Located[Structure] | Located[Service]] = _chain(
         sections.structures, sections.orienteurs, sections.services
@@ -555,6 +561,11 @@ def _check_content(sections: Sections, gazetteer: GazetteerLike, report: Report)
                 _url(value, found, name)
         if item.horaires_accueil:
             check_hours(item.horaires_accueil, found, "horaires_accueil")
+
+
+def _check_other_contacts(sections: Sections, report: Report) -> None:
+    """The département's contacts and emergency numbers, and the sources of the FAQ, of the
+    rules and of the national numbers."""
     for meta in sections.metas:
         found, region = _Findings(meta, report), region_of(meta.item.departement)
         for role in ("responsable", "conseiller"):
