@@ -3,7 +3,8 @@
 aiguillage                      chat in the terminal on the shipped knowledge base
 aiguillage chat [--jsonl]       the same, or the JSON-lines contract on stdin/stdout
 aiguillage run --adapter NAME   serve Telegram or Matrix
-aiguillage check [DIR]          validate a knowledge base (file:line:col: message)
+aiguillage check [DIR]          validate a knowledge base (file:line:col: message;
+                                --format json, --production)
 aiguillage reload               make the running bot reload its knowledge base
 aiguillage link CODE …          a counsellor's deep links and QR code
 aiguillage stats                usage figures and questions the bot could not answer
@@ -89,6 +90,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--adapter", help="telegram ou matrix (sinon : config.yaml)")
     check = sub.add_parser("check", parents=[common], help="vérifier la base de connaissances")
     check.add_argument("directory", nargs="?", type=Path)
+    check.add_argument("--format", choices=["texte", "json"], default="texte",
+                       help="json : une liste de problèmes pour les outils")  # fmt: skip
+    check.add_argument("--production", action="store_true",
+                       help="les fiches d'exemple sont des erreurs")  # fmt: skip
     sub.add_parser("reload", parents=[common], help="recharger la base du bot en marche")
     link = sub.add_parser("link", parents=[common], help="liens et QR code pour un conseiller")
     link.add_argument("code", help="code conseiller, ex. CD54-NANCY")
@@ -152,14 +157,24 @@ def _cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 def _cmd_check(config: Config, args: argparse.Namespace) -> int:
     from bot.kb.cache import KnowledgeCache
-    from bot.kb.check_cli import run_check
+    from bot.kb.check_cli import Format, run_check
     from bot.places import Gazetteer
 
     directory = args.directory or config.knowledge
     communes = config.knowledge / "communes.csv.gz"
     gazetteer = Gazetteer.load(communes)
     cache = KnowledgeCache.beside(directory, gazetteer_file=communes)
-    return run_check(directory, gazetteer, sys.stdout, cache=cache)
+    output: Format = "json" if getattr(args, "format", "texte") == "json" else "texte"
+    production = bool(getattr(args, "production", False))
+    try:
+        return run_check(
+            directory, gazetteer, sys.stdout, cache=cache, output=output, production=production
+        )
+    except BrokenPipeError:  # `aiguillage check | head`: the reader has seen enough
+        from bot.cli_serve import _silence_stdout
+
+        _silence_stdout()
+        return 1
 
 
 def _cmd_reload(config: Config, args: argparse.Namespace) -> int:

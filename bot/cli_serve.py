@@ -2,8 +2,11 @@
 
 Every serving mode writes its pid file (`bot/pidfiles.py`) and reloads its knowledge base on
 SIGHUP, without dropping what it is doing; `aiguillage reload` checks the knowledge base, then
-signals every bot running on the same data folder. Files the bot writes while serving are
-private (umask 077). A closed standard output ends a JSON-lines session quietly.
+signals every bot running on the same data folder. Every serving mode also watches the
+knowledge folder and reloads when a YAML file changes (`bot/kb/watch.py`; `knowledge_watch:` in
+config.yaml turns it off). All reloads go through `reload_knowledge`, whose report reaches the
+admins (`tell_admins`). Files the bot writes while serving are private (umask 077). A closed
+standard output ends a JSON-lines session quietly.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
 from bot.config import Config
+from bot.kb.watch import watching
 from bot.pidfiles import pid_file, running_bots
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.kb.knowledge import LoadReport
 
 log = logging.getLogger("aiguillage")
 
@@ -89,10 +94,11 @@ async def _run(config: Config, name: str) -> int:
 async def serving(
     app: App, config: Config, mode: str, stop: asyncio.Event | None
 ) -> AsyncIterator[None]:
-    """The pid file of `mode` and the signal handlers: SIGHUP reloads; with `stop`, SIGINT and
-    SIGTERM set it (the adapter finishes the event in hand and returns)."""
+    """The pid file of `mode`, the watch of the knowledge folder and the signal handlers:
+    SIGHUP reloads; with `stop`, SIGINT and SIGTERM set it (the adapter finishes the event in
+    hand and returns)."""
     loop = asyncio.get_running_loop()
-    reloads: set[asyncio.Task[None]] = set()
+    reloads: set[asyncio.Task[object]] = set()
 
     def on_hangup() -> None:
         task = asyncio.ensure_future(reload_knowledge(app))
@@ -105,9 +111,16 @@ async def serving(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
+    watch = config.knowledge_watch
     try:
         with pid_file(config.data_dir, mode):
-            yield
+            async with watching(
+                config.knowledge,
+                lambda: reload_knowledge(app, "knowledge changed"),
+                enabled=watch.enabled,
+                quiet_ms=watch.quiet_ms,
+            ):
+                yield
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -116,19 +129,27 @@ async def serving(
                 await task
 
 
-async def reload_knowledge(app: App) -> None:
-    """Reload the knowledge base in place; a broken one is reported and never replaces the
-    good one."""
-    log.info("SIGHUP: reloading the knowledge base")
+async def reload_knowledge(app: App, reason: str = "SIGHUP") -> LoadReport | None:
+    """Reload the knowledge base in place (SIGHUP, `aiguillage reload`, a changed file); a
+    broken one is reported and never replaces the good one. Returns what was found."""
+    log.info("%s: reloading the knowledge base", reason)
     try:
-        result = await app.knowledge.reload()
+        report = await app.knowledge.reload()
     except Exception as exc:  # a reload must never take the bot down
         log.error("reload failed: %s", type(exc).__name__)
+        return None
+    await tell_admins(app, report)
+    log.info("%s: reload finished", reason)
+    return report
+
+
+async def tell_admins(app: App, report: LoadReport) -> None:
+    """Where a reload's report reaches the admins. The log has every problem already
+    (`bot.app.log_report`); this is the message for the admin accounts (in French, then
+    English), logged here, and the place for the counsellors' chat hook (issue 12)."""
+    if report.ok:
         return
-    if isinstance(result, list):  # the problems found (a report that logs itself otherwise)
-        for problem in result:
-            log.warning("knowledge base: %s", problem)
-    log.info("SIGHUP: reload finished")
+    log.warning("for admins: %s", report.for_admins())
 
 
 def cmd_reload(

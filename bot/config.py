@@ -28,6 +28,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -193,6 +194,14 @@ class MatrixSection(Section):
         return self
 
 
+class KnowledgeWatchSection(Section):
+    """Live reload (`bot/kb/watch.py`): while serving, the bot watches the knowledge folder
+    and reloads it once its YAML files have been quiet for `quiet_ms` after a change."""
+
+    enabled: StrictBool = True
+    quiet_ms: Annotated[StrictInt, Field(ge=50, le=10_000)] = 300
+
+
 class ConsoleSection(Section):
     """The terminal adapter has no settings yet; the section exists so it can get some."""
 
@@ -211,6 +220,7 @@ class Config(Section):
     ] = "INFO"
     adapter: Literal["console", "telegram", "matrix"] = "console"
     dialogue: DialogueSettings = DialogueSettings()
+    knowledge_watch: KnowledgeWatchSection = KnowledgeWatchSection()
     telegram: TelegramSection = TelegramSection()
     matrix: MatrixSection | None = None
     console: ConsoleSection = ConsoleSection()

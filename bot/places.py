@@ -399,6 +399,15 @@ class Gazetteer:
         """Every commune and arrondissement, in INSEE code order."""
         return (self._commune(insee) for insee in self._rows)
 
+    def named(self, name: str) -> tuple[Commune, ...]:
+        """The communes whose name (or former name) is exactly `name`, accents, case, hyphens
+        and "St" aside; an arrondissement answers to its city's name followed by its number."""
+        return tuple(self._commune(insee) for insee, _ in self._names.get(place_key(name), ()))
+
+    def with_postal_code(self, code: str) -> tuple[Commune, ...]:
+        """The communes (an arrondissement rather than its city) that La Poste gives `code`."""
+        return tuple(self._commune(insee) for insee in self._postal.get(code.strip(), ()))
+
     def communes_of_epci(self, siren: str) -> tuple[Commune, ...]:
         """Member communes (and arrondissements) of an EPCI, by SIREN."""
         return tuple(self._commune(insee) for insee in self._epci.get(siren.strip(), ()))

@@ -156,7 +156,7 @@ def test_checks_are_run_again_when_the_day_or_the_gazetteer_changes(
     _, report = start(root, gazetteer, cache)
     assert report.ok and not report.warnings
     _, later = start(root, gazetteer, cache, TODAY + dt.timedelta(days=400))
-    assert {p.message.split(" :")[0] for p in later.warnings} == {
+    assert {p.message.split(",")[0] for p in later.warnings} == {
         "date_maj du 2026-11-01",
         "date_maj du 2026-10-01",
     }

@@ -437,7 +437,8 @@ def test_warnings_for_stale_data_and_unlocated_in_person_service(tmp_path: Path)
     assert warnings(root) == [
         f"{at(text, '[en-presentiel]')}: service en présentiel sans code_insee ni "
         "latitude/longitude : distance inconnue",
-        f"{at(text, '2024-01-15')}: date_maj du 2024-01-15 : à revérifier (1046 jours)",
+        f"{at(text, '2024-01-15')}: date_maj du 2024-01-15, il y a 1046 jours (plus d'un an) "
+        ": à revérifier — vérifiez la fiche auprès de la structure, puis date_maj: 2026-11-26",
     ]
     out = io.StringIO()
     assert run_check(root, FakeGazetteer(), out, today=TODAY) == 0

@@ -237,7 +237,8 @@ def test_check_names_the_disabled_departement(tmp_path: Path, gazetteer: Gazette
     assert out.getvalue().splitlines() == [
         f"{at(DEPT57, '57463', -1, file=FILE57)}: code INSEE inconnu « 57999 »",
         "Département 57 désactivé (1 erreur) : ses habitants n'auront que les réponses communes "
-        "tant que ce n'est pas corrigé ; les autres départements ne sont pas touchés.",
+        "tant que ce n'est pas corrigé ; les autres départements ne sont pas touchés. Un bot "
+        "déjà en marche refuse ces fichiers et garde leur version précédente.",
         "1 erreur, 0 avertissement",
     ]
 

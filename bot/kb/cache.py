@@ -5,8 +5,9 @@ Two layers, both keyed by content, never by file dates alone:
 
 - **parsed files**: one entry per YAML file, the validated items of the file and the problems
   found in it alone. Key: the BLAKE2 digest of the file's bytes, the file's displayed name and
-  the code version (the sources of `bot/kb/` and of the rules, the versions of pydantic,
-  data-inclusion-schema and PyYAML, the cache format).
+  the code version (the sources of `bot/kb/`, of the rules, of the opening hours and of the
+  gazetteer, the versions of pydantic, data-inclusion-schema, PyYAML, phonenumbers and
+  opening-hours-py, the cache format).
 - **checks**: per part of the base (the shared files, each département), the problems of its
   cross-reference checks. Key: the digests of its files and of what it reads from the shared
   files, the day (stale records become warnings with time), the gazetteer's digest (`context`)
@@ -49,8 +50,15 @@ log = logging.getLogger(__name__)
 
 FORMAT: Final = 1
 _CHUNK: Final = 200  # items per JSON line: small parses, so a reload never holds the GIL long
-_CODE_FILES: Final = ("kb", "rules.py", "text.py")
-_PACKAGES: Final = ("pydantic", "pydantic-core", "data-inclusion-schema", "PyYAML")
+_CODE_FILES: Final = ("kb", "rules.py", "text.py", "hours.py", "places.py", "place_keys.py")
+_PACKAGES: Final = (
+    "pydantic",
+    "pydantic-core",
+    "data-inclusion-schema",
+    "PyYAML",
+    "phonenumbers",
+    "opening-hours-py",
+)
 
 
 @functools.cache
@@ -336,11 +344,14 @@ def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
 
 
 def _problems(problems: list[Problem] | tuple[Problem, ...]) -> list[list[Any]]:
-    return [[p.file, p.line, p.column, p.message] for p in problems]
+    return [[p.file, p.line, p.column, p.message, p.fix] for p in problems]
 
 
 def _restore_problems(rows: list[list[Any]]) -> list[Problem]:
-    return [Problem(str(f), int(line), int(col), str(msg)) for f, line, col, msg in rows]
+    return [
+        Problem(str(f), int(line), int(col), str(msg), None if fix is None else str(fix))
+        for f, line, col, msg, fix in rows
+    ]
 
 
 def _json_value(value: Any) -> Any:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 from bot.kb import vocab
+from bot.kb.address_checks import AddressBook, check_address
+from bot.kb.contact_checks import check_hours, phone_problem, region_of, url_problem
 from bot.kb.knowledge import Problem
 from bot.kb.models import (
     Category,
@@ -69,8 +71,15 @@ class Located(Generic[T_co]):
     doc: YamlDocument
     path: Path
 
-    def problem(self, message: str, *sub: str | int, key: bool = False) -> Problem:
-        return self.doc.problem((*self.path, *sub), message, key=key)
+    def problem(
+        self,
+        message: str,
+        *sub: str | int,
+        key: bool = False,
+        fix: str | None = None,
+        offset: int | None = None,
+    ) -> Problem:
+        return self.doc.problem((*self.path, *sub), message, key=key, fix=fix, offset=offset)
 
     @property
     def in_departement_file(self) -> bool:
@@ -166,12 +175,13 @@ def check_all(
     report: Report,
     *,
     shared: Sections | None = None,
+    production: bool = False,
 ) -> None:
-    """Run every cross-reference check of `sections`, appending to `report`.
+    """Run every cross-reference and content check of `sections`, appending to `report`.
 
     Without `shared`, `sections` are the shared files; with it, one département, whose
     references may point to its own items and to the shared ones (only its problems are
-    reported).
+    reported). With `production`, records still flagged as examples are errors.
     """
     context = shared or _EMPTY
     ids = _Ids(context, sections)
@@ -182,11 +192,14 @@ def check_all(
     _check_zones(sections, gazetteer, report)
     _check_places(sections, ids, gazetteer, report)
     _check_services(sections, ids, report)
+    _check_content(sections, gazetteer, report)
     if shared is None:
         _check_vocabulary(sections, ids, report)
         _check_lexicon(sections, report)
     _check_freshness(sections, today, report)
     _check_faq_sources(sections, report, shared)
+    if production:
+        _check_examples(sections, report)
 
 
 @dataclass(slots=True)
@@ -490,6 +503,115 @@ def _check_service(entry: Located[Service], ids: _Ids, report: Report) -> None:
         report.warnings.append(entry.problem(message, "modes_accueil"))
 
 
+# --- content: addresses, phones, web addresses, opening hours ----------------------------------
+
+_URL_FIELDS: Final = ("lien_source", "site_web", "accessibilite_lieu", "lien_mobilisation")
+_DEPARTEMENT_FILE = re.compile(r"(?:^|/)departements/(\d{2,3}|2[AB])(?:-[^/]*)?\.ya?ml$")
+IMPORTED_NOTE: Final = (
+    " (fiche venue de « {source} » : corrigez-la à la source ou dans ce fichier ; elle ne "
+    "bloque pas son département)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Findings:
+    """Reports a record's content problems at its fields. A record imported from another
+    source (`source` other than `local`) is corrected upstream or in its file and never blocks
+    its département: its errors are warnings, and say so."""
+
+    entry: Located[Any]
+    report: Report
+
+    def __call__(
+        self,
+        severity: str,
+        message: str,
+        *field: str | int,
+        fix: str | None = None,
+        offset: int | None = None,
+    ) -> None:
+        source = getattr(self.entry.item, "source", None)
+        imported = isinstance(source, str) and source != "local"
+        if severity == "error" and imported:
+            severity, message = "warning", message + IMPORTED_NOTE.format(source=source)
+        sink = self.report.errors if severity == "error" else self.report.warnings
+        sink.append(self.entry.problem(message, *field, fix=fix, offset=offset))
+
+
+def _check_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+    _check_records_content(sections, gazetteer, report)
+    _check_other_contacts(sections, report)
+
+
+def _check_records_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+    """Addresses, phones, web addresses and opening hours of structures, referents, services."""
+    book = gazetteer if isinstance(gazetteer, AddressBook) else None
+    places: Iterator[Located[Structure] | Located[Service]] = _chain(
+        sections.structures, sections.orienteurs, sections.services
+    )
+    for entry in places:
+        item, found = entry.item, _Findings(entry, report)
+        if book is not None:
+            check_address(item, book, found)
+        if item.telephone:
+            _phone(item.telephone, _region(entry, gazetteer), found, "telephone")
+        for name in _URL_FIELDS:
+            value = getattr(item, name, None)
+            if value:
+                _url(value, found, name)
+        if item.horaires_accueil:
+            check_hours(item.horaires_accueil, found, "horaires_accueil")
+
+
+def _check_other_contacts(sections: Sections, report: Report) -> None:
+    """The département's contacts and emergency numbers, and the sources of the FAQ, of the
+    rules and of the national numbers."""
+    for meta in sections.metas:
+        found, region = _Findings(meta, report), region_of(meta.item.departement)
+        for role in ("responsable", "conseiller"):
+            contact = getattr(meta.item, role)
+            if contact is not None and contact.telephone:
+                _phone(contact.telephone, region, found, role, "telephone")
+        for i, urgence in enumerate(meta.item.urgences):
+            _phone(urgence.numero, region, found, "urgences", i, "numero")
+    for national in sections.national:
+        found = _Findings(national, report)
+        for i, urgence in enumerate(national.item.urgences):
+            _phone(urgence.numero, "FR", found, "urgences", i, "numero")
+        for i, url in enumerate(national.item.sources):
+            _url(url, found, "sources", i)
+    for faq in sections.faq:
+        found = _Findings(faq, report)
+        for i, url in enumerate(faq.item.sources):
+            _url(url, found, "sources", i)
+        for i, lien in enumerate(faq.item.liens):
+            _url(lien.url, found, "liens", i, "url")
+    for rule in sections.rules:
+        for i, url in enumerate(rule.item.sources):
+            _url(url, _Findings(rule, report), "sources", i)
+
+
+def _region(entry: Located[Structure] | Located[Service], gazetteer: GazetteerLike) -> str:
+    code = entry.item.code_insee
+    commune = gazetteer.get(code) if code else None
+    if commune is not None:
+        return region_of(commune.dept)
+    match = _DEPARTEMENT_FILE.search(entry.doc.file)
+    return region_of(match.group(1) if match else None)
+
+
+def _phone(text: str, region: str, found: _Findings, *field: str | int) -> None:
+    problem = phone_problem(text, region)
+    if problem is not None:
+        found("error", problem[0], *field, fix=problem[1])
+
+
+def _url(url: str, found: _Findings, *field: str | int) -> None:
+    problem = url_problem(url)
+    if problem is not None:
+        found("error", problem, *field)
+
+
 def _check_lexicon(sections: Sections, report: Report) -> None:
     """A variant that folds into an everyday word would rewrite every sentence ("jé" → "je")."""
     for entry in sections.lexique:
@@ -543,8 +665,16 @@ def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None
         limit = _STALE_DAYS.get(frequency or "", _DEFAULT_STALE_DAYS)
         age = (today - item.date_maj).days
         if age > limit:
-            message = f"date_maj du {item.date_maj.isoformat()} : à revérifier ({age} jours)"
-            report.warnings.append(entry.problem(message, "date_maj"))
+            when = f"date_maj du {item.date_maj.isoformat()}, il y a {age} jours"
+            if frequency:
+                message = (
+                    f"fiche plus ancienne que sa fréquence de mise à jour (frequence_maj: "
+                    f"{frequency}, soit {limit} jours) : {when}"
+                )
+            else:
+                message = f"{when} (plus d'un an) : à revérifier"
+            fix = f"vérifiez la fiche auprès de la structure, puis date_maj: {today.isoformat()}"
+            report.warnings.append(entry.problem(message, "date_maj", fix=fix))
     for faq in sections.faq:
         expiry = faq.item.valide_jusqu_au
         if expiry is not None and expiry < today:
@@ -571,3 +701,78 @@ def _check_faq_sources(sections: Sections, report: Report, shared: Sections | No
                 "ou celle d'un réseau national"
             )
             report.warnings.append(entry.problem(message, "sources"))
+
+
+# --- examples, categories nobody offers, facts rules may test -----------------------------------
+
+
+def _check_examples(sections: Sections, report: Report) -> None:
+    records: Iterator[Located[Structure] | Located[Service]] = _chain(
+        sections.structures, sections.orienteurs, sections.services
+    )
+    for entry in records:
+        if entry.item.exemple:
+            message = (
+                "fiche d'exemple (exemple: true) : en production, remplacez-la par une fiche "
+                "réelle vérifiée, ou supprimez-la"
+            )
+            fix = "exemple: false, une fois la fiche vérifiée auprès de la structure"
+            report.errors.append(entry.problem(message, "exemple", key=True, fix=fix))
+
+
+def unproposed_categories(shared: Sections, departements: Sequence[Sections]) -> list[Problem]:
+    """A warning for each category a need proposes that no active service of the base offers
+    (in the shared files and in every département's files): the dialogue would look for it and
+    never find one."""
+    parts = [shared, *departements]
+    active = {
+        e.item.id for p in parts for e in (*p.structures, *p.orienteurs) if e.item.statut == "actif"
+    }
+    offered = {
+        e.item.categorie
+        for p in parts
+        for e in p.services
+        if e.item.statut == "actif" and e.item.structure_id in active
+    }
+    needs_of: dict[str, list[str]] = {}
+    first: dict[str, tuple[Located[Need], int]] = {}
+    for need in shared.needs:
+        for i, category in enumerate(need.item.categories):
+            needs_of.setdefault(category, []).append(need.item.id)
+            first.setdefault(category, (need, i))
+    problems = []
+    for category, (need, i) in first.items():
+        if category in offered:
+            continue
+        named = ", ".join(f"« {n} »" for n in dict.fromkeys(needs_of[category]))
+        message = (
+            f"aucun service actif de la catégorie « {category} » dans toute la base : le bot ne "
+            f"pourra jamais en proposer (besoin {named})"
+        )
+        fix = "ajoutez une structure et son service dans un département, ou retirez la catégorie"
+        problems.append(need.problem(message, "categories", i, fix=fix))
+    return problems
+
+
+class FactLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def asked_as(self) -> str | None: ...
+
+
+def with_declared_facts(message: str, facts: Iterable[FactLike], faits_file: str) -> str:
+    """A rule's "unknown fact" message, completed with the facts rules may test."""
+    if not message.startswith(("fait inconnu", "question pour un fait inconnu")):
+        return message
+    names = list(dict.fromkeys(f.name for f in facts))
+    always = [n for n in names if n in _BUILT_IN_FACTS]
+    declared = [n for n in names if n not in _BUILT_IN_FACTS]
+    return (
+        f"{message} ; les règles peuvent tester : {', '.join(declared)} (déclarés dans "
+        f"{faits_file}) et {' et '.join(always)} (toujours connus) ; un nouveau fait se "
+        f"déclare dans {faits_file}"
+    )
+
+
+_BUILT_IN_FACTS: Final = ("commune", "mois_courant")

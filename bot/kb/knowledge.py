@@ -25,15 +25,25 @@ from bot.kb.models import (
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong in the knowledge base, located for an admin's editor."""
+    """One thing wrong in the knowledge base, located for an admin's editor.
+
+    `fix` is what to write instead, when it is obvious (`code_insee: "54329"`); it is shown
+    after the message, and on its own in `aiguillage check --format json`.
+    """
 
     file: str
     line: int
     column: int
     message: str
+    fix: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        return f"{self.file}:{self.line}:{self.column}: {self.text}"
+
+    @property
+    def text(self) -> str:
+        """The message, then the fix when there is one."""
+        return f"{self.message} — {self.fix}" if self.fix else self.message
 
 
 class KnowledgeError(Exception):

@@ -84,15 +84,18 @@ def load_with_problems(
     cache: KnowledgeCache | None = None,
     limits: Limits = DEFAULT_LIMITS_KB,
     keep_last_good: bool = False,
+    production: bool = False,
 ) -> tuple[KnowledgeBase | None, LoadReport]:
     """The knowledge base (None when the shared files have errors) and what was found.
 
     With `keep_last_good` (a running bot's reload), a département whose files now have errors
     keeps serving the last version of its files that loaded without error in this process (the
-    cache remembers it), when there is one; it is disabled otherwise.
+    cache remembers it), when there is one; it is disabled otherwise. With `production`, records
+    still flagged as examples are errors (`aiguillage check --production`).
     """
     with paused_gc():
         loader = _Loader(directory, gazetteer, today or dt.date.today(), cache, limits)
+        loader.production = production
         return loader.run(keep_last_good=keep_last_good)
 
 
@@ -160,6 +163,7 @@ class _Loader:
         self.today = today
         self.cache = cache or KnowledgeCache(None)
         self.limits = limits
+        self.production = False
         self._book: RuleBook | None = None
 
     def run(self, *, keep_last_good: bool) -> tuple[KnowledgeBase | None, LoadReport]:
@@ -188,8 +192,16 @@ class _Loader:
                 *(e for problems in refused.values() for e in problems),
             ]
         )
+        # what the files offer, a disabled département's too: its errors are reported already
+        written = [p.sections for p in parts]
+        unproposed = [] if shared.errors else checks.unproposed_categories(shared.sections, written)
         warnings = _sorted(
-            [*found.warnings, *shared.warnings, *(w for p in parts for w in p.warnings)]
+            [
+                *found.warnings,
+                *shared.warnings,
+                *(w for p in parts for w in p.warnings),
+                *unproposed,
+            ]
         )
         disabled = {p.unit: _sorted(p.errors) for p in parts if p.errors}
         report = LoadReport(
@@ -231,7 +243,8 @@ class _Loader:
         for parsed in files:
             part.errors += parsed.errors
             part.warnings += parsed.warnings
-        checks_key = self.cache.checks_key(unit, inputs, self.today)
+        mode = ["production"] if self.production else []
+        checks_key = self.cache.checks_key(unit, [*inputs, *mode], self.today)
         checked = self.cache.checked(unit, checks_key)
         if checked is not None and shared is not None and _cites(checked, part.shared_dir):
             checked = None  # it points into the shared files, whose positions may have moved
@@ -313,7 +326,14 @@ class _Loader:
             for parsed in shared.files:
                 report.invalid_ids |= parsed.invalid_ids
         context = shared.sections if shared is not None else None
-        checks.check_all(part.sections, self.gazetteer, self.today, report, shared=context)
+        checks.check_all(
+            part.sections,
+            self.gazetteer,
+            self.today,
+            report,
+            shared=context,
+            production=self.production,
+        )
         if shared is None:
             self._book = self._compile_rules(part.sections, report)
         else:
@@ -334,7 +354,7 @@ class _Loader:
         except RuleError as error:
             for issue in error.issues:
                 entry = entries[issue.rule_id]
-                message = issue.message
+                message = checks.with_declared_facts(issue.message, facts, _faits_file(sections))
                 if message.startswith("zone inconnue") and "vouliez-vous dire" not in message:
                     message += (
                         " (une règle de commun/ ne voit que les zones de commun/ : pour une zone "
@@ -361,9 +381,11 @@ class _Loader:
         zones = {e.item.id: e.item for e in [*shared.sections.zones, *sections.zones][::-1]}
         book = RuleBook(book.rules, book.nodes, ZoneIndex(zones, self.gazetteer), book.facts)
         for service, conditions in inline:
+            faits = _faits_file(shared.sections)
             for issue in book.check_conditions(conditions, service.item.id):
                 where = ("eligibilite", "conditions", *issue.path)
-                report.errors.append(service.problem(issue.message, *where))
+                message = checks.with_declared_facts(issue.message, book.facts.values(), faits)
+                report.errors.append(service.problem(message, *where))
 
     def _cross_check(self, shared: _Part, parts: list[_Part]) -> None:
         """One id, one record in the whole base: a département that reuses another's id with
@@ -408,6 +430,11 @@ class _Loader:
         return KnowledgeBase(
             source_dir=self.directory, warnings=warnings, disabled=disabled, **values
         )
+
+
+def _faits_file(sections: Sections) -> str:
+    anchor = sections.anchors.get("faits")
+    return anchor[0].file if anchor is not None else f"{sections.shared_dir}/faits.yaml"
 
 
 def _cites(checked: Checked, shared_dir: str) -> bool:

@@ -153,9 +153,37 @@ class YamlDocument:
             mark = key_node.start_mark if key and key_node is not None else node.start_mark
         return mark.line + 1, mark.column + 1
 
-    def problem(self, path: Sequence[str | int], message: str, *, key: bool = False) -> Problem:
+    def problem(
+        self,
+        path: Sequence[str | int],
+        message: str,
+        *,
+        key: bool = False,
+        fix: str | None = None,
+        offset: int | None = None,
+    ) -> Problem:
+        """A problem at the value at `path` (its key if `key`). `offset`, a 0-based character
+        index in the value, moves the column onto that character when the value is written on
+        one line without escapes (otherwise the column stays at the value's start)."""
         line, column = self.position(path, key=key)
-        return Problem(self.file, line, column, message)
+        if offset is not None:
+            column += self._offset_in_scalar(path, offset)
+        return Problem(self.file, line, column, message, fix)
+
+    def _offset_in_scalar(self, path: Sequence[str | int], offset: int) -> int:
+        node = self.root
+        for element in path:
+            found = _child(node, element) if node is not None else None
+            if found is None:
+                return 0
+            node = found[1]
+        if not isinstance(node, yaml.ScalarNode) or node.start_mark.line != node.end_mark.line:
+            return 0
+        if node.style not in (None, "'", '"') or not 0 <= offset <= len(node.value):
+            return 0
+        quote = 1 if node.style else 0
+        width = node.end_mark.column - node.start_mark.column - 2 * quote
+        return offset + quote if width == len(node.value) else 0  # no escapes: exact
 
 
 def _compose(text: str | None, path: Path | None) -> yaml.Node | None:
