@@ -190,3 +190,10 @@ def test_a_referent_is_chosen_in_the_persons_own_territory(
     assert nearest is not None and nearest.place.dept == "93"
     own = index.nearest(["france_travail"], chantilly, 80, chantilly.dept)
     assert own is not None and own.place.dept == "60"
+
+
+async def test_the_same_request_said_twice_is_answered_twice(person: Conversation) -> None:
+    first = await person.say("je cherche du travail à Nancy")
+    again = await person.say("je cherche du travail à Nancy")
+    assert again.trace.structures == first.trace.structures
+    assert "pas compris" not in person.text

@@ -93,6 +93,7 @@ class TurnInfo:
     information_only: bool = False  # a question about something, not a request
     moves_orientation: bool = False  # a need, a place or an answer the orientation can use
     settled: str | None = None  # the question the person just answered
+    facts_only: bool = False  # new facts about the person, and no request
     answered: bool = False  # an earlier act answered a question (FAQ, referent, scope)
     oriented: bool = False  # the orientation act asked, showed or explained something
     said: bool = False  # an earlier act said anything at all

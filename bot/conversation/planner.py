@@ -70,7 +70,9 @@ class Planned:
 def plan(frame: Frame, state: ConversationState, services: Services) -> Planned:
     update = slots.absorb(frame, state, services.kb)
     state = update.state
-    turn = TurnInfo(update.information_only, update.moves_orientation, update.settled)
+    turn = TurnInfo(
+        update.information_only, update.moves_orientation, update.settled, update.facts_only
+    )
     done: list[tuple[ActHandler, Act]] = []
     for handler in ACTS:
         result = handler(frame, state, services, turn)

@@ -23,6 +23,7 @@ class Update:
     moves_orientation: bool  # something the orientation can use was said or chosen
     information_only: bool  # a question about something, not a request to be oriented
     settled: str | None = None  # the question the person just answered (or skipped)
+    facts_only: bool = False  # new facts about the person, and no request
 
 
 def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
@@ -74,10 +75,10 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
         or (changed_facts and (before[2] is not None or state.results_shown))
         or (frame.asks_more and new.results_shown)
         or bool(new.pending_communes and place is not None)
-        or (need is not None and need == state.need and not state.results_shown)
+        or need is not None  # a request, even said again, is answered
     )
     settled = before[2] if before[2] is not None and new.asking is None else None
-    return Update(new, moved, information_only, settled)
+    return Update(new, moved, information_only, settled, facts_only=changed_facts and need is None)
 
 
 def _information_only(frame: Frame, state: ConversationState) -> bool:

@@ -75,7 +75,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
             return _refusal(frame, new, commune, screened, services, eligibility, turn)
         return _none_near(new, commune, categories, result.radius_km, services, eligibility, turn)
     same_list = [r.proposal.place.key for r in screened.routed] == new.shown
-    if new.results_shown and same_list and not screened.refused:
+    if turn.facts_only and new.results_shown and same_list and not screened.refused:
         return _prescreen_update(new, screened, services, eligibility)
     return _results(frame, new, commune, screened, result.widened, services, turn, eligibility)
 
