@@ -23,6 +23,7 @@ from bot.pidfiles import pid_file, running_bots
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.kb.knowledge import LoadReport
 
 log = logging.getLogger("aiguillage")
 
@@ -49,7 +50,7 @@ async def _chat(config: Config, jsonl: bool, user: str) -> int:
         if jsonl:
             await serve_jsonl(app.dispatcher, stdin_lines(), sys.stdout)
         else:
-            await chat(app.dispatcher, user)
+            await chat(app.dispatcher, user, outbox=app.staff.outbox if app.staff else None)
     return 0
 
 
@@ -76,6 +77,7 @@ async def _run(config: Config, name: str) -> int:
             store=app.store,
             settings=config.adapters.get(name, {}),
             data_dir=str(config.data_dir),
+            staff=app.staff,
         )
         adapter = adapters.create(name, context)
         stop = asyncio.Event()
@@ -94,8 +96,11 @@ async def serving(
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[None]] = set()
 
+    async def reload_on_signal() -> None:
+        await reload_knowledge(app)
+
     def on_hangup() -> None:
-        task = asyncio.ensure_future(reload_knowledge(app))
+        task = asyncio.ensure_future(reload_on_signal())
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
@@ -105,10 +110,18 @@ async def serving(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
+    staff_stop = asyncio.Event()
+    staff_loops = (
+        asyncio.ensure_future(app.staff.run(staff_stop)) if app.staff is not None else None
+    )
     try:
         with pid_file(config.data_dir, mode):
             yield
     finally:
+        staff_stop.set()
+        if staff_loops is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await staff_loops
         for sig in handled:
             loop.remove_signal_handler(sig)
         for task in list(reloads):
@@ -116,19 +129,26 @@ async def serving(
                 await task
 
 
-async def reload_knowledge(app: App) -> None:
+async def reload_knowledge(app: App, *, tell_admins: bool = True) -> LoadReport | None:
     """Reload the knowledge base in place; a broken one is reported and never replaces the
-    good one."""
-    log.info("SIGHUP: reloading the knowledge base")
+    good one. The one reload of SIGHUP, `/reload` and the file watcher: a report with errors
+    reaches the admin accounts (`admins:`), through the outbox; the codes made with
+    `aiguillage link` are read again. Returns the report (None if the reload failed)."""
+    from bot.staff.admins import tell_admins_about_reload
+
+    log.info("reloading the knowledge base")
     try:
-        result = await app.knowledge.reload()
+        report = await app.knowledge.reload()
     except Exception as exc:  # a reload must never take the bot down
         log.error("reload failed: %s", type(exc).__name__)
-        return
-    if isinstance(result, list):  # the problems found (a report that logs itself otherwise)
-        for problem in result:
-            log.warning("knowledge base: %s", problem)
-    log.info("SIGHUP: reload finished")
+        return None
+    if app.staff is not None:
+        with contextlib.suppress(Exception):
+            app.staff.directory.refresh(await app.store.referrals())
+        if tell_admins:
+            await tell_admins_about_reload(app.staff.admins, report)
+    log.info("reload finished")
+    return report
 
 
 def cmd_reload(
