@@ -49,8 +49,20 @@ class Staffed:
     async def requests(self) -> list[dict[str, Any]]:
         def job(db: Any) -> list[dict[str, Any]]:
             db.row_factory = None
-            names = ("id", "status", "phone", "contact", "moment", "follow_up", "taken_by",
-                     "handler", "notified_at", "escalated_at", "outcome_note", "address")  # fmt: skip
+            names = (
+                "id",
+                "status",
+                "phone",
+                "contact",
+                "moment",
+                "follow_up",
+                "taken_by",
+                "handler",
+                "notified_at",
+                "escalated_at",
+                "outcome_note",
+                "address",
+            )
             sql = f"SELECT {', '.join(names)} FROM callbacks ORDER BY id"
             return [dict(zip(names, r, strict=True)) for r in db.execute(sql)]
 
@@ -58,8 +70,17 @@ class Staffed:
 
     async def outbox(self) -> list[dict[str, Any]]:
         def job(db: Any) -> list[dict[str, Any]]:
-            names = ("id", "platform", "target", "kind", "callback_id", "sent_at", "failed",
-                     "body", "sealed")  # fmt: skip
+            names = (
+                "id",
+                "platform",
+                "target",
+                "kind",
+                "callback_id",
+                "sent_at",
+                "failed",
+                "body",
+                "sealed",
+            )
             sql = f"SELECT {', '.join(names)} FROM outbox ORDER BY id"
             return [dict(zip(names, r, strict=True)) for r in db.execute(sql)]
 

@@ -37,7 +37,7 @@ def _config(port: int, delay_minutes: int = 60) -> object:
                 "expediteur": "bot@example.org",
                 "securite": "aucune",
             },
-        }  # fmt: skip
+        }
     )
 
 
@@ -72,9 +72,13 @@ async def test_a_request_typed_in_the_terminal_reaches_a_counsellor_who_takes_it
             session = asyncio.ensure_future(
                 chat(bot.dispatcher, "moi", out, lines.__aiter__(), bot.staff.outbox, 0.05)
             )
-            for line in ("je suis au RSA à Nancy et je cherche un chantier d'insertion",
-                         "je voudrais parler à un conseiller", "1", "oui",
-                         "vous pouvez m'appeler au 06 12 34 56 78 merci"):  # fmt: skip
+            for line in (
+                "je suis au RSA à Nancy et je cherche un chantier d'insertion",
+                "je voudrais parler à un conseiller",
+                "1",
+                "oui",
+                "vous pouvez m'appeler au 06 12 34 56 78 merci",
+            ):
                 await lines.queue.put(line)
                 await asyncio.sleep(0.3)
             await _until(lambda: "va vous rappeler au 06 12 34 56 78" in out.getvalue())
@@ -85,9 +89,14 @@ async def test_a_request_typed_in_the_terminal_reaches_a_counsellor_who_takes_it
             mail = mails[0]
             assert mail["To"] == TEAM and "Nancy" in mail["Subject"]
             body = body_of(mail)
-            for expected in ("Besoin : Trouver un emploi", "Commune : Nancy (54)",
-                             "Situation : Bénéficiaire du RSA", "Langue : français",
-                             "Joindre : au 06 12 34 56 78", "aiguillage rappels --prendre 1"):  # fmt: skip
+            for expected in (
+                "Besoin : Trouver un emploi",
+                "Commune : Nancy (54)",
+                "Situation : Bénéficiaire du RSA",
+                "Langue : français",
+                "Joindre : au 06 12 34 56 78",
+                "aiguillage rappels --prendre 1",
+            ):
                 assert expected in body, (expected, body)
             assert "Structures proposées : " in body and "aucune encore" not in body
             assert "54395" not in body and "emploi_insertion" not in body  # no internal ids
@@ -195,7 +204,11 @@ async def test_a_bad_phone_number_is_asked_again_and_write_to_me_here_works(
         await person.press("cb:optin:yes")
         row = (await bot.requests())[0]
         assert (row["contact"], row["phone"], row["moment"], row["follow_up"]) == (
-            "ici", None, "l'après-midi", 1)  # fmt: skip
+            "ici",
+            None,
+            "l'après-midi",
+            1,
+        )
 
 
 async def test_oubli_after_a_request_erases_it_and_its_messages(
@@ -221,8 +234,12 @@ async def test_the_outcome_is_recorded_and_the_person_asked_later_whether_it_hel
         await person.press("cb:moment:matin")
         await person.press("cb:optin:yes")
         assert (await bot.staff.desk.take(1, "Marie")).status == "pris"
-        assert await bot.staff.desk.record_outcome(1, "oriente", "Marie", "vers la mission locale "
-                                                   "06 99 99 99 99") == "ok"  # fmt: skip
+        assert (
+            await bot.staff.desk.record_outcome(
+                1, "oriente", "Marie", "vers la mission locale 06 99 99 99 99"
+            )
+            == "ok"
+        )
         row = (await bot.requests())[0]
         assert row["status"] == "oriente" and "06 99" not in (row["outcome_note"] or "")
         # before the delay, only "Marie took your request" is due: the follow-up waits
