@@ -15,6 +15,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from bot.app import KnowledgeHolder, knowledge_cache
 from bot.config import Config, validate_config
 from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
@@ -101,6 +102,10 @@ async def staffed(
     async with Store.open(tmp_path / "bot.db") as store:
         staff = StaffServices.build(config, store, directory, lambda: knowledge, clock=clock)
         staff.interval_s = staff.poll_s = 0.05
+        holder = KnowledgeHolder(
+            config, gazetteer, knowledge, cache=knowledge_cache(config.knowledge)
+        )
+        staff.admins.reload = holder.reload  # the bot's real reload, on the shipped base
         yield Staffed(config, store, Dispatcher(store, lambda: dialogue), staff, clock)
 
 

@@ -21,7 +21,7 @@ from bot.callbacks import OUTCOMES
 from bot.callbacks.summary import outcome_actions, outcome_text, taken_text
 from bot.privacy import mask_personal
 from bot.staff import outbox
-from bot.staff.outbox import Outbox
+from bot.staff.outbox import FOLLOW_UP_CHOICES, FOLLOW_UP_CHOICES_EN, Action, Outbox
 from bot.store import Store
 from bot.texts import t
 
@@ -126,10 +126,11 @@ class CallbackDesk:
             )
             if follow_up and address is not None and followed_up_at is None:
                 due = now + self._follow_up_after_s
+                choices = FOLLOW_UP_CHOICES_EN if lang == "en" else FOLLOW_UP_CHOICES
                 outbox.put(
                     db, str(platform), "", "suivi", t(str(lang or "fr"), "callback_follow_up"),
                     now=now, due_at=due, callback_id=callback_id, key=str(key),
-                    sealed=bytes(address),
+                    sealed=bytes(address), actions=[Action(i, label) for i, label in choices],
                 )  # fmt: skip
                 db.execute(
                     "UPDATE callbacks SET followed_up_at = ? WHERE id = ?", (due, callback_id)
