@@ -926,8 +926,7 @@ class MatrixAdapter:
             if result != "ok":
                 notice = f"Demande n°{callback_id} introuvable. / Request not found."
         if notice:
-            content = {"msgtype": "m.notice", "body": notice}
-            await self._send(room_id, content, txn_id(event.event_id, 0))
+            await self._send(room_id, reply_content(Reply(notice)), txn_id(event.event_id, 0))
 
     async def _drain(self, stop: asyncio.Event) -> None:
         assert self._staff is not None

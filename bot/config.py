@@ -198,7 +198,7 @@ class ConsoleSection(Section):
     """The terminal adapter has no settings yet; the section exists so it can get some."""
 
 
-MATRIX_ROOM_ID = r"^!\S+:\S+$"
+MATRIX_ROOM_ID = r"^!\S+$"  # room version 12 ids have no ":server"
 
 
 class ChannelSection(Section):

@@ -118,7 +118,7 @@ class Meta(Strict):
 ReferralCodeId = Annotated[
     str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="ex. CD54-TOUL-MDS")
 ]
-MatrixRoomId = Annotated[str, Field(pattern=r"^!\S+:\S+$")]
+MatrixRoomId = Annotated[str, Field(pattern=r"^!\S+$")]  # v12 room ids: no ":server"
 
 
 class Demandes(Strict):
