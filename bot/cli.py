@@ -90,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", parents=[common], help="vérifier la base de connaissances")
     check.add_argument("directory", nargs="?", type=Path)
     sub.add_parser("reload", parents=[common], help="recharger la base du bot en marche")
+    stats = sub.add_parser("stats", parents=[common], help="chiffres d'usage et questions")
+    stats.add_argument("--jours", type=int, default=30)
+    stats.add_argument("--json", action="store_true")
+    stats.add_argument(
+        "--purger-questions", action="store_true", help="effacer les questions non comprises"
+    )
     cli_counsellors.add_parsers(sub, common)  # link, rappels
     cli_test.register(sub, common)
     cli_dashboard.add_parser(sub, common)

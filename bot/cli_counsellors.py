@@ -105,31 +105,26 @@ async def _link(config: Config, args: argparse.Namespace) -> int:
                 "(codes_conseillers) ni créé avant. Pour le créer, donnez --libelle "
                 "(ex. --libelle « Agence de Nancy »). / Unknown code: give --libelle to create it."
             )
-        if declared and (args.libelle or args.structure or args.accueil):
+        if declared and (args.structure or args.accueil):
             print(
-                f"Le code {code} est déclaré dans la base de connaissances : son libellé, sa "
-                "structure et son accueil se changent dans le fichier du département "
-                "(codes_conseillers). / Declared in the knowledge base: edit it there.",
+                f"Le code {code} est déclaré dans la base de connaissances : sa structure et "
+                "son accueil se changent dans le fichier du département (codes_conseillers). "
+                "/ Declared in the knowledge base: edit it there.",
                 file=sys.stderr,
             )
         need = need or (known.need if known else None)
         commune = commune or (known.commune if known else None)
-        if not declared:
-            dept = (known.departement if known else None) or config.departement
-            await store.save_referral(
-                ReferralCode(
-                    code,
-                    args.libelle or (known.label if known else code),
-                    dept,
-                    need,
-                    commune,
-                    args.structure,
-                    args.accueil,
-                )
-            )
-            known = directory.code(kb, code) or known
-            directory.refresh(await store.referrals())
-            known = directory.code(kb, code)
+        stored = (await store.referrals()).get(code)
+        dept = (known.departement if known else None) or config.departement
+        label = (
+            args.libelle or (stored.label if stored else None) or (known.label if known else code)
+        )
+        await store.save_referral(
+            ReferralCode(code, label, dept, args.besoin and need, args.commune and commune,
+                         args.structure, args.accueil)
+        )  # fmt: skip
+        directory.refresh(await store.referrals())
+        known = directory.code(kb, code)
     telegram_bot = args.telegram_bot or config.telegram.bot_username.removeprefix("@") or None
     matrix_user = args.matrix_user or (config.matrix.user_id if config.matrix else None)
     try:
@@ -148,7 +143,8 @@ async def _link(config: Config, args: argparse.Namespace) -> int:
     target = links.telegram or links.matrix
     if target is None:
         raise Refused(
-            "pour un QR code et une affiche, donnez --telegram-bot ou --matrix-user (ou "
+            "le code est enregistré ; pour un QR code et une affiche, donnez --telegram-bot "
+            "ou --matrix-user (ou "
             "telegram.bot_username / matrix.user_id dans config.yaml). / Give --telegram-bot "
             "or --matrix-user."
         )
