@@ -59,6 +59,7 @@ from adapters.base import (
     make_private_file,
     render_numbered,
 )
+from bot.callbacks.summary import staff_action
 from bot.config import MatrixSection, config_error
 from bot.messages import Choice, Incoming, Location, Reply, Turn
 from bot.staff.admins import admin_command
@@ -921,6 +922,9 @@ class MatrixAdapter:
             taken = await desk.take(callback_id, name, via=PLATFORM)
             if taken.status == "deja":
                 notice = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
+        elif action == "ecrire":
+            if not await desk.write(callback_id, name, note or ""):
+                notice = f"Demande n°{callback_id} : message non transmis. / Not sent."
         else:
             result = await desk.record_outcome(callback_id, action, name, note)
             if result != "ok":
@@ -994,29 +998,6 @@ class MatrixAdapter:
         with contextlib.suppress(MatrixError):
             check(await self.client.room_forget(room_id))
         log.info("matrix: left room %s (nobody else in it)", _tag(room_id))
-
-
-TAKE_REACTIONS = ("👍", "✋", "🙋", "✅", "🆗")
-_TAKE_WORDS = re.compile(r"^\s*(je (la )?prends|je m'en (occupe|charge)|pris|prise|moi)\b", re.I)
-_REACHED = re.compile(r"^\s*(jointe?|joint|ok jointe?|appel(ée?)? fait)\b", re.I)
-_NOT_REACHED = re.compile(r"^\s*(pas jointe?|injoignable|pas de réponse|non jointe?)\b", re.I)
-_ORIENTED = re.compile(r"^\s*orient[ée]+e?s?\b\s*(.*)$", re.I | re.S)
-
-
-def staff_action(text: str) -> tuple[str | None, str | None]:
-    """What a counsellor's reply (or reaction) to a request says: ("prendre", None),
-    ("joint", None), ("injoignable", None), ("oriente", "vers …") or (None, None)."""
-    stripped = text.strip()
-    if stripped.startswith(TAKE_REACTIONS) or _TAKE_WORDS.match(stripped):
-        return "prendre", None
-    if _NOT_REACHED.match(stripped):
-        return "injoignable", None
-    if _REACHED.match(stripped):
-        return "joint", None
-    oriented = _ORIENTED.match(stripped)
-    if oriented:
-        return "oriente", oriented.group(1).strip() or None
-    return None, None
 
 
 def _staff_target(event: Any) -> tuple[str | None, str]:

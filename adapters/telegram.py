@@ -80,6 +80,7 @@ from adapters.telegram_render import (
     render_replies,
     split_text,
 )
+from bot.callbacks.summary import staff_action
 from bot.config import TelegramSection, WebhookSection, config_error
 from bot.dispatcher import ConversationLocks, Dispatcher
 from bot.messages import Incoming, Location, Reply, Turn
@@ -815,7 +816,11 @@ class TelegramAdapter:
         if message is None or message.text is None or message.from_user is None:
             return False
         if message.chat.type != "private":
-            return False
+            if str(message.chat.id) not in self._staff.staff_chats(PLATFORM):
+                return False
+            if message.reply_to_message is not None:
+                await self._staff_reply(message, message.reply_to_message.message_id)
+            return True  # a counsellors' group is no conversation
         command = admin_command(message.text)
         if command is None or not self._staff.admins.is_admin(PLATFORM, str(message.from_user.id)):
             return False
@@ -866,6 +871,35 @@ class TelegramAdapter:
                     "editMessageReplyMarkup",
                 )
 
+    async def _staff_reply(self, message: Message, replied_to: int) -> None:
+        """A counsellor's reply to a request in the group: « je prends », « jointe »,
+        « écrire : … » (a message to the person)…"""
+        assert self._staff is not None and message.from_user is not None
+        chat = message.chat.id
+        callback_id = await self._staff.outbox.callback_of(PLATFORM, f"{chat}:{replied_to}")
+        action, note = staff_action(message.text or "")
+        if callback_id is None or action is None:
+            return
+        user = message.from_user
+        name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
+        desk = self._staff.desk
+        answer = ""
+        if action == "prendre":
+            taken = await desk.take(callback_id, name, via=PLATFORM)
+            if taken.status == "deja":
+                answer = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
+        elif action == "ecrire":
+            sent = await desk.write(callback_id, name, note or "")
+            answer = (
+                "Message transmis à la personne. / Message sent."
+                if sent
+                else f"Demande n°{callback_id} : message non transmis. / Not sent."
+            )
+        elif await desk.record_outcome(callback_id, action, name, note) != "ok":
+            answer = f"Demande n°{callback_id} introuvable. / Request not found."
+        if answer:
+            await self._retry_network(lambda: self.bot.send_message(chat, answer), "sendMessage")
+
     async def _toast(self, query: CallbackQuery, text: str) -> None:
         with contextlib.suppress(BadRequest):  # too old to answer: nothing to do
             await self._retry_network(lambda: query.answer(text[:200]), "answerCallbackQuery")
@@ -891,7 +925,7 @@ class TelegramAdapter:
                     chat, part, reply_markup=markup if last else None,
                     link_preview_options=NO_PREVIEW,
                 )  # fmt: skip
-                sent_id = str(sent.message_id)
+                sent_id = f"{chat}:{sent.message_id}"  # message ids are per chat
         except Forbidden as exc:
             raise Undeliverable("le bot est bloqué ou n'est plus dans le groupe") from exc
         except ChatMigrated as exc:

@@ -5,6 +5,7 @@ aiguillage rappels [--json] [--tous]                             call-back reque
                                                                  département and code
 aiguillage rappels --prendre ID --par NOM                        take one: the person is told
 aiguillage rappels --resultat ID joint|injoignable|oriente [--note …]   its outcome
+aiguillage rappels --ecrire ID MESSAGE                          write to the person
 
 Every refusal is a French sentence and exit status 1, never a traceback. `link` keeps what it
 is not told to change (label, presets) for codes it made; a code declared in the knowledge
@@ -58,6 +59,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="noter le résultat : joint, injoignable ou oriente",
     )  # fmt: skip
     rappels.add_argument("--note", help="précision du résultat (ex. « vers la mission locale »)")
+    rappels.add_argument(
+        "--ecrire", nargs=2, metavar=("ID", "MESSAGE"),
+        help="écrire à la personne (elle a choisi « Écrivez-moi ici »)",
+    )  # fmt: skip
     rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
 
 
@@ -242,6 +247,14 @@ async def _rappels(config: Config, args: argparse.Namespace) -> int:
             if result == "inconnu":
                 raise Refused(f"demande n°{raw_id} introuvable. / No such request.")
             print(f"Résultat noté pour la demande n°{raw_id}. / Outcome recorded.")
+            return 0
+        if args.ecrire is not None:
+            raw_id, text = args.ecrire
+            if not raw_id.isdigit():
+                raise Refused(f"« {raw_id} » n'est pas un numéro de demande.")
+            if not await desk.write(int(raw_id), args.par or "un conseiller", text):
+                raise Refused(f"demande n°{raw_id} introuvable, ou message vide.")
+            print(f"Message transmis à la personne (demande n°{raw_id}). / Message queued.")
             return 0
         if args.traite is not None:
             ok = await store.set_callback_status(args.traite, "traite")

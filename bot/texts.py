@@ -403,6 +403,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Bonne nouvelle : {who} a pris votre demande. Vous aurez un message ici.",
         "en": "Good news: {who} took your request. You will get a message here.",
     },
+    "callback_message": {
+        "fr": "Message de {who} :\n{message}",
+        "en": "Message from {who}:\n{message}",
+    },
     "callback_follow_up": {
         "fr": "Bonjour ! Un conseiller a traité votre demande de rappel. Est-ce que cela vous "
         "a aidé ?",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -25,12 +26,11 @@ from bot.staff.directory import StaffDirectory
 from bot.staff.services import StaffServices
 from bot.store import Store
 
-START = 1_900_000_000.0
-
-
 @dataclass
 class Clock:
-    now: float = START
+    """Epoch seconds, starting now, moved only by the test."""
+
+    now: float = field(default_factory=time.time)
 
     def __call__(self) -> float:
         return self.now

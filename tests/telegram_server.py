@@ -490,6 +490,21 @@ class FakeTelegram:
             raise ValueError("Telegram group ids are negative")
         self.groups[chat] = title
 
+    async def send_group_text(
+        self, group: int, by: int, text: str, reply_to: Sent | None = None
+    ) -> int:
+        """A member of a group writes in it, maybe as a reply to one of the bot's messages."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[group]),
+            "date": int(time.time()),
+            "chat": {"id": group, "type": "group", "title": self.groups[group]},
+            "from": self._user(by, "fr"),
+            "text": text,
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_json(reply_to)
+        return await self._push("message", message)
+
     def inject_raw(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
 

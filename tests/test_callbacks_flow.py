@@ -252,3 +252,83 @@ async def test_the_outcome_is_recorded_and_the_person_asked_later_whether_it_hel
         assert "content que cela vous ait aidé" in person.text and turn.trace.asking is None
         figures = await bot.store.usage_summary("2000-01-01")
         assert figures["par_type"].get("suivi_utile") == 1
+
+
+async def test_requests_with_an_outcome_are_purged_after_the_retention_period(
+    tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    async with staffed(tmp_path, knowledge, gazetteer, config_with()) as bot:
+        for user in ("u1", "u2"):
+            await _ask_callback(Conversation(bot.dispatcher, user=user))
+        await bot.staff.desk.record_outcome(1, "joint", "Marie")
+        day = 24 * 3600
+        await bot.store.prune(bot.clock.now + 29 * day)  # the outcome is 29 days old: kept
+        assert [r["id"] for r in await bot.requests()] == [1, 2]
+        await bot.store.prune(bot.clock.now + 31 * day)
+        assert [r["id"] for r in await bot.requests()] == [2]  # the open one stays
+
+
+def test_rappels_lists_by_departement_and_code_takes_and_writes(
+    tmp_path: Path,
+    knowledge: KnowledgeBase,
+    gazetteer: Gazetteer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bot.cli import main
+
+    async def ask() -> None:
+        async with staffed(tmp_path, knowledge, gazetteer, config_with()) as bot:
+            person = Conversation(bot.dispatcher, platform="console")
+            await person.open_link("CD54-TOUL-MDS")
+            await _ask_callback(person)
+            other = Conversation(bot.dispatcher, user="u2", platform="console")
+            await other.say("je cherche un garage solidaire à Bobigny")
+            await other.say("/conseiller")
+            await other.press("cb:ask")
+            await other.press("cb:yes")
+            await other.press("cb:here")
+
+    asyncio.run(ask())
+    db = ["--db", str(tmp_path / "bot.db")]
+    assert main([*db, "rappels"]) == 0
+    listing = capsys.readouterr().out
+    assert "Département 54 · code CD54-TOUL-MDS (MDS de Toul (exemple))" in listing
+    assert "Département 93 · sans code" in listing and "Bobigny" in listing
+    assert "☎ 06 12 34 56 78" in listing and "écrire dans le chat" in listing
+    assert main([*db, "rappels", "--json", "--departement", "93"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["commune"], r["contact"], r["statut"]) for r in rows] == [
+        ("Bobigny", "ici", "nouveau")
+    ]
+    assert (
+        main(
+            [
+                *db,
+                "rappels",
+                "--ecrire",
+                "2",
+                "Bonjour, je vous propose lundi 10 h.",
+                "--par",
+                "Samia",
+            ]
+        )
+        == 0
+    )
+    assert main([*db, "rappels", "--prendre", "1", "--par", "Marie"]) == 0
+    assert main([*db, "rappels", "--prendre", "1", "--par", "Paul"]) == 1
+    assert "déjà prise par Marie" in capsys.readouterr().out
+    assert main([*db, "rappels", "--prendre", "99"]) == 1
+    assert main([*db, "rappels", "--resultat", "1", "parti"]) == 1
+    err = capsys.readouterr().err
+    assert "introuvable" in err and "résultat inconnu" in err and "Traceback" not in err
+
+    async def person_messages() -> list[str]:
+        from bot.staff.outbox import Outbox
+        from bot.store import Store
+
+        async with Store.open(tmp_path / "bot.db") as store:
+            return [m.text for m in await Outbox(store).due("console") if m.to_person]
+
+    texts = asyncio.run(person_messages())
+    assert any(t.startswith("Message de Samia") and "lundi 10 h" in t for t in texts)
+    assert any("Marie" in t and "a pris votre demande" in t for t in texts)

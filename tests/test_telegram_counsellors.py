@@ -94,6 +94,15 @@ async def test_the_group_gets_the_request_a_counsellor_takes_it_the_person_is_to
         assert "Personne jointe" in tg.sent[GROUP][2].text
         assert (await bot.requests())[0]["status"] == "joint"
 
+        await tg.send_group_text(
+            GROUP,
+            COUNSELLOR,
+            "écrire : Bonjour, je vous appelle demain à 10 h.",
+            reply_to=confirmation,
+        )
+        await tg.wait_for(lambda: "je vous appelle demain" in tg.sent[PERSON][-1].text)
+        assert tg.sent[PERSON][-1].text.startswith("Message de Personne 777")
+        await tg.send_group_text(GROUP, COUNSELLOR, "merci à tous")  # no conversation here
         assert request.buttons == []  # the button is gone once pressed
         await tg.press(GROUP, "staff:prendre:1", seen_by_a_colleague, by=COUNSELLOR + 1)
         await tg.wait_for(lambda: any("Déjà prise" in a for a in tg.callback_answers.values()))

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DAY_S = 24 * 3600
 MAX_NAME = 60
 MAX_NOTE = 200
+MAX_MESSAGE = 2000
 
 TakeStatus = Literal["pris", "deja", "inconnu"]
 OutcomeStatus = Literal["ok", "inconnu", "resultat_inconnu"]
@@ -150,6 +151,42 @@ class CallbackDesk:
             log.info("call-back %d: outcome %s", callback_id, outcome)
             self._outbox.wake()
         return result
+
+    async def write(self, callback_id: int, by: str, text: str) -> bool:
+        """A counsellor's message to the person ("écrivez-moi ici"), through the outbox to
+        their own chat. False if the request is gone or the text empty."""
+        message = text.strip()[:MAX_MESSAGE]
+        if not message:
+            return False
+        name = _clean_name(by)
+        now = self._clock()
+
+        def job(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT key, platform, address, lang, handler FROM callbacks WHERE id = ?",
+                (callback_id,),
+            ).fetchone()
+            if row is None or row[2] is None:
+                return False
+            key, platform, address, lang, handler = row
+            who = f"{name} ({handler})" if handler else name
+            db.execute(
+                "UPDATE callbacks SET status = 'pris', taken_at = coalesce(taken_at, ?),"
+                " taken_by = coalesce(taken_by, ?) WHERE id = ? AND status = 'nouveau'",
+                (now, name, callback_id),
+            )
+            outbox.put(
+                db, str(platform), "", "personne",
+                t(str(lang or "fr"), "callback_message", who=who, message=message),
+                now=now, callback_id=callback_id, key=str(key), sealed=bytes(address),
+            )  # fmt: skip
+            return True
+
+        written = await self._store.run(job)
+        if written:
+            log.info("call-back %d: a counsellor's message queued for the person", callback_id)
+            self._outbox.wake()
+        return written
 
 
 def _staff_targets(db: sqlite3.Connection, callback_id: int) -> list[tuple[str, str]]:

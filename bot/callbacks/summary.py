@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +114,19 @@ def taken_text(callback_id: int, by: str, platform: str) -> str:
     if platform == "matrix":
         text += (
             "\nQuand c'est fait, répondez à ce message : « jointe », « pas jointe » ou "
-            "« orientée vers … ». / When done, reply: jointe, pas jointe, orientée vers …"
+            "« orientée vers … ». Pour écrire à la personne : « écrire : votre message ». "
+            "/ When done, reply: jointe, pas jointe, orientée vers …; to write: « écrire : … »."
         )
     elif platform == "email":
         text += (
             f"\nQuand c'est fait : aiguillage rappels --resultat {callback_id} joint "
-            "(ou injoignable, ou oriente --note « vers … »)."
+            "(ou injoignable, ou oriente --note « vers … »). Pour écrire à la personne : "
+            f"aiguillage rappels --ecrire {callback_id} « votre message »."
+        )
+    else:
+        text += (
+            "\nPour écrire à la personne, répondez à ce message : « écrire : votre message ». "
+            "/ To write to the person, reply « écrire : … »."
         )
     return text
 
@@ -128,3 +136,31 @@ def outcome_text(callback_id: int, outcome_label: str, by: str) -> str:
         f"Demande n°{callback_id} : {outcome_label} ({by}). Merci ! "
         f"/ Request #{callback_id}: outcome recorded."
     )
+
+
+TAKE_REACTIONS = ("👍", "✋", "🙋", "✅", "🆗")
+_TAKE_WORDS = re.compile(r"^\s*(je (la )?prends|je m'en (occupe|charge)|pris|prise|moi)\b", re.I)
+_REACHED = re.compile(r"^\s*(jointe?|ok jointe?|appel(ée?)? fait)\b", re.I)
+_NOT_REACHED = re.compile(r"^\s*(pas jointe?|injoignable|pas de réponse|non jointe?)\b", re.I)
+_ORIENTED = re.compile(r"^\s*orient[ée]+e?s?\b\s*(.*)$", re.I | re.S)
+_WRITE = re.compile(r"^\s*(?:écrire|ecrire|message)\s*:\s*(.+)$", re.I | re.S)
+
+
+def staff_action(text: str) -> tuple[str | None, str | None]:
+    """What a counsellor's reply (or reaction) to a request says: ("prendre", None),
+    ("joint", None), ("injoignable", None), ("oriente", "vers …"), ("ecrire", "the message
+    for the person") or (None, None)."""
+    stripped = text.strip()
+    written = _WRITE.match(stripped)
+    if written:
+        return "ecrire", written.group(1).strip()
+    if stripped.startswith(TAKE_REACTIONS) or _TAKE_WORDS.match(stripped):
+        return "prendre", None
+    if _NOT_REACHED.match(stripped):
+        return "injoignable", None
+    if _REACHED.match(stripped):
+        return "joint", None
+    oriented = _ORIENTED.match(stripped)
+    if oriented:
+        return "oriente", oriented.group(1).strip() or None
+    return None, None

@@ -43,6 +43,7 @@ class StaffServices:
     email: EmailSender | None = None
     interval_s: float = 5.0  # how often requests are checked (notify, escalate)
     poll_s: float = 2.0  # how often each drainer looks at the outbox when not woken
+    retention_s: float = 30 * DAY_S  # call-backs with an outcome (conseillers.conservation_jours)
 
     @classmethod
     def build(
@@ -71,6 +72,7 @@ class StaffServices:
             admins=AdminDesk(config.admins, store, box, reload, clock),
             knowledge=knowledge,
             email=email,
+            retention_s=settings.conservation_jours * DAY_S,
         )
 
     def staff_chats(self, platform: str) -> set[str]:
@@ -97,6 +99,7 @@ class StaffServices:
         tasks = [
             asyncio.ensure_future(self.notifier.run(stop, self.interval_s)),
             asyncio.ensure_future(self._refresh_codes(stop)),
+            asyncio.ensure_future(self._prune_daily(stop)),
         ]
         if self.email is not None:
             tasks.append(
@@ -112,6 +115,19 @@ class StaffServices:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+
+    async def _prune_daily(self, stop: asyncio.Event) -> None:
+        """What is kept no longer than needed goes every day too, not only at start-up: the
+        call-backs with an outcome after `conseillers.conservation_jours`."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), DAY_S)
+            if stop.is_set():
+                return
+            try:
+                await self.store.prune(callback_retention_s=self.retention_s)
+            except Exception as exc:
+                log.warning("daily clean-up failed: %s", type(exc).__name__)
 
     async def _refresh_codes(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
