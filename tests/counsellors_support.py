@@ -26,6 +26,7 @@ from bot.staff.directory import StaffDirectory
 from bot.staff.services import StaffServices
 from bot.store import Store
 
+
 @dataclass
 class Clock:
     """Epoch seconds, starting now, moved only by the test."""
