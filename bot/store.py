@@ -10,18 +10,23 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
 - questions the bot could not answer, with phone numbers, long numbers, e-mails, handles and
   names masked before they are stored (`bot.privacy`): for admins to improve the knowledge
   base; purged by admins or by /oubli;
-- call-back requests (a phone number only after consent): for a counsellor to call back;
+- call-back requests (a phone number only after consent, or "write to me here"; the facts the
+  counsellor reads; the person's chat, sealed with a key derived from the key file so that the
+  database alone does not give it): for a counsellor to call back and the person to be told who
+  took it (`bot/callbacks/`);
+- the outbox (`bot/staff/outbox.py`): messages to counsellors, admins and people, kept until
+  the platform took them, their text cleared once sent;
 - usage events (what kind of turn, need, category, département, counsellor code, and a short
   pseudonym to count people): the figures admins read. No text, no name, no platform id.
 
-`/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, usage
-events, and the adapters' per-person cursors (any cursor whose name holds the pseudonym). Deleted
+`/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
+rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the pseudonym). Deleted
 content is overwritten (`secure_delete`) and the WAL is checkpointed and truncated right after,
 so the text is gone from the files on disk, not only from the tables.
 
 Nothing is kept longer than needed (`Store.prune`, run at every start): the inbox for two days,
-a conversation untouched for six months is erased with its questions and call-backs, and a
-call-back marked done keeps its number for 30 days.
+a conversation untouched for six months is erased with its questions, call-backs and outbox
+rows, and a call-back with an outcome is erased after 30 days (`conseillers.conservation_jours`).
 
 Conversation keys are pseudonymised with a keyed hash (HMAC-SHA256): platform ids never appear
 in clear. The key lives in its own file beside the database (`bot/store_files.py`), never in it.
