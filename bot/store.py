@@ -20,9 +20,9 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
   pseudonym to count people): the figures admins read. No text, no name, no platform id.
 
 `/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
-rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the pseudonym). Deleted
-content is overwritten (`secure_delete`) and the WAL is checkpointed and truncated right after,
-so the text is gone from the files on disk, not only from the tables.
+rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the
+pseudonym). Deleted content is overwritten (`secure_delete`) and the WAL is checkpointed and
+truncated right after, so the text is gone from the files on disk, not only from the tables.
 
 Nothing is kept longer than needed (`Store.prune`, run at every start): the inbox for two days,
 a conversation untouched for six months is erased with its questions, call-backs and outbox
