@@ -47,7 +47,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     link.add_argument("--commune", help="commune présélectionnée (nom, code postal ou INSEE)")
     link.add_argument("--telegram-bot", help="nom du bot Telegram (sans @)")
     link.add_argument("--matrix-user", help="identifiant Matrix du bot (@bot:serveur)")
-    link.add_argument("--dossier", type=Path, default=Path("."), help="où écrire QR et affiche")
+    link.add_argument(
+        "--dossier", type=Path, help="où écrire QR et affiche (défaut : celui de --qr, sinon ici)"
+    )
     link.add_argument("--qr", type=Path, help="écrire aussi le QR code dans ce fichier (.png/.svg)")
     rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
     rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
@@ -153,7 +155,7 @@ async def _link(config: Config, args: argparse.Namespace) -> int:
             "telegram.bot_username / matrix.user_id dans config.yaml). / Give --telegram-bot "
             "or --matrix-user."
         )
-    folder = args.dossier
+    folder = args.dossier or (args.qr.parent if args.qr else Path("."))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         png, svg, pdf = (folder / f"{code}.png", folder / f"{code}.svg",
