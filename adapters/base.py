@@ -19,12 +19,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import ConfigError
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming, Reply
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.staff.services import StaffServices
 
 __all__ = [
     "BUTTONS",
@@ -65,6 +68,7 @@ class AdapterContext:
     store: Store
     settings: Mapping[str, Any]
     data_dir: str
+    staff: StaffServices | None = None  # outbox, call-back desk, admins (bot/staff/)
 
 
 # --- the text boundary ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Error messages never quote the input. A closed standard output ends the session 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sys
@@ -18,11 +19,14 @@ import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from adapters.base import MAX_ID_CHARS, bounded, clean_text, render_numbered
 from bot.dispatcher import Dispatcher
 from bot.messages import Incoming, Location, Turn
+
+if TYPE_CHECKING:
+    from bot.staff.outbox import Outbox, OutMessage
 
 log = logging.getLogger(__name__)
 
@@ -210,14 +214,39 @@ async def chat(
     user: str = "moi",
     out: TextIO = sys.stdout,
     lines: AsyncIterator[Line] | None = None,
+    outbox: Outbox | None = None,
+    poll_s: float = 2.0,
 ) -> None:
-    """An interactive conversation in the terminal: choices are numbered, type the number."""
+    """An interactive conversation in the terminal: choices are numbered, type the number.
+
+    With `outbox`, messages for this person that come outside a turn (a counsellor took their
+    call-back request, "did it help?") are printed as they arrive."""
     source = lines if lines is not None else stdin_lines()
     first = Incoming(PLATFORM, user, uuid.uuid4().hex, start="")
     state = await dispatcher.store.load_state(dispatcher.store.key_for(PLATFORM, user))
     if state is None:
         await _show(dispatcher, first, out)
     out.write("(Tapez votre message. Ctrl-D pour quitter. / Type your message. Ctrl-D to quit.)\n")
+    stop = asyncio.Event()
+    drainer = None
+    if outbox is not None:
+        from bot.staff.outbox import drain
+
+        drainer = asyncio.ensure_future(
+            drain(outbox, PLATFORM, lambda m: _print_outbox(m, user, out), stop, poll_s)
+        )
+    try:
+        await _converse(dispatcher, user, out, source)
+    finally:
+        stop.set()
+        if drainer is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await drainer
+
+
+async def _converse(
+    dispatcher: Dispatcher, user: str, out: TextIO, source: AsyncIterator[Line]
+) -> None:
     while True:
         out.write("\n> ")
         out.flush()
@@ -232,6 +261,17 @@ async def chat(
         if text.strip():
             incoming = bounded(Incoming(PLATFORM, user, uuid.uuid4().hex, text=text))
             await _show(dispatcher, incoming, out)
+
+
+async def _print_outbox(message: OutMessage, user: str, out: TextIO) -> None:
+    from bot.staff.outbox import TryLater
+
+    if message.target != user:
+        raise TryLater("another terminal user")
+    out.write("\n" + message.text + "\n")
+    if message.actions:
+        out.write("\n".join(f"{n}. {a.label}" for n, a in enumerate(message.actions, 1)) + "\n")
+    out.flush()
 
 
 async def _show(dispatcher: Dispatcher, incoming: Incoming, out: TextIO) -> None:

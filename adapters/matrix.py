@@ -18,6 +18,13 @@ How an answer is never lost nor repeated:
 
 The crypto store and the session file are private: 0600 files in 0700 folders.
 
+Staff (`bot/staff/`): the adapter drains the outbox rows of platform `matrix` (to counsellors'
+rooms, people's rooms, and admins, in a direct room it opens with them if needed). A
+counsellors' room (`conseillers.canaux.*.matrix`, a code's `demandes.matrix`) is no
+conversation: there, a reply to a request ("je prends", "jointe", "pas jointe", "orientée vers
+…") or a 👍 reaction takes it or records its outcome. `/stats`, `/nonrepondues` and `/reload`
+from an admin account (`admins.matrix`) are answered here and never reach the dialogue.
+
 Logs never contain message texts, display names or user ids; rooms appear as short hashes.
 """
 
@@ -52,8 +59,11 @@ from adapters.base import (
     make_private_file,
     render_numbered,
 )
+from bot.callbacks.summary import staff_action
 from bot.config import MatrixSection, config_error
-from bot.messages import Incoming, Location, Reply, Turn
+from bot.messages import Choice, Incoming, Location, Reply, Turn
+from bot.staff.admins import admin_command
+from bot.staff.outbox import OutMessage, TryLater, Undeliverable, drain
 
 log = logging.getLogger(__name__)
 
@@ -386,6 +396,8 @@ class MatrixAdapter:
         self._settings = settings
         self._dispatcher = context.dispatcher
         self._store = context.store
+        self._staff = context.staff
+        self._dm_rooms: dict[str, str] = {}  # admin user id -> direct room opened with them
         self._data_dir = Path(context.data_dir)
         self._backoff = backoff or Backoff(base_s=0.5, cap_s=60.0)
         self._encryption = settings.encryption == "auto" and bool(nio.crypto.ENCRYPTION_ENABLED)
@@ -426,9 +438,16 @@ class MatrixAdapter:
             # nio's own warnings name users, devices and rooms: keep them out of the logs.
             logging.getLogger("nio").setLevel(logging.ERROR)
         self._client = await self._login()
+        drainer = None
+        if self._staff is not None:
+            drainer = asyncio.ensure_future(self._drain(stop))
         try:
             await self._serve(stop)
         finally:
+            if drainer is not None:
+                drainer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await drainer
             self.ready.clear()
             await self._client.close()
             self._client = None
@@ -731,6 +750,9 @@ class MatrixAdapter:
             return event.membership in ("leave", "ban") and event.prev_membership == "join"
         if event.membership != "join" or event.prev_membership == "join":
             return False
+        if room_id in self._staff_rooms():
+            log.info("matrix: joined a counsellors' room (room %s)", _tag(room_id))
+            return False  # no greeting: this room is no conversation
         room = self.client.rooms.get(room_id)
         others = self._others(room)
         unsigned = event.source.get("unsigned") or {}
@@ -760,6 +782,12 @@ class MatrixAdapter:
         sender = getattr(event, "sender", None)
         if sender is None or sender == me:
             return
+        if self._staff is not None:
+            if room_id in self._staff_rooms():
+                await self._staff_event(room_id, event)
+                return
+            if await self._admin_command(room_id, event, sender):
+                return
         room = self.client.rooms.get(room_id)
         shared = len(self._others(room)) > 1
         if isinstance(event, nio.MegolmEvent):
@@ -851,6 +879,111 @@ class MatrixAdapter:
                 if await _wait(self._stop, delay):
                     raise _Stopped from exc
 
+    # --- staff: counsellors' rooms, admins, the outbox -----------------------------------------
+
+    def _staff_rooms(self) -> set[str]:
+        return self._staff.staff_chats(PLATFORM) if self._staff is not None else set()
+
+    async def _admin_command(self, room_id: str, event: Any, sender: str) -> bool:
+        assert self._staff is not None
+        if not isinstance(event, nio.RoomMessageText):
+            return False
+        command = admin_command(strip_reply_fallback(str(event.body or "")))
+        if command is None or not self._staff.admins.is_admin(PLATFORM, sender):
+            return False
+        if event.event_id in self._answered.get(room_id, {}):
+            return True  # answered before a restart
+        log.info("matrix: admin command %s (room %s)", command, _tag(room_id))
+        answer = await self._staff.admins.answer(command)
+        content = reply_content(Reply(answer), answers=(event.event_id, 0, 1))
+        await self._send(room_id, content, txn_id(event.event_id, 0))
+        return True
+
+    async def _staff_event(self, room_id: str, event: Any) -> None:
+        """In a counsellors' room: a reply or a reaction to a request takes it or records its
+        outcome; anything else is left alone."""
+        assert self._staff is not None
+        target, text = _staff_target(event)
+        if target is None:
+            return
+        callback_id = await self._staff.outbox.callback_of(PLATFORM, target)
+        if callback_id is None:
+            return
+        action, note = staff_action(text)
+        if action is None:
+            return
+        room = self.client.rooms.get(room_id)
+        sender = str(event.sender)
+        name = room.user_name(sender) if room is not None else None
+        name = name or sender.split(":", 1)[0].lstrip("@")
+        desk = self._staff.desk
+        notice = ""
+        if action == "prendre":
+            taken = await desk.take(callback_id, name, via=PLATFORM)
+            if taken.status == "deja":
+                notice = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
+        elif action == "ecrire":
+            if not await desk.write(callback_id, name, note or ""):
+                notice = f"Demande n°{callback_id} : message non transmis. / Not sent."
+        else:
+            result = await desk.record_outcome(callback_id, action, name, note)
+            if result != "ok":
+                notice = f"Demande n°{callback_id} introuvable. / Request not found."
+        if notice:
+            await self._send(room_id, reply_content(Reply(notice)), txn_id(event.event_id, 0))
+
+    async def _drain(self, stop: asyncio.Event) -> None:
+        assert self._staff is not None
+        await self.ready.wait()
+        await drain(self._staff.outbox, PLATFORM, self._send_outbox, stop, self._staff.poll_s)
+
+    async def _send_outbox(self, message: OutMessage) -> str:
+        """One outbox message to a counsellors' room, a person's room or an admin."""
+        target = message.target
+        if target.startswith("@"):
+            room_id = await self._direct_room(target)
+        else:
+            room_id = target.split("|", 1)[0]  # a person's conversation: "room|user"
+        choices = tuple(Choice(a.id, a.label) for a in message.actions) if message.to_person else ()
+        content = reply_content(Reply(message.text, choices))
+        try:
+            response = check(
+                await self.client.room_send(
+                    room_id, "m.room.message", content, tx_id=f"aigout{message.id}",
+                    ignore_unverified_devices=True,
+                )
+            )  # fmt: skip
+        except Exception as exc:
+            if is_transient(exc):
+                raise TryLater(type(exc).__name__) from exc
+            raise Undeliverable(f"refusé par le serveur ({exc})") from exc
+        self.sent += 1
+        return str(response.event_id)
+
+    async def _direct_room(self, user_id: str) -> str:
+        """A room with only the bot and `user_id` (an admin); opened if there is none."""
+        known = self._dm_rooms.get(user_id)
+        if known is not None:
+            return known
+        me = self._settings.user_id
+        for room_id, room in self.client.rooms.items():
+            members = set(room.users) | set(room.invited_users)
+            if members == {me, user_id} and room_id not in self._staff_rooms():
+                self._dm_rooms[user_id] = str(room_id)
+                return str(room_id)
+        try:
+            response = check(
+                await self.client.room_create(
+                    is_direct=True, invite=[user_id], preset=nio.RoomPreset.trusted_private_chat
+                )
+            )
+        except Exception as exc:
+            if is_transient(exc):
+                raise TryLater(type(exc).__name__) from exc
+            raise Undeliverable("salon direct impossible à ouvrir") from exc
+        self._dm_rooms[user_id] = str(response.room_id)
+        return str(response.room_id)
+
     def _others(self, room: Any) -> set[str]:
         if room is None:
             return set()
@@ -865,6 +998,19 @@ class MatrixAdapter:
         with contextlib.suppress(MatrixError):
             check(await self.client.room_forget(room_id))
         log.info("matrix: left room %s (nobody else in it)", _tag(room_id))
+
+
+def _staff_target(event: Any) -> tuple[str | None, str]:
+    """(the event replied or reacted to, the text or the reaction's key)."""
+    source = getattr(event, "source", None) or {}
+    content = source.get("content") or {}
+    relates = content.get("m.relates_to") or {}
+    if relates.get("rel_type") == "m.annotation":
+        return relates.get("event_id"), str(relates.get("key") or "")
+    reply = (relates.get("m.in_reply_to") or {}).get("event_id")
+    if reply and isinstance(event, nio.RoomMessageText):
+        return str(reply), strip_reply_fallback(str(event.body or ""))
+    return None, ""
 
 
 async def _until_stopped(stop: asyncio.Event, awaitable: Awaitable[T]) -> T | None:

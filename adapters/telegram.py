@@ -19,6 +19,12 @@ Long polling is the default; webhook mode answers Telegram's POST only after the
 Telegram re-delivers what was not handled. Updates from one chat are handled in order; different
 chats run concurrently (bounded by `concurrency`).
 
+Staff (`bot/staff/`): the adapter drains the outbox rows of platform `telegram` (requests to a
+counsellors' group with a "Je prends" button, messages to people and admins); a press on a
+`staff:` button in a counsellors' group takes the request or records its outcome; `/stats`,
+`/nonrepondues` and `/reload` from an admin account (`admins.telegram`) are answered here and
+never reach the dialogue.
+
 Logs carry update ids and kinds only: never texts, names or phone numbers.
 """
 
@@ -43,6 +49,8 @@ from pydantic import ValidationError
 from telegram import (
     BotCommand,
     CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
     LinkPreviewOptions,
     Message,
     Update,
@@ -70,10 +78,15 @@ from adapters.telegram_render import (
     deep_link,
     needs_mapping,
     render_replies,
+    split_text,
 )
+from bot.callbacks.summary import staff_action
 from bot.config import TelegramSection, WebhookSection, config_error
 from bot.dispatcher import ConversationLocks, Dispatcher
 from bot.messages import Incoming, Location, Reply, Turn
+from bot.staff.admins import admin_command
+from bot.staff.outbox import OutMessage as StaffMessage
+from bot.staff.outbox import TryLater, Undeliverable, drain
 from bot.store import Store
 
 __all__ = [
@@ -353,6 +366,7 @@ class TelegramAdapter:
     ) -> None:
         self._dispatcher: Dispatcher = context.dispatcher
         self._store: Store = context.store
+        self._staff = context.staff
         self.settings = settings
         self.bot: ExtBot[Any] = bot or self._make_bot(settings)
         self._backoff = backoff or Backoff(base_s=0.5, cap_s=30.0)
@@ -407,13 +421,26 @@ class TelegramAdapter:
             if self.bot_username is None:
                 self.bot_username = self.bot.username
             await self._set_commands()
-            if self.settings.mode == "webhook":
-                await self._run_webhook()
-            else:
-                await self._retry_network(
-                    lambda: self.bot.delete_webhook(drop_pending_updates=False), "deleteWebhook"
+            drainer = None
+            if self._staff is not None:
+                staff = self._staff
+                drainer = asyncio.ensure_future(
+                    drain(staff.outbox, PLATFORM, self._send_outbox, stop, staff.poll_s)
                 )
-                await self._poll()
+            try:
+                if self.settings.mode == "webhook":
+                    await self._run_webhook()
+                else:
+                    await self._retry_network(
+                        lambda: self.bot.delete_webhook(drop_pending_updates=False),
+                        "deleteWebhook",
+                    )
+                    await self._poll()
+            finally:
+                if drainer is not None:
+                    drainer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await drainer
         except Stopped:
             pass
         finally:
@@ -555,6 +582,18 @@ class TelegramAdapter:
 
     async def process(self, update: Update) -> bool:
         """Handle one update completely. False only when stopped before it was done."""
+        if self._staff is not None:
+            try:
+                if await self._staff_update(update):
+                    self.handled += 1
+                    return True
+            except Stopped:
+                return False
+            except Exception as exc:  # like any update: logged, never loops
+                log.error("update %s (staff) abandoned: %s", update.update_id,
+                          type(exc).__name__)  # fmt: skip
+                self.handled += 1
+                return True
         kind = _kind(update)
         chat = _chat_of(update)
         if chat is None or to_incoming(update, bot_id=self.bot_id) is None:
@@ -759,6 +798,147 @@ class TelegramAdapter:
             if message.markup is None:
                 raise
             await self.bot.send_message(chat, message.plain[:MAX_TEXT])
+
+    # --- staff: counsellors' groups, admins, the outbox ----------------------------------------
+
+    async def _staff_update(self, update: Update) -> bool:
+        """A press in a counsellors' group or an admin command: handled here (True)."""
+        assert self._staff is not None
+        query = update.callback_query
+        if query is not None:
+            chat = query.message.chat.id if query.message is not None else None
+            in_staff_chat = chat is not None and str(chat) in self._staff.staff_chats(PLATFORM)
+            if (query.data or "").startswith("staff:") or in_staff_chat:
+                await self._staff_press(query, in_staff_chat)
+                return True
+            return False
+        message = update.message
+        if message is None or message.text is None or message.from_user is None:
+            return False
+        if message.chat.type != "private":
+            if str(message.chat.id) not in self._staff.staff_chats(PLATFORM):
+                return False
+            if message.reply_to_message is not None:
+                await self._staff_reply(message, message.reply_to_message.message_id)
+            return True  # a counsellors' group is no conversation
+        command = admin_command(message.text)
+        if command is None or not self._staff.admins.is_admin(PLATFORM, str(message.from_user.id)):
+            return False
+        log.info("update %s: admin command %s", update.update_id, command)
+        answer = await self._staff.admins.answer(command)
+        chat_id = message.chat.id
+        for part in split_text(answer):
+
+            async def send(text: str = part) -> Message:
+                return await self.bot.send_message(chat_id, text)
+
+            await self._retry_network(send, "sendMessage")
+        return True
+
+    async def _staff_press(self, query: CallbackQuery, in_staff_chat: bool) -> None:
+        """ "Je prends" or an outcome button, pressed in a counsellors' group."""
+        assert self._staff is not None
+        action, _, number = (query.data or "").removeprefix("staff:").partition(":")
+        if not in_staff_chat or not number.isdigit():
+            await self._toast(query, "Ce bouton n'est pas valable ici. / Not valid here.")
+            return
+        callback_id = int(number)
+        user = query.from_user
+        name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
+        desk = self._staff.desk
+        if action == "prendre":
+            taken = await desk.take(callback_id, name, via=PLATFORM)
+            toast = {
+                "pris": "C'est à vous : la personne est prévenue. / It is yours.",
+                "deja": f"Déjà prise par {taken.by}. / Already taken.",
+                "inconnu": "Cette demande n'existe plus. / This request is gone.",
+            }[taken.status]
+        else:
+            result = await desk.record_outcome(callback_id, action, name)
+            toast = {
+                "ok": "Résultat noté, merci. / Outcome recorded.",
+                "inconnu": "Cette demande n'existe plus. / This request is gone.",
+                "resultat_inconnu": "Bouton inconnu. / Unknown button.",
+            }[result]
+        await self._toast(query, toast)
+        message = query.message
+        if isinstance(message, Message) and message.reply_markup is not None:
+            with contextlib.suppress(BadRequest):
+                await self._retry_network(
+                    lambda: self.bot.edit_message_reply_markup(
+                        chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
+                    ),
+                    "editMessageReplyMarkup",
+                )
+
+    async def _staff_reply(self, message: Message, replied_to: int) -> None:
+        """A counsellor's reply to a request in the group: « je prends », « jointe »,
+        « écrire : … » (a message to the person)…"""
+        assert self._staff is not None and message.from_user is not None
+        chat = message.chat.id
+        callback_id = await self._staff.outbox.callback_of(PLATFORM, f"{chat}:{replied_to}")
+        action, note = staff_action(message.text or "")
+        if callback_id is None or action is None:
+            return
+        user = message.from_user
+        name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
+        desk = self._staff.desk
+        answer = ""
+        if action == "prendre":
+            taken = await desk.take(callback_id, name, via=PLATFORM)
+            if taken.status == "deja":
+                answer = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
+        elif action == "ecrire":
+            sent = await desk.write(callback_id, name, note or "")
+            answer = (
+                "Message transmis à la personne. / Message sent."
+                if sent
+                else f"Demande n°{callback_id} : message non transmis. / Not sent."
+            )
+        elif await desk.record_outcome(callback_id, action, name, note) != "ok":
+            answer = f"Demande n°{callback_id} introuvable. / Request not found."
+        if answer:
+            await self._retry_network(lambda: self.bot.send_message(chat, answer), "sendMessage")
+
+    async def _toast(self, query: CallbackQuery, text: str) -> None:
+        with contextlib.suppress(BadRequest):  # too old to answer: nothing to do
+            await self._retry_network(lambda: query.answer(text[:200]), "answerCallbackQuery")
+
+    async def _send_outbox(self, message: StaffMessage) -> str:
+        """One outbox message: to a counsellors' group (with its buttons), a person or an
+        admin (their private chat). Raises Undeliverable or TryLater."""
+        try:
+            chat = int(message.target)
+        except ValueError:
+            raise Undeliverable("identifiant de discussion Telegram invalide") from None
+        markup = None
+        if message.actions:
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(a.label, callback_data=a.id)] for a in message.actions]
+            )
+        parts = split_text(message.text) or ["…"]
+        sent_id = ""
+        try:
+            for index, part in enumerate(parts):
+                last = index == len(parts) - 1
+                sent = await self.bot.send_message(
+                    chat, part, reply_markup=markup if last else None,
+                    link_preview_options=NO_PREVIEW,
+                )  # fmt: skip
+                sent_id = f"{chat}:{sent.message_id}"  # message ids are per chat
+        except Forbidden as exc:
+            raise Undeliverable("le bot est bloqué ou n'est plus dans le groupe") from exc
+        except ChatMigrated as exc:
+            log.warning("telegram: a counsellors' group became a supergroup; its new id is %s "
+                        "(change it in the configuration)", exc.new_chat_id)  # fmt: skip
+            raise Undeliverable("groupe devenu supergroupe : changez son id") from exc
+        except BadRequest as exc:
+            raise Undeliverable(f"refusé par Telegram ({exc.message[:80]})") from exc
+        except RetryAfter as exc:
+            raise TryLater(f"limite de débit ({_retry_after(exc):.0f} s)") from exc
+        except (TimedOut, NetworkError) as exc:
+            raise TryLater(type(exc).__name__) from exc
+        return sent_id
 
     # --- webhook -----------------------------------------------------------------------------
 

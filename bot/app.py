@@ -18,6 +18,8 @@ from bot.kb.cache import KnowledgeCache, paused_gc
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, LoadReport
 from bot.kb.loader import load_with_problems
 from bot.places import Gazetteer
+from bot.staff.directory import StaffDirectory
+from bot.staff.services import StaffServices
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -82,8 +84,10 @@ class KnowledgeHolder:
         knowledge: KnowledgeBase,
         *,
         cache: KnowledgeCache | None = None,
+        staff: StaffDirectory | None = None,
     ) -> None:
         self._config = config
+        self._staff = staff or StaffDirectory(config.conseillers)
         self._gazetteer = gazetteer
         self._cache = cache or KnowledgeCache(None)
         self._current = (knowledge, self._dialogue_for(knowledge))
@@ -124,8 +128,16 @@ class KnowledgeHolder:
 
     def _dialogue_for(self, knowledge: KnowledgeBase) -> OrientationDialogue:
         return OrientationDialogue(
-            knowledge, self._gazetteer, self._config.dialogue, self._config.departement
+            knowledge,
+            self._gazetteer,
+            self._config.dialogue,
+            self._config.departement,
+            staff=self._staff,
         )
+
+    @property
+    def staff(self) -> StaffDirectory:
+        return self._staff
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +147,7 @@ class App:
     knowledge: KnowledgeHolder
     store: Store
     dispatcher: Dispatcher
+    staff: StaffServices | None = None  # outbox, call-backs, admins (bot/staff/services.py)
 
 
 def load_static(
@@ -162,6 +175,16 @@ def _start(config: Config, cache: KnowledgeCache) -> KnowledgeHolder:
 async def open_app(config: Config) -> AsyncIterator[App]:
     holder = await asyncio.to_thread(_start, config, knowledge_cache(config.knowledge))
     async with Store.open(config.database) as store:
-        await store.prune()
+        await store.prune(callback_retention_s=config.conseillers.conservation_jours * 24 * 3600)
+        holder.staff.refresh(await store.referrals())
         dispatcher = Dispatcher(store, holder.dialogue, flood=FloodControl())
-        yield App(config, holder.gazetteer, holder, store, dispatcher)
+        staff = StaffServices.build(config, store, holder.staff, lambda: holder.current)
+        app = App(config, holder.gazetteer, holder, store, dispatcher, staff)
+        staff.admins.reload = lambda: _reload_for_admins(app)
+        yield app
+
+
+async def _reload_for_admins(app: App) -> LoadReport | None:
+    from bot.cli_serve import reload_knowledge
+
+    return await reload_knowledge(app, "/reload", tell_admins=False)

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot import cli_dashboard, cli_data_inclusion, cli_test
+from bot import cli_counsellors, cli_dashboard, cli_data_inclusion, cli_test
 from bot.config import Config, ConfigError, load_config
 from bot.kb.knowledge import KnowledgeError
 from bot.logs import install_private_logging
@@ -95,23 +95,13 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--production", action="store_true",
                        help="les fiches d'exemple sont des erreurs")  # fmt: skip
     sub.add_parser("reload", parents=[common], help="recharger la base du bot en marche")
-    link = sub.add_parser("link", parents=[common], help="liens et QR code pour un conseiller")
-    link.add_argument("code", help="code conseiller, ex. CD54-NANCY")
-    link.add_argument("--libelle", default="", help="à quoi sert ce code (ex. Agence de Nancy)")
-    link.add_argument("--besoin", help="besoin présélectionné (ex. mobilite_permis)")
-    link.add_argument("--commune", help="code INSEE présélectionné")
-    link.add_argument("--telegram-bot", help="nom du bot Telegram (sans @)")
-    link.add_argument("--matrix-user", help="identifiant Matrix du bot (@bot:serveur)")
-    link.add_argument("--qr", type=Path, help="écrire le QR code du lien (fichier .png ou .svg)")
     stats = sub.add_parser("stats", parents=[common], help="chiffres d'usage et questions")
     stats.add_argument("--jours", type=int, default=30)
     stats.add_argument("--json", action="store_true")
     stats.add_argument(
         "--purger-questions", action="store_true", help="effacer les questions non comprises"
     )
-    rappels = sub.add_parser("rappels", parents=[common], help="demandes de rappel")
-    rappels.add_argument("--tous", action="store_true", help="aussi celles déjà traitées")
-    rappels.add_argument("--traite", type=int, metavar="ID", help="marquer une demande traitée")
+    cli_counsellors.add_parsers(sub, common)  # link, rappels
     cli_test.register(sub, common)
     cli_dashboard.add_parser(sub, common)
     cli_data_inclusion.add_parsers(sub, common)  # import / export data-inclusion
@@ -185,47 +175,6 @@ def _cmd_reload(config: Config, args: argparse.Namespace) -> int:
     )
 
 
-def _cmd_link(config: Config, args: argparse.Namespace) -> int:
-    return asyncio.run(_link(config, args))
-
-
-async def _link(config: Config, args: argparse.Namespace) -> int:
-    from bot.links import build_links, write_qr
-    from bot.store import ReferralCode, Store
-
-    links = build_links(
-        args.code,
-        need=args.besoin,
-        commune=args.commune,
-        telegram_bot=args.telegram_bot,
-        matrix_user=args.matrix_user,
-    )
-    async with Store.open(config.database, exclusive=False) as store:
-        await store.save_referral(
-            ReferralCode(
-                links.code,
-                args.libelle or links.code,
-                config.departement,
-                args.besoin,
-                args.commune,
-            )
-        )
-    print(f"Code à taper / code to type : code {links.code}")
-    print(f"Charge utile / payload : {links.payload}")
-    if links.telegram:
-        print(f"Telegram : {links.telegram}")
-    if links.matrix:
-        print(f"Matrix : {links.matrix}  (puis taper / then type: code {links.code})")
-    if args.qr:
-        target = links.telegram or links.matrix
-        if target is None:
-            print("Pour un QR code, donnez --telegram-bot ou --matrix-user.", file=sys.stderr)
-            return 2
-        write_qr(target, args.qr)
-        print(f"QR code : {args.qr}")
-    return 0
-
-
 def _cmd_stats(config: Config, args: argparse.Namespace) -> int:
     return asyncio.run(_stats(config, args))
 
@@ -243,11 +192,13 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
         summary = await store.usage_summary(since)
         questions = await store.unanswered_questions()
         codes = await store.referrals()
+        figures = await store.code_figures(since)
     if args.json:
         document = {
             "depuis": since,
             **summary,
             "codes": {code: r.label for code, r in codes.items()},
+            "par_code_chiffres": figures,
             "questions": questions,
         }
         print(json_printable(json.dumps(document, ensure_ascii=False, indent=2)))
@@ -264,39 +215,17 @@ async def _stats(config: Config, args: argparse.Namespace) -> int:
             print(f"\n{title} :")
             for name, count in summary[key].items():
                 print(f"  {printable(name):<32} {count}")
-    if codes:
-        print("\nCodes conseillers (personnes venues par chacun) :")
-        for code, referral in sorted(codes.items()):
-            count = summary["par_code"].get(code, 0)
-            print(f"  {printable(code):<20} {printable(referral.label):<32} {count}")
+    if codes or figures:
+        print("\nCodes conseillers : personnes venues, dont avec un résultat, demandes de rappel")
+        for code in sorted(set(codes) | set(figures)):
+            label = codes[code].label if code in codes else ""
+            f = figures.get(code, {"personnes": 0, "resultats": 0, "rappels": 0})
+            print(f"  {printable(code):<20} {printable(label or ''):<32} {f['personnes']:>5}"
+                  f" {f['resultats']:>5} {f['rappels']:>5}")  # fmt: skip
     print(f"\nQuestions non comprises ({len(questions)} dernières) :")
     for q in questions:
         hint = f"  [proche : {q['best_match']} {q['score']:.0f}]" if q["best_match"] else ""
         print(f"  - {printable(q['text'])}{hint}")
-    return 0
-
-
-def _cmd_rappels(config: Config, args: argparse.Namespace) -> int:
-    return asyncio.run(_rappels(config, args))
-
-
-async def _rappels(config: Config, args: argparse.Namespace) -> int:
-    from bot.store import Store
-
-    async with Store.open(config.database, exclusive=False) as store:
-        if args.traite is not None:
-            ok = await store.set_callback_status(args.traite, "traite")
-            print("Demande marquée traitée." if ok else "Demande introuvable.")
-            return 0 if ok else 1
-        requests = await store.callbacks(None if args.tous else "nouveau")
-    if not requests:
-        print("Aucune demande de rappel. / No call-back request.")
-    for r in requests:
-        when = dt.datetime.fromtimestamp(r["at"]).strftime("%d/%m/%Y %H:%M")
-        print(
-            f"#{r['id']} {when} ☎ {r['telephone']} · commune {r['commune'] or '?'} · "
-            f"besoin {r['need'] or '?'} · code {r['referral'] or '-'} · {r['status']}"
-        )
     return 0
 
 
@@ -305,9 +234,9 @@ COMMANDS = {
     "run": _cmd_run,
     "check": _cmd_check,
     "reload": _cmd_reload,
-    "link": _cmd_link,
+    "link": cli_counsellors.link,
     "stats": _cmd_stats,
-    "rappels": _cmd_rappels,
+    "rappels": cli_counsellors.rappels,
     "test": cli_test.command,
     "dashboard": cli_dashboard.run,
     "import": cli_data_inclusion.run,

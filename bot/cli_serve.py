@@ -5,7 +5,7 @@ SIGHUP, without dropping what it is doing; `aiguillage reload` checks the knowle
 signals every bot running on the same data folder. Every serving mode also watches the
 knowledge folder and reloads when a YAML file changes (`bot/kb/watch.py`; `knowledge_watch:` in
 config.yaml turns it off). All reloads go through `reload_knowledge`, whose report reaches the
-admins (`tell_admins`). Files the bot writes while serving are private (umask 077). A closed
+admins (`bot/staff/admins.py`). Files the bot writes while serving are private (umask 077). A closed
 standard output ends a JSON-lines session quietly.
 """
 
@@ -54,7 +54,7 @@ async def _chat(config: Config, jsonl: bool, user: str) -> int:
         if jsonl:
             await serve_jsonl(app.dispatcher, stdin_lines(), sys.stdout)
         else:
-            await chat(app.dispatcher, user)
+            await chat(app.dispatcher, user, outbox=app.staff.outbox if app.staff else None)
     return 0
 
 
@@ -81,6 +81,7 @@ async def _run(config: Config, name: str) -> int:
             store=app.store,
             settings=config.adapters.get(name, {}),
             data_dir=str(config.data_dir),
+            staff=app.staff,
         )
         adapter = adapters.create(name, context)
         stop = asyncio.Event()
@@ -100,8 +101,11 @@ async def serving(
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[object]] = set()
 
+    async def reload_on_signal() -> None:
+        await reload_knowledge(app)
+
     def on_hangup() -> None:
-        task = asyncio.ensure_future(reload_knowledge(app))
+        task = asyncio.ensure_future(reload_on_signal())
         reloads.add(task)
         task.add_done_callback(reloads.discard)
 
@@ -112,6 +116,10 @@ async def serving(
             loop.add_signal_handler(sig, stop.set)
             handled.append(sig)
     watch = config.knowledge_watch
+    staff_stop = asyncio.Event()
+    staff_loops = (
+        asyncio.ensure_future(app.staff.run(staff_stop)) if app.staff is not None else None
+    )
     try:
         with pid_file(config.data_dir, mode):
             async with watching(
@@ -122,6 +130,10 @@ async def serving(
             ):
                 yield
     finally:
+        staff_stop.set()
+        if staff_loops is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await staff_loops
         for sig in handled:
             loop.remove_signal_handler(sig)
         for task in list(reloads):
@@ -129,27 +141,30 @@ async def serving(
                 await task
 
 
-async def reload_knowledge(app: App, reason: str = "SIGHUP") -> LoadReport | None:
-    """Reload the knowledge base in place (SIGHUP, `aiguillage reload`, a changed file); a
-    broken one is reported and never replaces the good one. Returns what was found."""
+async def reload_knowledge(
+    app: App, reason: str = "SIGHUP", *, tell_admins: bool = True
+) -> LoadReport | None:
+    """Reload the knowledge base in place; a broken one is reported and never replaces the
+    good one. The one reload of SIGHUP, `aiguillage reload`, `/reload` and the file watcher: a
+    report with errors reaches the admin accounts (`admins:`), through the outbox; the codes
+    made with `aiguillage link` are read again. Returns the report (None if the reload failed)."""
+    from bot.staff.admins import tell_admins_about_reload
+
     log.info("%s: reloading the knowledge base", reason)
     try:
         report = await app.knowledge.reload()
     except Exception as exc:  # a reload must never take the bot down
         log.error("reload failed: %s", type(exc).__name__)
         return None
-    await tell_admins(app, report)
+    if not report.ok:
+        log.warning("for admins: %s", report.for_admins())
+    if app.staff is not None:
+        with contextlib.suppress(Exception):
+            app.staff.directory.refresh(await app.store.referrals())
+        if tell_admins:
+            await tell_admins_about_reload(app.staff.admins, report)
     log.info("%s: reload finished", reason)
     return report
-
-
-async def tell_admins(app: App, report: LoadReport) -> None:
-    """Where a reload's report reaches the admins. The log has every problem already
-    (`bot.app.log_report`); this is the message for the admin accounts (in French, then
-    English), logged here, and the place for the counsellors' chat hook (issue 12)."""
-    if report.ok:
-        return
-    log.warning("for admins: %s", report.for_admins())
 
 
 def cmd_reload(

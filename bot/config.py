@@ -27,6 +27,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    EmailStr,
     Field,
     StrictBool,
     StrictFloat,
@@ -206,6 +207,59 @@ class ConsoleSection(Section):
     """The terminal adapter has no settings yet; the section exists so it can get some."""
 
 
+MATRIX_ROOM_ID = r"^!\S+$"  # room version 12 ids have no ":server"
+
+
+class ChannelSection(Section):
+    """Where counsellors' call-back requests go: a Telegram group, a Matrix room and/or e-mail
+    addresses (at least one). `libelle` is who calls back, as the person is told."""
+
+    libelle: Annotated[StrictStr, Field(min_length=1, max_length=120)]
+    telegram: StrictInt | None = None  # the group's chat id (negative, e.g. -1001234567890)
+    matrix: Annotated[StrictStr, Field(pattern=MATRIX_ROOM_ID)] | None = None  # !salon:serveur
+    courriel: list[EmailStr] = []
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> ChannelSection:
+        if self.telegram is None and self.matrix is None and not self.courriel:
+            raise ValueError(
+                "donnez au moins un canal : telegram (id du groupe), matrix (id du salon, "
+                "!abc:serveur) ou courriel. / Give at least one channel."
+            )
+        return self
+
+
+class SmtpSection(Section):
+    hote: Annotated[StrictStr, Field(min_length=1)]
+    port: Annotated[StrictInt, Field(ge=1, le=65535)] = 587
+    expediteur: EmailStr
+    utilisateur: StrictStr | None = None
+    mot_de_passe_env: EnvName = "AIGUILLAGE_SMTP_PASSWORD"
+    securite: Literal["starttls", "ssl", "aucune"] = "starttls"
+    delai_s: Annotated[StrictFloat | StrictInt, Field(gt=0, le=120)] = 20.0
+
+
+class CounsellorSection(Section):
+    """`conseillers:` call-back requests: where they go, how fast, how long they are kept."""
+
+    delai_prise_minutes: Annotated[StrictInt, Field(ge=1, le=14 * 24 * 60)] = 240
+    delai_annonce: Annotated[StrictStr, Field(min_length=1)] = "sous deux jours ouvrés"
+    delai_annonce_en: Annotated[StrictStr, Field(min_length=1)] = "within two working days"
+    conservation_jours: Annotated[StrictInt, Field(ge=1, le=365)] = 30
+    suivi_apres_jours: Annotated[StrictInt, Field(ge=1, le=90)] = 7
+    canaux: dict[Departement, ChannelSection] = {}
+    secours: ChannelSection | None = None
+    smtp: SmtpSection | None = None
+
+
+class AdminSection(Section):
+    """`admins:` the accounts that may use /stats, /nonrepondues and /reload in chat, and that
+    are told when a reload finds errors."""
+
+    telegram: list[StrictInt] = []  # Telegram user ids (e.g. from @userinfobot)
+    matrix: list[Annotated[StrictStr, Field(pattern=MATRIX_USER_ID)]] = []
+
+
 ADAPTER_SECTIONS = ("telegram", "matrix", "console")
 
 
@@ -225,6 +279,8 @@ class Config(Section):
     matrix: MatrixSection | None = None
     console: ConsoleSection = ConsoleSection()
     dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
+    conseillers: CounsellorSection = CounsellorSection()
+    admins: AdminSection = AdminSection()
 
     @field_validator("knowledge", "database", mode="after")
     @classmethod

@@ -174,6 +174,8 @@ class Dispatcher:
             usage=usage,
             unanswered=tuple(result.unanswered),
             callbacks=tuple(result.callbacks),
+            # the person's chat, kept (sealed) only with a call-back they consented to
+            address=incoming.conversation if result.callbacks else None,
         )
 
     @staticmethod

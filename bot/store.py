@@ -10,18 +10,23 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
 - questions the bot could not answer, with phone numbers, long numbers, e-mails, handles and
   names masked before they are stored (`bot.privacy`): for admins to improve the knowledge
   base; purged by admins or by /oubli;
-- call-back requests (a phone number only after consent): for a counsellor to call back;
+- call-back requests (a phone number only after consent, or "write to me here"; the facts the
+  counsellor reads; the person's chat, sealed with a key derived from the key file so that the
+  database alone does not give it): for a counsellor to call back and the person to be told who
+  took it (`bot/callbacks/`);
+- the outbox (`bot/staff/outbox.py`): messages to counsellors, admins and people, kept until
+  the platform took them, their text cleared once sent;
 - usage events (what kind of turn, need, category, département, counsellor code, and a short
   pseudonym to count people): the figures admins read. No text, no name, no platform id.
 
-`/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, usage
-events, and the adapters' per-person cursors (any cursor whose name holds the pseudonym). Deleted
-content is overwritten (`secure_delete`) and the WAL is checkpointed and truncated right after,
-so the text is gone from the files on disk, not only from the tables.
+`/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
+rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the
+pseudonym). Deleted content is overwritten (`secure_delete`) and the WAL is checkpointed and
+truncated right after, so the text is gone from the files on disk, not only from the tables.
 
 Nothing is kept longer than needed (`Store.prune`, run at every start): the inbox for two days,
-a conversation untouched for six months is erased with its questions and call-backs, and a
-call-back marked done keeps its number for 30 days.
+a conversation untouched for six months is erased with its questions, call-backs and outbox
+rows, and a call-back with an outcome is erased after 30 days (`conseillers.conservation_jours`).
 
 Conversation keys are pseudonymised with a keyed hash (HMAC-SHA256): platform ids never appear
 in clear. The key lives in its own file beside the database (`bot/store_files.py`), never in it.
@@ -189,12 +194,53 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE unanswered ADD COLUMN handled_faq TEXT;
     CREATE INDEX usage_referral ON usage_events (referral, person) WHERE referral IS NOT NULL;
     """,
+    # 4 (counsellors): the call-back lifecycle (request → notified → taken → outcome), the
+    #    person's chat sealed with the key file, and the outbox of messages to staff and people
+    """
+    ALTER TABLE callbacks ADD COLUMN departement TEXT;
+    ALTER TABLE callbacks ADD COLUMN lang TEXT;
+    ALTER TABLE callbacks ADD COLUMN contact TEXT;
+    ALTER TABLE callbacks ADD COLUMN address BLOB;
+    ALTER TABLE callbacks ADD COLUMN details TEXT;
+    ALTER TABLE callbacks ADD COLUMN follow_up INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE callbacks ADD COLUMN handler TEXT;
+    ALTER TABLE callbacks ADD COLUMN notified_at REAL;
+    ALTER TABLE callbacks ADD COLUMN escalated_at REAL;
+    ALTER TABLE callbacks ADD COLUMN taken_at REAL;
+    ALTER TABLE callbacks ADD COLUMN taken_by TEXT;
+    ALTER TABLE callbacks ADD COLUMN outcome_at REAL;
+    ALTER TABLE callbacks ADD COLUMN outcome_note TEXT;
+    ALTER TABLE callbacks ADD COLUMN followed_up_at REAL;
+    CREATE INDEX callbacks_open ON callbacks (status, notified_at);
+    ALTER TABLE referral_codes ADD COLUMN structure TEXT;
+    ALTER TABLE referral_codes ADD COLUMN accueil TEXT;
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        platform TEXT NOT NULL,
+        target TEXT NOT NULL,
+        sealed BLOB,
+        key TEXT,
+        kind TEXT NOT NULL,
+        callback_id INTEGER,
+        body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        due_at REAL NOT NULL,
+        sent_at REAL,
+        ref TEXT,
+        failed TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (platform, sent_at, due_at);
+    CREATE INDEX outbox_ref ON outbox (ref) WHERE ref IS NOT NULL;
+    CREATE INDEX outbox_key ON outbox (key);
+    """,
 )
 
 DAY_S = 24 * 3600
 INBOX_RETENTION_S = 2 * DAY_S  # platforms re-deliver for less than 24 hours
 STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is forgotten
 CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
+OPEN_STATUSES = "('nouveau', 'pris')"  # call-backs waiting for a counsellor or being handled
 BUSY_TIMEOUT_MS = 5000
 SENT_FLUSH_S = 0.05  # a confirmation waits at most this long for a job to travel with
 KEY_CACHE_SIZE = 20_000  # pseudonyms remembered in memory (never written anywhere)
@@ -226,20 +272,33 @@ class Unanswered:
 
 @dataclass(frozen=True, slots=True)
 class CallbackRequest:
+    """A request to be contacted by a person (`bot/callbacks/`), with the person's consent.
+
+    `amends_latest`: not a new request, but the moment or the follow-up opt-in of the person's
+    latest one (the fields left None are not changed)."""
+
     phone: str | None
     moment: str | None
     commune: str | None
     need: str | None
     referral: str | None
+    contact: str = "telephone"  # "telephone", or "ici": write to me in this chat
+    lang: str = "fr"
+    departement: str | None = None
+    details: str | None = None  # JSON for the counsellor: situation, structures proposed
+    follow_up: bool | None = None  # the person may be asked later whether it helped
+    amends_latest: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class ReferralCode:
     code: str
-    label: str
+    label: str | None  # None when saving: keep the stored label
     departement: str | None = None
     need: str | None = None
     commune: str | None = None
+    structure: str | None = None  # e.g. "Maison des solidarités de Toul"
+    accueil: str | None = None  # e.g. "Votre conseillère de la Maison des solidarités de Toul"
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +314,7 @@ class TurnRecord:
     unanswered: tuple[Unanswered, ...] = ()
     callbacks: tuple[CallbackRequest, ...] = ()
     keep_state: bool = False  # True: the stored state is left as it is (a turn not stepped)
+    address: str | None = None  # the person's chat, for a call-back only (sealed when stored)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +347,7 @@ class Store:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
         self._keys: dict[tuple[str, str], str] = {}  # (platform, conversation) -> pseudonym
+        self._fernet: Any = None  # built when first needed (`seal`)
 
     @classmethod
     @asynccontextmanager
@@ -322,6 +383,36 @@ class Store:
     @property
     def path(self) -> Path:
         return self._path
+
+    # --- sealing -------------------------------------------------------------------------------
+
+    def seal(self, text: str) -> bytes:
+        """`text` encrypted and authenticated with a key derived from the key file: a person's
+        chat kept for a call-back cannot be read from the database alone."""
+        sealed: bytes = self._sealer().encrypt(text.encode())
+        return sealed
+
+    def unseal(self, sealed: bytes | None) -> str | None:
+        """The text `seal` sealed; None if missing or sealed with another key."""
+        if not sealed:
+            return None
+        from cryptography.fernet import InvalidToken
+
+        try:
+            clear: bytes = self._sealer().decrypt(bytes(sealed))
+            return clear.decode()
+        except InvalidToken:
+            return None
+
+    def _sealer(self) -> Any:
+        if self._fernet is None:
+            import base64
+
+            from cryptography.fernet import Fernet
+
+            derived = hmac.new(self._secret, b"aiguillage:sealed-address", hashlib.sha256)
+            self._fernet = Fernet(base64.urlsafe_b64encode(derived.digest()))
+        return self._fernet
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(connection)` on the database thread inside a transaction (for other modules'
@@ -414,14 +505,19 @@ class Store:
 
         return await self._call(job)
 
-    async def prune(self, now: float | None = None) -> int:
+    async def prune(
+        self, now: float | None = None, callback_retention_s: float = CALLBACK_DONE_RETENTION_S
+    ) -> int:
         """Forget what is no longer needed; returns how many rows went.
 
         Inbox rows after two days; conversations untouched for six months (with their
-        unanswered questions and call-backs); call-backs marked done after 30 days.
+        unanswered questions, call-backs and outbox rows); call-backs with an outcome after
+        the retention period (30 days by default, `conseillers.conservation_jours`), and the
+        outbox rows sent or given up that long ago.
         """
         moment = now or time.time()
         idle = moment - STATE_RETENTION_S
+        done = moment - callback_retention_s
 
         def job(db: sqlite3.Connection) -> int:
             removed = 0
@@ -431,9 +527,15 @@ class Store:
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
+                ("DELETE FROM outbox WHERE key IN (SELECT key FROM conversations"
+                 " WHERE updated_at < ?)", idle),
                 ("DELETE FROM conversations WHERE updated_at < ?", idle),
-                ("DELETE FROM callbacks WHERE status != 'nouveau' AND at < ?",
-                 moment - CALLBACK_DONE_RETENTION_S),
+                ("DELETE FROM outbox WHERE callback_id IN (SELECT id FROM callbacks WHERE"
+                 f" status NOT IN {OPEN_STATUSES} AND coalesce(outcome_at, at) < ?)", done),
+                ("DELETE FROM callbacks WHERE status NOT IN"
+                 f" {OPEN_STATUSES} AND coalesce(outcome_at, at) < ?", done),
+                ("DELETE FROM outbox WHERE (sent_at IS NOT NULL OR failed IS NOT NULL)"
+                 " AND created_at < ?", done),
             ):  # fmt: skip
                 removed += max(0, db.execute(sql, (limit,)).rowcount)
             if removed:
@@ -472,18 +574,24 @@ class Store:
     # --- referral codes ------------------------------------------------------------------------
 
     async def save_referral(self, code: ReferralCode) -> None:
+        """Create or change a code; a field left None keeps its stored value."""
         await self._write(
-            "INSERT INTO referral_codes (code, label, departement, need, commune, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET label = excluded.label,"
-            " departement = excluded.departement, need = excluded.need,"
-            " commune = excluded.commune",
-            (code.code, code.label, code.departement, code.need, code.commune, time.time()),
-        )
+            "INSERT INTO referral_codes (code, label, departement, need, commune, structure,"
+            " accueil, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE"
+            " SET label = coalesce(excluded.label, label),"
+            " departement = coalesce(excluded.departement, departement),"
+            " need = coalesce(excluded.need, need), commune = coalesce(excluded.commune, commune),"
+            " structure = coalesce(excluded.structure, structure),"
+            " accueil = coalesce(excluded.accueil, accueil)",
+            (code.code, code.label, code.departement, code.need, code.commune, code.structure,
+             code.accueil, time.time()),
+        )  # fmt: skip
 
     async def referrals(self) -> dict[str, ReferralCode]:
         def job(db: sqlite3.Connection) -> dict[str, ReferralCode]:
             rows = db.execute(
-                "SELECT code, label, departement, need, commune FROM referral_codes"
+                "SELECT code, label, departement, need, commune, structure, accueil"
+                " FROM referral_codes"
             ).fetchall()
             return {str(r[0]): ReferralCode(*r) for r in rows}
 
@@ -518,6 +626,34 @@ class Store:
                     (since_day,),
                 ).fetchall()
                 out[name] = {str(k): int(v) for k, v in rows}
+            return out
+
+        return await self._call(job)
+
+    async def code_figures(self, since_day: str) -> dict[str, dict[str, int]]:
+        """Per counsellor code: distinct people who came by it, how many of them were shown a
+        result, and their call-back requests. Counts only, from the pseudonymised events."""
+
+        def job(db: sqlite3.Connection) -> dict[str, dict[str, int]]:
+            out: dict[str, dict[str, int]] = {}
+            came = (
+                "SELECT DISTINCT referral, person FROM usage_events WHERE day >= ?1"
+                " AND referral IS NOT NULL AND person IS NOT NULL"
+            )
+            queries = {
+                "personnes": f"SELECT referral, COUNT(*) FROM ({came}) GROUP BY referral",
+                "resultats": f"SELECT c.referral, COUNT(DISTINCT c.person) FROM ({came}) c"
+                " JOIN usage_events o ON o.person = c.person AND o.kind = 'orientation'"
+                " AND o.day >= ?1 GROUP BY c.referral",
+                "rappels": "SELECT referral, COUNT(*) FROM usage_events WHERE day >= ?1"
+                " AND kind = 'rappel' AND referral IS NOT NULL GROUP BY referral",
+            }
+            for name, sql in queries.items():
+                for code, count in db.execute(sql, (since_day,)):
+                    figures = out.setdefault(
+                        str(code), {"personnes": 0, "resultats": 0, "rappels": 0}
+                    )
+                    figures[name] = int(count)
             return out
 
         return await self._call(job)
@@ -623,21 +759,30 @@ class Store:
                     for u in record.unanswered
                 ],
             )
-        if record.callbacks:
-            db.executemany(
+        for c in record.callbacks:
+            if c.amends_latest:
+                db.execute(
+                    "UPDATE callbacks SET moment = coalesce(?, moment),"
+                    " follow_up = coalesce(?, follow_up) WHERE id = (SELECT max(id)"
+                    " FROM callbacks WHERE key = ?)",
+                    (c.moment, None if c.follow_up is None else int(c.follow_up), record.key),
+                )
+                continue
+            sealed = self.seal(record.address) if record.address is not None else None
+            db.execute(
                 "INSERT INTO callbacks (at, key, platform, phone, moment, commune, need,"
-                " referral) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
-                     c.referral)
-                    for c in record.callbacks
-                ],
+                " referral, contact, lang, departement, details, follow_up, address)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (now, record.key, record.platform, c.phone, c.moment, c.commune, c.need,
+                 c.referral, c.contact, c.lang, c.departement, c.details, int(bool(c.follow_up)),
+                 sealed),
             )  # fmt: skip
 
     def _erase(self, db: sqlite3.Connection, key: str) -> None:
         for sql, value in (
             ("DELETE FROM conversations WHERE key = ?", key),
             ("DELETE FROM unanswered WHERE key = ?", key),
+            ("DELETE FROM outbox WHERE key = ?", key),
             ("DELETE FROM callbacks WHERE key = ?", key),
             ("DELETE FROM inbox WHERE key = ?", key),
             ("DELETE FROM usage_events WHERE person = ?", key[:PERSON_LENGTH]),

@@ -589,10 +589,13 @@ class Session:
         else:
             self.state = json.loads(json.dumps(result.state, ensure_ascii=False))
             self.unanswered += [u.text for u in result.unanswered]
-            self.callbacks += [
-                {"telephone": c.phone, "moment": c.moment, "statut": "nouveau"}
-                for c in result.callbacks
-            ]
+            for c in result.callbacks:
+                if c.amends_latest and self.callbacks:  # the moment given after the number
+                    self.callbacks[-1]["moment"] = c.moment or self.callbacks[-1]["moment"]
+                elif not c.amends_latest:
+                    self.callbacks.append(
+                        {"telephone": c.phone, "moment": c.moment, "statut": "nouveau"}
+                    )
         if result.turn.replies:
             self.choices = tuple(c for reply in result.turn.replies for c in reply.choices)
             with_choices = [reply.choices for reply in result.turn.replies if reply.choices]

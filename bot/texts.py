@@ -328,6 +328,106 @@ TEXTS: dict[str, dict[str, str]] = {
         "fr": "Il n'y a pas de territoire zéro chômeur à {commune} d'après mes fiches.",
         "en": "There is no zero-long-term-unemployment territory in {commune} in my records.",
     },
+    # --- counsellors, call-backs, admins (bot/conversation/acts/{referral,human,admin}.py) ---
+    "privacy_code": {
+        "fr": "Je garde aussi le code du conseiller qui vous a envoyé ici, pour compter les "
+        "personnes venues par lui.",
+        "en": "I also keep the code of the adviser who sent you here, to count the people who "
+        "came through them.",
+    },
+    "referral_named": {
+        "fr": "Bienvenue ! {accueil} vous a transmis ce lien (code {code}).",
+        "en": "Welcome! {accueil} gave you this link (code {code}).",
+    },
+    "referral_sent_by": {
+        "fr": "Votre conseiller ou conseillère de {structure}",
+        "en": "Your adviser at {structure}",
+    },
+    "referral_kept": {
+        "fr": "Je garde ce code pour compter les personnes venues par votre conseiller.",
+        "en": "I keep this code to count the people who came through your adviser.",
+    },
+    "referral_see_need": {"fr": "Voir : {besoin}", "en": "See: {besoin}"},
+    "callback_someone": {
+        "fr": "Un conseiller du Département",
+        "en": "An adviser of the Département",
+    },
+    "callback_consent_who": {
+        "fr": "Pour qu'on vous recontacte, je garde votre numéro (ou cette conversation) et ce "
+        "que vous m'avez dit, jusqu'à la fin de la demande. {who} le verra. Vous êtes "
+        "d'accord ?",
+        "en": "So that someone contacts you, I keep your number (or this chat) and what you "
+        "told me, until the request is done. {who} will see it. Do you agree?",
+    },
+    "callback_ask_contact": {
+        "fr": "Quel est votre numéro de téléphone ? Si vous préférez un message écrit, "
+        "choisissez « Écrivez-moi ici ».",
+        "en": "What is your phone number? If you prefer a written message, choose “Write to me "
+        "here”.",
+    },
+    "callback_here": {"fr": "Écrivez-moi ici", "en": "Write to me here"},
+    "callback_cancel": {"fr": "Annuler", "en": "Cancel"},
+    "callback_done_phone": {
+        "fr": "C'est noté. {who} va vous rappeler au {phone}, {delay}. Quand préférez-vous "
+        "être appelé·e ? Tapez /oubli pour annuler et effacer votre numéro.",
+        "en": "Noted. {who} will call you back on {phone}, {delay}. When do you prefer to be "
+        "called? Type /oubli to cancel and erase your number.",
+    },
+    "callback_done_here": {
+        "fr": "C'est noté. {who} va vous écrire ici, {delay}. Quand préférez-vous avoir le "
+        "message ? Tapez /oubli pour annuler.",
+        "en": "Noted. {who} will write to you here, {delay}. When do you prefer the message? "
+        "Type /oubli to cancel.",
+    },
+    "moment_matin": {"fr": "Le matin", "en": "In the morning"},
+    "moment_apres_midi": {"fr": "L'après-midi", "en": "In the afternoon"},
+    "moment_indifferent": {"fr": "Peu importe", "en": "Any time"},
+    "callback_moment_noted": {
+        "fr": "Merci, c'est noté. Dans quelques jours, voulez-vous que je vous demande si cela "
+        "vous a aidé ?",
+        "en": "Thank you, noted. In a few days, may I ask you whether it helped?",
+    },
+    "callback_optin_yes": {
+        "fr": "D'accord, je vous poserai la question dans quelques jours.",
+        "en": "All right, I will ask you in a few days.",
+    },
+    "callback_optin_no": {
+        "fr": "D'accord, je ne vous redemanderai rien.",
+        "en": "All right, I will not ask you anything more.",
+    },
+    "callback_taken_phone": {
+        "fr": "Bonne nouvelle : {who} a pris votre demande. Vous serez appelé·e au {phone}.",
+        "en": "Good news: {who} took your request. You will be called on {phone}.",
+    },
+    "callback_taken_here": {
+        "fr": "Bonne nouvelle : {who} a pris votre demande. Vous aurez un message ici.",
+        "en": "Good news: {who} took your request. You will get a message here.",
+    },
+    "callback_message": {
+        "fr": "Message de {who} :\n{message}",
+        "en": "Message from {who}:\n{message}",
+    },
+    "callback_follow_up": {
+        "fr": "Bonjour ! Un conseiller a traité votre demande de rappel. Est-ce que cela vous "
+        "a aidé ?",
+        "en": "Hello! An adviser handled your call-back request. Did it help you?",
+    },
+    "follow_up_yes": {
+        "fr": "Merci ! Je suis content que cela vous ait aidé. Je reste là si besoin.",
+        "en": "Thank you! I am glad it helped. I am here if you need.",
+    },
+    "follow_up_no": {
+        "fr": "Merci de le dire. Vous pouvez redemander à être rappelé·e, ou chercher une "
+        "autre structure avec moi.",
+        "en": "Thank you for saying so. You can ask for a call back again, or look for another "
+        "organisation with me.",
+    },
+    "admin_only": {
+        "fr": "Cette commande est réservée aux administrateurs. Je peux vous aider à trouver "
+        "une structure : dites-moi ce que vous cherchez.",
+        "en": "This command is for admins. I can help you find an organisation: tell me what "
+        "you are looking for.",
+    },
 }
 
 

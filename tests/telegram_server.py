@@ -351,6 +351,8 @@ class FakeTelegram:
         self.commands: dict[str, list[dict[str, str]]] = {}
         self.webhook: dict[str, Any] | None = None
         self.callback_queries: dict[str, bool] = {}  # id -> answered
+        self.callback_answers: dict[str, str] = {}  # id -> the text shown (a toast)
+        self.groups: dict[int, str] = {}  # group chat id (negative) -> title
         self.flood_until = 0.0
         self.flood_retry_after = 1
         self.flood_answers = 0
@@ -456,8 +458,11 @@ class FakeTelegram:
     async def send_media(self, chat: int, kind: str) -> int:
         return await self._push("message", self._message(chat, "fr", **{kind: MEDIA[kind]()}))
 
-    async def press(self, chat: int, label_or_data: str, message: Sent | None = None) -> int:
-        """Press a button of the bot's last message with a keyboard (or of `message`)."""
+    async def press(
+        self, chat: int, label_or_data: str, message: Sent | None = None, by: int | None = None
+    ) -> int:
+        """Press a button of the bot's last message with a keyboard (or of `message`); in a
+        group, `by` is the member who presses it."""
         if message is None:
             with_keyboard = [s for s in self.sent[chat] if s.buttons]
             if not with_keyboard:
@@ -472,12 +477,33 @@ class FakeTelegram:
         self.callback_queries[query_id] = False
         query = {
             "id": query_id,
-            "from": self._user(chat, "fr"),
+            "from": self._user(by if by is not None else chat, "fr"),
             "message": self._message_json(message),
             "chat_instance": f"ci{chat}",
             "data": data,
         }
         return await self._push("callback_query", query)
+
+    def add_group(self, chat: int, title: str = "Conseillers") -> None:
+        """A group the bot is a member of (ids of groups are negative)."""
+        if chat >= 0:
+            raise ValueError("Telegram group ids are negative")
+        self.groups[chat] = title
+
+    async def send_group_text(
+        self, group: int, by: int, text: str, reply_to: Sent | None = None
+    ) -> int:
+        """A member of a group writes in it, maybe as a reply to one of the bot's messages."""
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[group]),
+            "date": int(time.time()),
+            "chat": {"id": group, "type": "group", "title": self.groups[group]},
+            "from": self._user(by, "fr"),
+            "text": text,
+        }
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_json(reply_to)
+        return await self._push("message", message)
 
     def inject_raw(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
@@ -610,11 +636,15 @@ class FakeTelegram:
         out: dict[str, Any] = {
             "message_id": sent.message_id,
             "date": int(sent.at),
-            "chat": {
-                "id": sent.chat_id,
-                "type": "private",
-                "first_name": f"Personne {sent.chat_id}",
-            },
+            "chat": (
+                {"id": sent.chat_id, "type": "group", "title": self.groups[sent.chat_id]}
+                if sent.chat_id in self.groups
+                else {
+                    "id": sent.chat_id,
+                    "type": "private",
+                    "first_name": f"Personne {sent.chat_id}",
+                }
+            ),
             "from": self._bot_user(),
         }
         if sent.method == "sendMessage":
@@ -631,7 +661,7 @@ class FakeTelegram:
     def _chat(self, params: dict[str, Any]) -> int:
         chat = self._int(params, "chat_id")
         assert chat is not None
-        if chat <= 0:
+        if chat <= 0 and chat not in self.groups:
             raise bad("chat not found")
         return chat
 
@@ -846,4 +876,6 @@ class FakeTelegram:
         if len(str(params.get("text", ""))) > 200:
             raise bad("MESSAGE_TOO_LONG")
         self.callback_queries[query_id] = True
+        if params.get("text"):
+            self.callback_answers[query_id] = str(params["text"])
         return True

@@ -20,6 +20,7 @@ from bot.kb.vocab import ROUTABLE_NEEDS
 from bot.messages import Choice, StructureCard
 from bot.orientation import Orientation
 from bot.places import Commune, Gazetteer
+from bot.staff.directory import StaffDirectory
 from bot.store import CallbackRequest, Unanswered, UsageEvent
 from bot.texts import t
 
@@ -34,6 +35,7 @@ class Services:
     orientation: Orientation
     settings: DialogueSettings
     clock: Callable[[], dt.datetime]  # local time, for opening hours and seasons
+    staff: StaffDirectory = field(default_factory=StaffDirectory)  # counsellor codes, channels
 
     def commune(self, state: ConversationState) -> Commune | None:
         insee = state.facts.commune

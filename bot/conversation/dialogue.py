@@ -29,6 +29,7 @@ from bot.kb.knowledge import KnowledgeBase
 from bot.messages import Incoming, Reply, Turn
 from bot.orientation import Orientation
 from bot.places import Gazetteer
+from bot.staff.directory import StaffDirectory
 from bot.store import UsageEvent
 from bot.texts import t
 
@@ -49,8 +50,10 @@ class OrientationDialogue:
         home_departement: str,
         today: dt.date | None = None,
         clock: Callable[[], dt.datetime] | None = None,
+        staff: StaffDirectory | None = None,
     ) -> None:
-        """`today` fixes the date (tests, replays: then the time is 10:00); `clock` the time."""
+        """`today` fixes the date (tests, replays: then the time is 10:00); `clock` the time;
+        `staff` the counsellor codes and channels (bot/staff/directory.py)."""
         now: Callable[[], dt.datetime] = clock or (_morning_of(today) if today else _paris_now)
 
         def day() -> dt.date:
@@ -58,7 +61,9 @@ class OrientationDialogue:
 
         orientation = Orientation(kb, gazetteer, home_departement, day)
         reader = Reader(kb, gazetteer, home_departement, day)
-        self.services = Services(kb, gazetteer, reader, orientation, settings, now)
+        self.services = Services(
+            kb, gazetteer, reader, orientation, settings, now, staff or StaffDirectory()
+        )
 
     # --- the Dialogue protocol -----------------------------------------------------------------
 
@@ -77,7 +82,10 @@ class OrientationDialogue:
         if frame.truncated or incoming.truncated:
             replies.insert(0, Reply(t(new.lang, "too_long")))
         if first_contact and not planned.erase:
-            replies.insert(0, Reply(t(new.lang, "privacy")))
+            privacy = t(new.lang, "privacy")
+            if new.referral:  # opened from a counsellor's link: the code is kept too
+                privacy += " " + t(new.lang, "privacy_code")
+            replies.insert(0, Reply(privacy))
             new.greeted = True
         if replies and replies[-1].choices:
             new.choices = [(c.id, c.label) for c in replies[-1].choices]

@@ -2,6 +2,7 @@
 
 The order is fixed and is the whole policy of a turn:
 
+0. admin         /stats, /nonrepondues, /reload: only admin accounts (answered by their adapter)
 1. commands      /start, /aide, /recommencer, /mes_donnees, /oubli
 2. safety        an emergency gets the numbers first, and nothing else gets in the way
 3. referral      a counsellor's link or code
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from bot.conversation import slots
 from bot.conversation.act import Act, Services, TurnInfo
 from bot.conversation.acts import (
+    admin,
     answer,
     commands,
     details,
@@ -41,6 +43,7 @@ from bot.store import CallbackRequest, Unanswered, UsageEvent
 
 ActHandler = Callable[[Frame, ConversationState, Services, TurnInfo], Act | None]
 ACTS: tuple[ActHandler, ...] = (
+    admin.act,  # /stats, /nonrepondues, /reload: for admin accounts (their adapter answers)
     commands.act,
     safety.act,
     referral.act,

@@ -26,7 +26,14 @@ _OTHER_NEEDS = {
     "hors_perimetre": "Hors du périmètre du bot",
     "urgence": "Urgence",
 }
-STATUSES = {"nouveau": "Nouvelle", "traite": "Traitée"}
+STATUSES = {
+    "nouveau": "Nouvelle",
+    "traite": "Traitée",
+    "pris": "Prise en charge",
+    "joint": "Personne jointe",
+    "injoignable": "Personne pas jointe",
+    "oriente": "Orientée vers une structure",
+}  # the call-back lifecycle: bot/callbacks/__init__.py
 PLATFORMS = {"telegram": "Telegram", "matrix": "Matrix", "console": "Terminal", "jsonl": "JSON"}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.kb.models import (
     AskableFact,
     Category,
+    CodeConseiller,
     Faq,
     Langage,
     LexiconEntry,
@@ -75,6 +76,7 @@ class KnowledgeBase:
     statuts: tuple[StatutEntry, ...]
     faits: tuple[AskableFact, ...] = ()  # the facts the bot may ask, in asking order
     langage: Langage = field(default_factory=Langage)
+    codes_conseillers: dict[str, CodeConseiller] = field(default_factory=dict)  # by code
     warnings: tuple[Problem, ...] = field(default=())
     # départements left out because their files have errors: code → those errors
     disabled: Mapping[str, tuple[Problem, ...]] = field(default_factory=dict)

@@ -113,6 +113,47 @@ class Meta(Strict):
     conseiller: Contact | None = None
 
 
+# --- counsellors' referral codes ---------------------------------------------------------------
+
+ReferralCodeId = Annotated[
+    str, Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,39}$", description="ex. CD54-TOUL-MDS")
+]
+MatrixRoomId = Annotated[str, Field(pattern=r"^!\S+$")]  # v12 room ids: no ":server"
+
+
+class Demandes(Strict):
+    """Where the call-back requests of a code go (at least one channel)."""
+
+    libelle: str | None = None  # who calls back, as the person is told (default: the structure)
+    telegram: int | None = None  # a Telegram group's chat id (negative)
+    matrix: MatrixRoomId | None = None  # a Matrix room id, !salon:serveur
+    courriel: list[EmailStr] = Field(default_factory=list)
+
+    @field_validator("courriel")
+    @classmethod
+    def _no_duplicates(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class CodeConseiller(Strict):
+    """Our addition: a counsellor's referral code, for links, QR codes and posters
+    (`aiguillage link CODE`). A person who comes by it is greeted in the counsellor's name, the
+    presets (need, commune) apply, and their call-back requests go to `demandes` (else to the
+    département's default channel of config.yaml)."""
+
+    code: ReferralCodeId
+    libelle: str = Field(min_length=1, max_length=120)  # e.g. "MDS de Toul — Mme Martin"
+    structure: str = Field(min_length=1, max_length=120)  # e.g. "Maison des solidarités de Toul"
+    departement: DeptCode
+    # how the person is greeted: "<accueil> vous a transmis ce lien."
+    accueil: str | None = Field(None, max_length=160)
+    territoire: list[InseeCode] = Field(default_factory=list)  # communes served (info)
+    besoin: NeedId | None = None  # preset need
+    commune: InseeCode | None = None  # preset commune
+    demandes: Demandes | None = None
+    exemple: bool = False
+
+
 # --- categories, needs --------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, TypeAdapter
 from bot.kb.models import (
     AskableFact,
     Category,
+    CodeConseiller,
     Faq,
     Langage,
     LexiconEntry,
@@ -170,6 +171,8 @@ SECTIONS: Final = {
         section("statuts", "statuts", StatutEntry, ALL, COMMUN),
         section("faits", "faits", AskableFact, Holding(_items, _in_asking_order), COMMUN),
         section("langage", "langage", Langage, Holding(_items, _langage), COMMUN, single=True),
+        section("codes_conseillers", "codes_conseillers", CodeConseiller,
+                Holding(_first_by("code"), _merged), DEPARTEMENT),
     )
 }  # fmt: skip
 HELD_TYPES: Final = MappingProxyType({key: spec.held_type for key, spec in SECTIONS.items()})

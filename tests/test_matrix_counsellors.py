@@ -1,0 +1,182 @@
+"""Counsellors and admins on Matrix, against the real Synapse: the counsellors' room receives
+the request, a counsellor takes it by replying « je prends », the person is told who took it in
+their own room, a 👍 on a request already taken is answered kindly, the outcome is a reply;
+an admin account gets /stats, anyone else is refused kindly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from adapters import matrix as mx
+from adapters.base import AdapterContext
+from bot.kb.knowledge import KnowledgeBase
+from bot.places import Gazetteer
+from tests.counsellors_support import Staffed, config_with, staffed
+from tests.synapse_fixture import Person, Synapse, check, person, synapse_server  # noqa: F401
+
+pytestmark = pytest.mark.synapse
+
+
+@asynccontextmanager
+async def bot_with_staff(
+    synapse: Synapse,
+    tmp_path: Path,
+    knowledge: KnowledgeBase,
+    gazetteer: Gazetteer,
+    counsellor: Person,
+    admin_id: str,
+) -> AsyncIterator[tuple[str, str, Staffed]]:
+    """The bot, a counsellors' room it was invited to, and its staff services."""
+    user_id, password = synapse.register("bot")
+    os.environ["TEST_STAFF_BOT_PW"] = password
+    created = check(
+        await counsellor.client.room_create(name="Conseillers insertion 54", invite=[user_id])
+    )
+    room = str(created.room_id)
+    config = config_with(
+        conseillers={"canaux": {"54": {"libelle": "L'équipe insertion", "matrix": room}}},
+        admins={"matrix": [admin_id]},
+    )
+    raw = {
+        "homeserver": synapse.url,
+        "user_id": user_id,
+        "password_env": "TEST_STAFF_BOT_PW",
+        "encryption": "off",
+    }
+    async with staffed(tmp_path, knowledge, gazetteer, config) as bot:
+        context = AdapterContext(bot.dispatcher, bot.store, raw, str(tmp_path), staff=bot.staff)
+        adapter = mx.create(context)
+        stop = asyncio.Event()
+        task = asyncio.create_task(adapter.run(stop))
+        loops = asyncio.create_task(bot.staff.run(stop))
+        try:
+            async with asyncio.timeout(30):
+                await adapter.ready.wait()
+            await counsellor.wait_for(
+                lambda: (
+                    user_id
+                    in (
+                        counsellor.client.rooms[room].users
+                        if room in counsellor.client.rooms
+                        else {}
+                    )
+                ),
+                what="bot joins the room",
+            )
+            yield user_id, room, bot
+        finally:
+            stop.set()
+            async with asyncio.timeout(20):
+                await task
+                await loops
+
+
+async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
+    synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    async with person(synapse, "@nobody:localhost") as counsellor:
+        counsellor.bot_id = ""  # set below, once the bot exists
+        async with bot_with_staff(
+            synapse, tmp_path, knowledge, gazetteer, counsellor, "@admin:localhost"
+        ) as (bot_id, room, bot):
+            counsellor.bot_id = bot_id
+            async with person(synapse, bot_id) as ben:
+                dm = await ben.dm()
+                await ben.collect(dm, 0)
+                for text in (
+                    "je cherche une auto-école solidaire à Nancy",
+                    "/conseiller",
+                    "1",
+                    "oui",
+                ):
+                    await ben.ask(dm, text)
+                done = await ben.ask(dm, "mon numéro : 06 11 22 33 44")
+                assert "L'équipe insertion va vous rappeler au 06 11 22 33 44" in done[-1].body
+                requests = await counsellor.wait_replies(room, 1)
+                request = requests[0]
+                assert "Demande de rappel n°1" in request.body
+                assert "Commune : Nancy (54)" in request.body
+                assert "répondez « je prends »" in request.body
+
+                await counsellor.send(
+                    room,
+                    {
+                        "msgtype": "m.text",
+                        "body": "je prends",
+                        "m.relates_to": {"m.in_reply_to": {"event_id": request.event_id}},
+                    },
+                )
+                await ben.wait_for(
+                    lambda: any("a pris votre demande" in r.body for r in ben.replies(dm)),
+                    what="the person is told",
+                )
+                told = next(r.body for r in ben.replies(dm) if "a pris votre demande" in r.body)
+                assert "(L'équipe insertion) a pris votre demande" in told
+                confirmation = (await counsellor.wait_replies(room, 2))[1]
+                assert "prise par" in confirmation.body
+
+                check(
+                    await counsellor.client.room_send(
+                        room,
+                        "m.reaction",
+                        {
+                            "m.relates_to": {
+                                "rel_type": "m.annotation",
+                                "event_id": request.event_id,
+                                "key": "👍",
+                            }
+                        },
+                    )
+                )
+                await counsellor.wait_for(
+                    lambda: any("déjà prise" in r.body for r in counsellor.replies(room)),
+                    what="already taken",
+                )
+
+                await counsellor.send(
+                    room,
+                    {
+                        "msgtype": "m.text",
+                        "body": "orientée vers la mission locale",
+                        "m.relates_to": {"m.in_reply_to": {"event_id": confirmation.event_id}},
+                    },
+                )
+                await counsellor.wait_for(
+                    lambda: any(
+                        "Orientée vers une structure" in r.body for r in counsellor.replies(room)
+                    ),
+                    what="outcome",
+                )
+                rows = await bot.requests()
+                assert rows[0]["status"] == "oriente"
+                assert rows[0]["outcome_note"] == "vers la mission locale"
+
+
+async def test_admin_commands_on_matrix(
+    synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    async with (
+        person(synapse, "@nobody:localhost") as counsellor,
+        person(synapse, "@nobody:localhost") as admin,
+        bot_with_staff(synapse, tmp_path, knowledge, gazetteer, counsellor, admin.user_id) as (
+            bot_id,
+            _,
+            _,
+        ),
+    ):
+        admin.bot_id = bot_id
+        async with person(synapse, bot_id) as ben:
+            dm = await ben.dm()
+            await ben.collect(dm, 0)
+            refused = await ben.ask(dm, "/stats")
+            assert "réservée aux administrateurs" in refused[-1].body
+            admin_room = await admin.dm()
+            await admin.collect(admin_room, 0)
+            stats = await admin.ask(admin_room, "/stats")
+            assert "Depuis le" in stats[-1].body and "personnes" in stats[-1].body
