@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,7 +61,7 @@ from adapters.base import (
 )
 from bot.callbacks.summary import staff_action
 from bot.config import MatrixSection, config_error
-from bot.messages import Choice, Incoming, Location, Reply, Turn
+from bot.messages import Choice, Incoming, Location, Reply, StructureCard, Turn
 from bot.staff.admins import admin_command
 from bot.staff.outbox import OutMessage, TryLater, Undeliverable, drain
 
@@ -272,6 +272,47 @@ def answered_in(events: Iterable[Any], me: str) -> dict[str, Answered]:
             entry = found.setdefault(marker["event_id"], Answered(set(), total))
             entry.parts.add(part)
     return found
+
+
+def geo_uri(card: StructureCard) -> str | None:
+    """`geo:48.69000,6.18000` for a card with coordinates (RFC 5870)."""
+    if card.latitude is None or card.longitude is None:
+        return None
+    return f"geo:{card.latitude:.5f},{card.longitude:.5f}"
+
+
+def location_content(card: StructureCard) -> dict[str, Any] | None:
+    """An `m.location` event for a reply about one place: clients show it on a map."""
+    uri = geo_uri(card)
+    if uri is None:
+        return None
+    where = ", ".join(p for p in (card.adresse, card.commune) if p)
+    body = f"{card.nom} — {where} ({uri})" if where else f"{card.nom} ({uri})"
+    return {
+        "msgtype": "m.location",
+        "body": body,
+        "geo_uri": uri,
+        # the extensible-events form newer clients read (MSC3488)
+        "org.matrix.msc3488.location": {"uri": uri, "description": card.nom},
+        "org.matrix.msc1767.text": body,
+    }
+
+
+def turn_contents(
+    replies: Sequence[Reply], in_reply_to: str | None, event_id: str
+) -> list[dict[str, Any]]:
+    """The messages of one answer: each reply's text, and after a reply about one place its
+    `m.location`. Every part records which event it answers and how many parts there are."""
+    parts: list[dict[str, Any]] = []
+    for reply in replies:
+        parts.append(reply_content(reply, in_reply_to if not parts else None))
+        place = reply.place
+        location = location_content(place) if place is not None else None
+        if location is not None:
+            parts.append(location)
+    for index, content in enumerate(parts):
+        content[ANSWER_KEY] = {"event_id": event_id, "part": index, "parts": len(parts)}
+    return parts
 
 
 def text_content(text: str, in_reply_to: str | None = None) -> dict[str, Any]:
@@ -828,12 +869,10 @@ class MatrixAdapter:
         seen = self._answered.get(room_id, {}).get(incoming.event_id)
         if seen is not None:
             log.info("matrix: event already answered in room %s; not sent again", _tag(room_id))
-        total = len(turn.replies)
-        for index, reply in enumerate(turn.replies):
+        contents = turn_contents(turn.replies, in_reply_to, incoming.event_id)
+        for index, content in enumerate(contents):
             if seen is not None and (seen.complete or index in seen.parts):
                 continue
-            answers = (incoming.event_id, index, total)
-            content = reply_content(reply, in_reply_to if index == 0 else None, answers)
             await self._send(room_id, content, txn_id(incoming.event_id, index))
         await self._dispatcher.confirm_sent(incoming)
 

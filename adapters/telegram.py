@@ -778,7 +778,19 @@ class TelegramAdapter:
             )
 
     async def _send(self, chat: int, message: OutMessage) -> None:
-        """HTML first; if Telegram cannot parse it, the plain text (then without keyboard)."""
+        """HTML first; if Telegram cannot parse it, the plain text (then without keyboard).
+        A venue that Telegram refuses is left out: the text after it has the address."""
+        if message.venue is not None:
+            venue = message.venue
+            try:
+                await self.bot.send_venue(
+                    chat, venue.latitude, venue.longitude, venue.title, venue.address
+                )
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    raise
+                log.warning("venue refused (%s); the text has the address", exc.message)
+            return
         try:
             await self.bot.send_message(
                 chat,

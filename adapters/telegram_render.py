@@ -34,12 +34,39 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup
 
 
 @dataclass(frozen=True, slots=True)
+class Venue:
+    """A place Telegram shows on a map, with its name and address (tap: directions)."""
+
+    latitude: float
+    longitude: float
+    title: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
 class OutMessage:
     """One Telegram message: HTML text, its plain-text twin (fallback) and an optional keyboard."""
 
     html: str
     plain: str
     markup: Markup | None = None
+    venue: Venue | None = None  # sent with sendVenue instead of a text
+
+
+MAX_VENUE_FIELD = 256  # title and address stay short on a phone
+
+
+def venue_of(card: StructureCard) -> Venue | None:
+    """The card as a Telegram venue; None without coordinates."""
+    if card.latitude is None or card.longitude is None:
+        return None
+    parts = [p for p in (card.adresse, card.commune) if p]
+    if card.adresse and card.commune and card.commune.lower() in card.adresse.lower():
+        parts = [card.adresse]
+    address = ", ".join(parts) or f"{card.latitude:.5f}, {card.longitude:.5f}"
+    return Venue(
+        card.latitude, card.longitude, card.nom[:MAX_VENUE_FIELD], address[:MAX_VENUE_FIELD]
+    )
 
 
 def escape(text: str) -> str:
@@ -171,9 +198,13 @@ def render_reply(reply: Reply) -> list[OutMessage]:
     """One reply → one message (several if the text is longer than Telegram allows).
 
     The inline keyboard goes on the last part. A location request becomes a reply keyboard; if
-    the last part already carries buttons, a short extra message carries it.
+    the last part already carries buttons, a short extra message carries it. A reply about
+    one place (`Reply.venue`) is sent as a venue first, then its text: the map link is the
+    venue.
     """
-    html_maps, plain_maps = _map_lines(reply.structures)
+    place = reply.place
+    venue = venue_of(place) if place is not None else None
+    html_maps, plain_maps = _map_lines(() if venue else reply.structures)
     appendix_len = sum(visible_length(line) + 1 for line in plain_maps) + 1
     parts = split_text(reply.text) or [EMPTY_TEXT]
     messages: list[tuple[str, str]] = [(escape(p), p) for p in parts]
@@ -195,6 +226,8 @@ def render_reply(reply: Reply) -> list[OutMessage]:
         else:
             prompt = LOCATION_PROMPT
             out.append(OutMessage(escape(prompt), prompt, location_keyboard()))
+    if venue is not None:
+        out.insert(0, OutMessage("", f"📍 {venue.title}, {venue.address}", venue=venue))
     return out
 
 

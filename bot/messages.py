@@ -82,6 +82,9 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     structures: tuple[StructureCard, ...] = ()
     request_location: bool = False
+    # The reply is about its one structure: platforms that can show a place show it as one
+    # (a Telegram venue, a Matrix `m.location` with its `geo:` URI). Not in the JSON-lines view.
+    venue: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}
@@ -98,6 +101,7 @@ class Reply:
             choices=choices,
             structures=structures,
             request_location=bool(data.get("request_location", False)),
+            venue=bool(data.get("venue", False)),
         )
 
     def to_storage(self) -> dict[str, Any]:
@@ -106,7 +110,17 @@ class Reply:
             out["structures"] = [_card_dict(s) for s in self.structures]
         if self.request_location:
             out["request_location"] = True
+        if self.venue:
+            out["venue"] = True
         return out
+
+    @property
+    def place(self) -> StructureCard | None:
+        """The structure to show as a place (`venue`), when it has coordinates."""
+        if not self.venue or len(self.structures) != 1:
+            return None
+        card = self.structures[0]
+        return card if card.latitude is not None and card.longitude is not None else None
 
 
 def _card_dict(card: StructureCard) -> dict[str, Any]:

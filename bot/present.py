@@ -181,8 +181,10 @@ def trace_entry(routed: Routed) -> dict[str, Any]:
 
 
 def card(routed: Routed) -> StructureCard:
+    """A structure for platforms that show places; a service "à distance" has no pin."""
     place = routed.proposal.place
     service, structure = place.service, place.structure
+    pinned = not remote(place)
     return StructureCard(
         id=structure.id,
         nom=structure.nom,
@@ -192,8 +194,8 @@ def card(routed: Routed) -> StructureCard:
         commune=(service.commune if service else None) or structure.commune,
         telephone=(service.telephone if service else None) or structure.telephone,
         site_web=structure.site_web,
-        latitude=place.lat,
-        longitude=place.lon,
+        latitude=place.lat if pinned else None,
+        longitude=place.lon if pinned else None,
         exemple=structure.exemple or bool(service and service.exemple),
     )
 

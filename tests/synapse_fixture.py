@@ -168,6 +168,7 @@ class Received:
     formatted_body: str | None
     relates_to: dict[str, Any] | None
     at: float
+    content: dict[str, Any] = field(default_factory=dict)  # the whole content, as sent
 
 
 @dataclass
@@ -183,7 +184,9 @@ class Person:
 
     async def start(self) -> None:
         check(await self.client.sync(timeout=0))
-        self.client.add_event_callback(self._on_message, (nio.RoomMessageText, nio.MegolmEvent))
+        self.client.add_event_callback(
+            self._on_message, (nio.RoomMessageText, nio.RoomMessageUnknown, nio.MegolmEvent)
+        )
         self._task = asyncio.create_task(self._sync_forever())
 
     async def _sync_forever(self) -> None:
@@ -198,14 +201,15 @@ class Person:
     async def _on_message(self, room: nio.MatrixRoom, event: Any) -> None:
         if event.sender != self.bot_id:
             return
+        content: dict[str, Any] = {}
         if isinstance(event, nio.MegolmEvent):
             body, formatted, relates = "<undecryptable>", None, None
         else:
             content = event.source.get("content", {})
-            body, formatted = event.body, content.get("formatted_body")
+            body, formatted = str(content.get("body", "")), content.get("formatted_body")
             relates = content.get("m.relates_to")
         self.inbox.setdefault(room.room_id, []).append(
-            Received(event.event_id, body, formatted, relates, time.monotonic())
+            Received(event.event_id, body, formatted, relates, time.monotonic(), content)
         )
         self._new.set()
 

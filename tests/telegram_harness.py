@@ -45,6 +45,13 @@ class EchoDialogue:
             card = StructureCard("s1", "Garage <Solidaire> & Co", "garage_solidaire", 1.2,
                                  latitude=48.6921, longitude=6.1844)  # fmt: skip
             replies = [Reply("Voici une structure proche.", structures=(card,))]
+        elif text in ("lieu", "lieu à distance"):
+            pinned = text == "lieu"
+            card = StructureCard("s1", "Garage <Solidaire> & Co", "garage_solidaire", 1.2,
+                                 adresse="3 rue de la Paix", commune="Nancy",
+                                 latitude=48.6921 if pinned else None,
+                                 longitude=6.1844 if pinned else None)  # fmt: skip
+            replies = [Reply("1. Garage : tout sur lui.", structures=(card,), venue=True)]
         elif text == "position":
             replies = [Reply("Où êtes-vous ?", request_location=True)]
         else:

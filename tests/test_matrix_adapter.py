@@ -8,7 +8,7 @@ import contextlib
 import os
 import stat
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 from adapters import matrix as mx
 from adapters.base import AdapterContext, ConfigError
 from bot.dispatcher import Dispatcher, StepResult
-from bot.messages import Choice, Incoming, Location, Reply, Turn
+from bot.messages import Choice, Incoming, Location, Reply, StructureCard, Turn
 from bot.store import Store
 from tests.synapse_fixture import Person, Synapse, person, synapse_server  # noqa: F401
 
@@ -532,6 +532,41 @@ async def test_real_orientation_by_words_numbers_location_and_code(
     assert [r.body for r in ben.replies(room)] == expected
     # the orientation went through: structures were proposed after the number answer
     assert any("km" in body for body in expected)
+
+
+def test_a_reply_about_one_place_is_followed_by_its_location() -> None:
+    place = StructureCard("s1", "Garage & Co", "garage_solidaire", 1.5, adresse="3 rue X",
+                          commune="Nancy", latitude=48.6921, longitude=6.1844)  # fmt: skip
+    about = Reply("1. Garage & Co : tout.", structures=(place,), venue=True)
+    text, location = mx.turn_contents([about], "$asked", "$asked")
+    assert text["msgtype"] == "m.text" and text["m.relates_to"]["m.in_reply_to"]
+    assert location["msgtype"] == "m.location" and location["geo_uri"] == "geo:48.69210,6.18440"
+    assert location["body"] == "Garage & Co — 3 rue X, Nancy (geo:48.69210,6.18440)"
+    assert [c[mx.ANSWER_KEY]["part"] for c in (text, location)] == [0, 1]
+    assert {c[mx.ANSWER_KEY]["parts"] for c in (text, location)} == {2}
+    listed = Reply("Voici.", structures=(place, place))  # a list of results: no location
+    remote = Reply("Tout.", structures=(replace(place, latitude=None),), venue=True)
+    assert [c["msgtype"] for c in mx.turn_contents([listed, remote], None, "$e")] == [
+        "m.text", "m.text"
+    ]  # fmt: skip
+
+
+@pytest.mark.synapse
+async def test_more_about_one_result_sends_its_geo_location(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    async with (
+        running_bot(synapse, tmp_path, dispatcher_factory=_real_app) as bot,
+        person(synapse, bot.user_id) as ben,
+    ):
+        room = await ben.dm()
+        await ben.collect(room, 0)
+        await ben.ask(room, "je cherche un garage solidaire à Nancy")
+        details, location = await ben.ask(room, "plus d'infos sur le 1")
+        assert details.body.startswith("1. Garage solidaire de Jarville (exemple)")
+        assert location.content["msgtype"] == "m.location"
+        assert location.content["geo_uri"].startswith("geo:48.")
+        assert location.body.startswith("Garage solidaire de Jarville (exemple) — ")
 
 
 @pytest.mark.synapse

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.dispatcher import Dispatcher, StepResult
-from bot.messages import Choice, Incoming, Reply, Trace, Turn
+from bot.messages import Choice, Incoming, Reply, StructureCard, Trace, Turn
 from bot.store import MIGRATIONS, CallbackRequest, Store, TurnRecord, Unanswered, UsageEvent
 
 
@@ -34,7 +34,8 @@ class CountingDialogue:
         if self.crash:
             raise RuntimeError("boom")
         count = int((state or {}).get("count", 0)) + 1
-        reply = Reply(f"message {count}: {incoming.text}", (Choice("a", "A"),))
+        card = StructureCard("s1", "Garage", "garage_solidaire", 1.5, latitude=48.7, longitude=6.2)
+        reply = Reply(f"message {count}: {incoming.text}", (Choice("a", "A"),), (card,), venue=True)
         return StepResult(Turn([reply], Trace(need="information")), {"count": count})
 
     def personal_data_reply(self, data: dict[str, Any], state: dict[str, Any] | None) -> Reply:
@@ -77,7 +78,7 @@ async def test_a_turn_computed_but_not_sent_is_returned_again(store: Store) -> N
     first = await dispatcher.handle(incoming("8"))
     # the process dies before the platform confirmed the send: the event comes back
     again = await dispatcher.handle(incoming("8"))
-    assert [r.text for r in again.replies] == [r.text for r in first.replies]
+    assert again.replies == first.replies  # text, choices, cards and venue: all of it
     assert dialogue.calls == 1
     assert [event for event, _ in await store.unsent("test")] == ["8"]
 

@@ -100,6 +100,17 @@ async def test_map_link_for_structures_is_one_message(tmp_path: Path) -> None:
         )
 
 
+async def test_a_reply_about_one_place_is_a_venue_then_its_text(tmp_path: Path) -> None:
+    async with telegram_bot(tmp_path) as tg:
+        venue, text = await tg.say(CHAT, "lieu")
+        assert venue.method == "sendVenue" and venue.text == "Garage <Solidaire> & Co"
+        assert venue.params == {"latitude": 48.6921, "longitude": 6.1844}
+        assert text.text == "1. Garage : tout sur lui." and "openstreetmap" not in text.raw
+        (text,) = await tg.say(CHAT, "lieu à distance")  # no coordinates: no venue, no map
+        assert text.method == "sendMessage" and "openstreetmap" not in text.raw
+        assert tg.server.errors == []
+
+
 @pytest.mark.parametrize("kind", ["photo", "voice", "sticker", "document", "video", "audio"])
 async def test_media_become_unsupported(tmp_path: Path, kind: str) -> None:
     async with telegram_bot(tmp_path) as tg:

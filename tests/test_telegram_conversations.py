@@ -54,6 +54,14 @@ async def test_orientation_with_buttons(tg: Harness) -> None:
     assert pressed.buttons == []  # its keyboard was removed: it cannot be pressed twice
 
 
+async def test_more_about_one_result_comes_with_its_place_on_the_map(tg: Harness) -> None:
+    await tg.say(CHAT, "je cherche un garage solidaire à Nancy")
+    venue, details = await tg.say(CHAT, "plus d'infos sur le 1")
+    assert venue.method == "sendVenue" and venue.text == "Garage solidaire de Jarville (exemple)"
+    assert details.text.startswith("1. Garage solidaire de Jarville (exemple)")
+    assert "📍 54140 Jarville-la-Malgrange (1,5 km)" in details.text
+
+
 async def test_location_share(tg: Harness) -> None:
     await tg.say(CHAT, "ma voiture est en panne")
     await tg.send_location(CHAT, 48.5925, 6.4921)  # Lunéville

@@ -75,6 +75,7 @@ class Act:
     choices: Sequence[Choice] = ()
     before: str = ""  # a message said just before it (a short explanation)
     structures: Sequence[StructureCard] = ()
+    venue: bool = False  # the one structure is shown as a place where the platform can
     request_location: bool = False
     need: str | None = None  # for the trace
     faq: list[str] = field(default_factory=list)

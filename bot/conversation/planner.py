@@ -105,9 +105,7 @@ def _compose(done: list[tuple[ActHandler, Act]], state: ConversationState) -> Pl
         if result.text:
             if handler is offer.act and replies:
                 last = replies[-1]
-                replies[-1] = Reply(
-                    f"{last.text}\n\n{result.text}", (), last.structures, last.request_location
-                )
+                replies[-1] = replace(last, text=f"{last.text}\n\n{result.text}", choices=())
                 choices = [*result.choices, *[c for c in choices if c not in result.choices]]
             else:
                 replies.append(
@@ -116,6 +114,7 @@ def _compose(done: list[tuple[ActHandler, Act]], state: ConversationState) -> Pl
                         (),
                         tuple(result.structures),
                         result.request_location,
+                        venue=result.venue,
                     )
                 )
                 if result.choices:
@@ -132,7 +131,7 @@ def _compose(done: list[tuple[ActHandler, Act]], state: ConversationState) -> Pl
         planned.show_personal_data = planned.show_personal_data or result.show_personal_data
     if replies and choices:
         last = replies[-1]
-        replies[-1] = Reply(last.text, tuple(choices), last.structures, last.request_location)
+        replies[-1] = replace(last, choices=tuple(choices))
     trace.need = trace.need or state.need
     trace.asking = "consentement" if state.asking == "telephone" else state.asking
     return planned

@@ -76,6 +76,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         "\n\n".join(blocks),
         choices,
         structures=[card(r) for r in routed_targets] if single else [],
+        venue=single,  # a Telegram venue, a Matrix geo: location (when it has a place)
         need="information",  # a question answered; the orientation goes on as it was
         trace_structures=[trace_entry(r) for r in routed_targets],
     )
