@@ -50,7 +50,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
             Choice(f"info:{i}", t(lang, "more_info_on", n=i)) for i in range(1, len(shown) + 1)
         ]
         return Act(new, t(lang, "which_one"), which, need="information")
-    if answer.clear_faq(frame, services, new.need) and not _known(frame, targets, services):
+    if answer.clear_faq(frame, services, new.need) and not _known(frame, targets):
         return None  # the records do not say it, the FAQ does ("c'est payant ?" for a CAE)
     commune = services.commune(new)
     now = services.clock()
@@ -90,7 +90,7 @@ ASPECT_FIELDS = {
 }
 
 
-def _known(frame: Frame, targets: list[tuple[int, Place]], services: Services) -> bool:
+def _known(frame: Frame, targets: list[tuple[int, Place]]) -> bool:
     """Whether the records say what is asked (else a FAQ may say it better)."""
     for aspect in frame.about_results:
         names = ASPECT_FIELDS.get(aspect)

@@ -28,7 +28,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     if state.asking == "suivi":
         return _follow_up_answer(frame, state, services)
     if choice.startswith("cb:moment:"):
-        return _moment(state, choice.removeprefix("cb:moment:"), services)
+        return _moment(state, choice.removeprefix("cb:moment:"))
     if choice in ("cb:optin:yes", "cb:optin:no"):
         return _opt_in(state, choice == "cb:optin:yes", services)
     if choice == "cb:ask":
@@ -138,7 +138,7 @@ def _amend(moment: str | None = None, follow_up: bool | None = None) -> Callback
     return CallbackRequest(None, moment, None, None, None, follow_up=follow_up, amends_latest=True)
 
 
-def _moment(state: ConversationState, moment: str, services: Services) -> Act:
+def _moment(state: ConversationState, moment: str) -> Act:
     new = state.copy()
     lang = new.lang
     label = MOMENT_FOR_COUNSELLOR.get(moment)

@@ -56,7 +56,7 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     categories = new.categories or list(need.categories)
     eligibility = services.orientation.eligibility(new, need.categories)
     if need_id == "emploi_territoire" and not services.orientation.has_tzcld(commune):
-        return _no_territory(frame, new, commune, services, turn)
+        return _no_territory(new, commune, services, turn)
     result = services.orientation.search(categories, commune)
     found = [c for c in categories if any(p.place.categorie == c for p in result.proposals)]
     if not new.results_shown and new.questions == 0:
@@ -72,12 +72,12 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
             return Act(new, t(lang, "no_more"), _after_choices(new, [], False, services),
                        need=need_id, eligibility=eligibility)  # fmt: skip
         if screened.refused:
-            return _refusal(frame, new, commune, screened, services, eligibility, turn)
+            return _refusal(new, commune, screened, services, eligibility, turn)
         return _none_near(new, commune, categories, result.radius_km, services, eligibility, turn)
     same_list = [r.proposal.place.key for r in screened.routed] == new.shown
     if turn.facts_only and new.results_shown and same_list and not screened.refused:
         return _prescreen_update(new, screened, services, eligibility)
-    return _results(frame, new, commune, screened, result.widened, services, turn, eligibility)
+    return _results(new, commune, screened, result.widened, services, turn, eligibility)
 
 
 def _prescreen_update(
@@ -152,7 +152,6 @@ def _ask_fact(
 
 
 def _results(
-    frame: Frame,
     state: ConversationState,
     commune: Commune,
     screened: Screened,
@@ -182,7 +181,7 @@ def _results(
         and state.need in YOUTH_NEEDS
         and services.orientation.youth_without_follow_up(state)
     ):
-        youth = _mission_locale(state, commune, services)
+        youth = _mission_locale(commune, services)
     if widened:
         radius = services.orientation.meta_for(commune).recherche.rayon_defaut_km
         paragraphs.append(t(lang, "results_widened", rayon=f"{radius:g}"))
@@ -255,7 +254,7 @@ def _follow_up(
     return services.orientation.fact_to_ask(state, categories, can_refuse_only=False)
 
 
-def _mission_locale(state: ConversationState, commune: Commune, services: Services) -> list[Routed]:
+def _mission_locale(commune: Commune, services: Services) -> list[Routed]:
     found = services.orientation.nearest_referent_place(("mission_locale",), commune)
     return [] if found is None else [Routed(found, None, None)]
 
@@ -283,7 +282,6 @@ def _after_choices(
 
 
 def _refusal(
-    frame: Frame,
     state: ConversationState,
     commune: Commune,
     screened: Screened,
@@ -305,7 +303,7 @@ def _refusal(
 
 
 def _no_territory(
-    frame: Frame, state: ConversationState, commune: Commune, services: Services, turn: TurnInfo
+    state: ConversationState, commune: Commune, services: Services, turn: TurnInfo
 ) -> Act:
     """No zéro-chômeur territory here: say so, then the nearest IAE structures."""
     lang = state.lang
