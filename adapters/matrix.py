@@ -955,19 +955,7 @@ class MatrixAdapter:
         sender = str(event.sender)
         name = room.user_name(sender) if room is not None else None
         name = name or sender.split(":", 1)[0].lstrip("@")
-        desk = self._staff.desk
-        notice = ""
-        if action == "prendre":
-            taken = await desk.take(callback_id, name, via=PLATFORM)
-            if taken.status == "deja":
-                notice = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
-        elif action == "ecrire":
-            if not await desk.write(callback_id, name, note or ""):
-                notice = f"Demande n°{callback_id} : message non transmis. / Not sent."
-        else:
-            result = await desk.record_outcome(callback_id, action, name, note)
-            if result != "ok":
-                notice = f"Demande n°{callback_id} introuvable. / Request not found."
+        notice = await self._staff.desk.act_on_reply(callback_id, action, note, name, PLATFORM)
         if notice:
             await self._send(room_id, reply_content(Reply(notice)), txn_id(event.event_id, 0))
 

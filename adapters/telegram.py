@@ -894,21 +894,7 @@ class TelegramAdapter:
             return
         user = message.from_user
         name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
-        desk = self._staff.desk
-        answer = ""
-        if action == "prendre":
-            taken = await desk.take(callback_id, name, via=PLATFORM)
-            if taken.status == "deja":
-                answer = f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
-        elif action == "ecrire":
-            sent = await desk.write(callback_id, name, note or "")
-            answer = (
-                "Message transmis à la personne. / Message sent."
-                if sent
-                else f"Demande n°{callback_id} : message non transmis. / Not sent."
-            )
-        elif await desk.record_outcome(callback_id, action, name, note) != "ok":
-            answer = f"Demande n°{callback_id} introuvable. / Request not found."
+        answer = await self._staff.desk.act_on_reply(callback_id, action, note, name, PLATFORM)
         if answer:
             await self._retry_network(lambda: self.bot.send_message(chat, answer), "sendMessage")
 

@@ -188,6 +188,25 @@ class CallbackDesk:
             self._outbox.wake()
         return written
 
+    async def act_on_reply(
+        self, callback_id: int, action: str, note: str | None, by: str, via: str
+    ) -> str:
+        """What a counsellor's reply to a request says (`staff_action`), done: take it, write
+        to the person, or record the outcome. Returns the notice for the staff chat ("" when
+        the request's own update says it all)."""
+        if action == "prendre":
+            taken = await self.take(callback_id, by, via=via)
+            if taken.status == "deja":
+                return f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
+            return ""
+        if action == "ecrire":
+            if await self.write(callback_id, by, note or ""):
+                return "Message transmis à la personne. / Message sent."
+            return f"Demande n°{callback_id} : message non transmis. / Not sent."
+        if await self.record_outcome(callback_id, action, by, note) != "ok":
+            return f"Demande n°{callback_id} introuvable. / Request not found."
+        return ""
+
 
 def _staff_targets(db: sqlite3.Connection, callback_id: int) -> list[tuple[str, str]]:
     """The staff channels that were sent the request (first and fallback)."""
