@@ -143,15 +143,17 @@ class Orientation:
                 return fact
         return None
 
+    def rule_of(self, place: Place) -> str | None:
+        """The rule that pre-screens a place: its service's own, else its category's."""
+        service = place.service
+        if service is not None and service.eligibilite and service.eligibilite.regle:
+            return service.eligibilite.regle
+        cat = self.kb.categories.get(place.categorie)
+        return cat.regle_eligibilite if cat is not None else None
+
     def verdict_for(self, proposal: Proposal, facts: RuleFacts, commune: Commune) -> Verdict | None:
         place = proposal.place
-        service = place.service
-        cat = self.kb.categories.get(place.categorie)
-        rule_id = None
-        if service is not None and service.eligibilite and service.eligibilite.regle:
-            rule_id = service.eligibilite.regle
-        elif cat is not None:
-            rule_id = cat.regle_eligibilite
+        rule_id = self.rule_of(place)
         if rule_id is None or rule_id not in self.rules.rules:
             return None
         zone_keys = place.zone_keys
@@ -250,8 +252,15 @@ class Orientation:
         facts = self.rule_facts(state)
         kept: list[tuple[Proposal, Verdict | None]] = []
         refused: dict[str, Verdict] = {}
+        # A verdict depends on the person, the rule, the place's zone and whether it is IAE:
+        # the places of one search share a handful of them.
+        verdicts: dict[tuple[str | None, frozenset[str], bool], Verdict | None] = {}
         for proposal in self._ordered(state, proposals):
-            verdict = self.verdict_for(proposal, facts, commune)
+            place = proposal.place
+            same = (self.rule_of(place), place.zone_keys, place.categorie in IAE_CATEGORIES)
+            if same not in verdicts:
+                verdicts[same] = self.verdict_for(proposal, facts, commune)
+            verdict = verdicts[same]
             if verdict is not None and verdict.result == "non_eligible":
                 refused.setdefault(proposal.place.categorie, verdict)
                 continue

@@ -25,7 +25,7 @@ import gzip
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Protocol
 
@@ -178,11 +178,14 @@ def warm_up() -> None:
     ordinary_words()
 
 
+_word_key = lru_cache(maxsize=4096)(place_key)  # people write the same words again and again
+
+
 def tokenize(text: str) -> list[Token]:
     """Words of the message (letters and digits of any script), folded as place keys."""
     tokens: list[Token] = []
     for word in _WORD.finditer(text):
-        key = place_key(word.group())
+        key = _word_key(word.group())
         if key:
             tokens.append(Token(key, word.start(), word.end()))
     return tokens
@@ -202,10 +205,13 @@ def first_spot(names: Names, text: str, home: str | None) -> Spot | None:
     return next(_spots(names, text, tokenize(text), home), None)
 
 
-def all_spots(names: Names, text: str, home: str | None) -> list[Spot]:
-    """Every commune of the message, in text order; overlapping spans keep the most certain."""
+def all_spots(
+    names: Names, text: str, home: str | None, tokens: list[Token] | None = None
+) -> list[Spot]:
+    """Every commune of the message, in text order; overlapping spans keep the most certain.
+    `tokens`: the message's `tokenize(text)`, when the caller has it."""
     kept: list[Spot] = []
-    for spot in _spots(names, text, tokenize(text), home):
+    for spot in _spots(names, text, tokenize(text) if tokens is None else tokens, home):
         if all(spot.last < other.first or spot.first > other.last for other in kept):
             kept.append(spot)
     return sorted(kept, key=lambda s: s.first)

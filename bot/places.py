@@ -450,8 +450,8 @@ class Gazetteer:
         (destination, cue "aller a").
         """
         home = _normal_dept(home_departement)
-        spots = place_spotting.all_spots(self, text, home)
         tokens = place_spotting.tokenize(text)
+        spots = place_spotting.all_spots(self, text, home, tokens)
         roles = assign_roles(
             [t.key for t in tokens],
             place_spotting.clause_starts(text, tokens),

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Service, Structure, Zone
-from bot.places import Commune, Gazetteer, distance_km
+from bot.places import EARTH_RADIUS_KM, Commune, Gazetteer
 
 CELL_DEG = 0.5
 ZONE_ONLY_CATEGORIES = frozenset({"ebe_tzcld"})  # residence in the zone is the rule, not km
+SEARCHES_KEPT = 1024  # results kept per index (a few kB each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +63,35 @@ def person_keys(commune: Commune) -> frozenset[str]:
     return frozenset(keys)
 
 
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """A place on the grid, with its latitude in radians and that latitude's cosine: the parts
+    of the haversine distance that do not depend on the person, computed once."""
+
+    place: Place
+    lat: float
+    lon: float
+    phi: float
+    cos_phi: float
+
+
 class PlaceIndex:
     """Services (or referents) by category, on a grid of CELL_DEG degrees."""
 
     def __init__(self, places: Iterable[Place]) -> None:
-        self._grid: dict[str, dict[tuple[int, int], list[Place]]] = defaultdict(dict)
+        self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
+        self._searches = lru_cache(maxsize=SEARCHES_KEPT)(self._search)
         for place in places:
             self.by_key.setdefault(place.key, place)
             if place.lat is None or place.lon is None or place.remote:
                 self._unlocated[place.categorie].append(place)
             else:
                 cell = _cell(place.lat, place.lon)
-                self._grid[place.categorie].setdefault(cell, []).append(place)
+                phi = math.radians(place.lat)
+                located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
+                self._grid[place.categorie].setdefault(cell, []).append(located)
 
     def search(
         self,
@@ -84,7 +101,21 @@ class PlaceIndex:
         max_km: float,
         limit: int = 50,
     ) -> SearchResult:
-        """Eligible places of these categories, nearest first; widen to max_km if none."""
+        """Eligible places of these categories, nearest first; widen to max_km if none.
+
+        A result depends only on its arguments and the index: the last ones are kept (a
+        conversation searches again at each page and each fact given, and people write from
+        the same communes)."""
+        return self._searches(tuple(categories), commune, radius_km, max_km, limit)
+
+    def _search(
+        self,
+        categories: tuple[str, ...],
+        commune: Commune,
+        radius_km: float,
+        max_km: float,
+        limit: int,
+    ) -> SearchResult:
         keys = person_keys(commune)
         found = self._within(categories, commune, keys, radius_km)
         widened = False
@@ -97,19 +128,33 @@ class PlaceIndex:
         self, categories: Sequence[str], commune: Commune, keys: frozenset[str], km: float
     ) -> list[Proposal]:
         out: list[Proposal] = []
+        lat, lon = commune.lat, commune.lon
         for cat in categories:
             for place in self._unlocated.get(cat, ()):
                 proposal = _zone_only(place, keys)
                 if proposal is not None:
                     out.append(proposal)
-            if commune.lat is None or commune.lon is None:
+            if lat is None or lon is None:
                 continue
-            for place in self._near(cat, commune.lat, commune.lon, km):
+            zone_only = cat in ZONE_ONLY_CATEGORIES
+            # `distance_km` inlined, with the person's half computed once per search (the
+            # same operations in the same order: the same distances to the last bit)
+            phi = math.radians(lat)
+            cos_phi = math.cos(phi)
+            # a place further north or south than the radius is further than the radius
+            max_dphi = km / EARTH_RADIUS_KM * (1 + 1e-9)
+            for near in self._near(cat, lat, lon, km):
+                place = near.place
                 in_zone = bool(place.zone_keys & keys)
                 if place.zone_keys and not in_zone:
                     continue
-                distance = distance_km(commune.lat, commune.lon, place.lat or 0, place.lon or 0)
-                if cat in ZONE_ONLY_CATEGORIES:
+                dphi = near.phi - phi
+                if not zone_only and abs(dphi) > max_dphi:
+                    continue
+                dlambda = math.radians(near.lon - lon)
+                h = math.sin(dphi / 2) ** 2 + cos_phi * near.cos_phi * math.sin(dlambda / 2) ** 2
+                distance = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+                if zone_only:
                     if in_zone:
                         out.append(Proposal(place, round(distance, 1), True))
                     continue
@@ -120,7 +165,7 @@ class PlaceIndex:
             first.setdefault((p.place.structure.id, p.place.categorie), p)
         return list(first.values())
 
-    def _near(self, categorie: str, lat: float, lon: float, km: float) -> Iterable[Place]:
+    def _near(self, categorie: str, lat: float, lon: float, km: float) -> Iterator[_Located]:
         grid = self._grid.get(categorie)
         if not grid:
             return

@@ -29,6 +29,7 @@ KEYWORD_BONUS = 6
 class FaqMatcher:
     def __init__(self, faqs: Iterable[Faq], normalise: Callable[[str], str]) -> None:
         self._texts: list[str] = []
+        self._sorted: list[str] = []  # its words in order: token_sort_ratio is ratio on these
         self._ids: list[str] = []
         self._by_word: dict[str, set[int]] = {}
         keywords: list[tuple[str, list[str]]] = []
@@ -41,6 +42,7 @@ class FaqMatcher:
                 text = normalise(phrasing)
                 index = len(self._texts)
                 self._texts.append(text)
+                self._sorted.append(_sorted_words(text))
                 self._ids.append(faq.id)
                 for word in _content(text):
                     self._by_word.setdefault(word, set()).add(index)
@@ -55,9 +57,10 @@ class FaqMatcher:
         for word in _content(normalised):
             candidates |= self._by_word.get(word, set())
         best: dict[str, float] = {}
+        in_order = _sorted_words(normalised)
         for index in candidates:
             text, faq_id = self._texts[index], self._ids[index]
-            whole = fuzz.token_sort_ratio(normalised, text)
+            whole = fuzz.ratio(in_order, self._sorted[index])  # = token_sort_ratio(…, text)
             subset = fuzz.token_set_ratio(normalised, text) - SUBSET_PENALTY
             score = max(whole if whole >= 50 else 0.0, subset if subset >= 72 else 0.0)
             if score:
@@ -67,6 +70,10 @@ class FaqMatcher:
                 best[faq_id] += KEYWORD_BONUS
         ranked = sorted(best.items(), key=lambda kv: -kv[1])
         return [Scored(f, min(100.0, s)) for f, s in ranked[:5]]
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
 
 
 def _content(text: str) -> set[str]:

@@ -76,7 +76,8 @@ class PhraseIndex:
                     if owner not in owners:
                         owners.append(owner)
         self._longest = min(longest, MAX_PHRASE_WORDS)
-        # the longest phrase that can start at a word, by its first stem: most words start none
+        # The longest phrase that can start at a word, by its first stem, or by the first three
+        # letters of a wildcard first word: most words start none, and cost two lookups.
         self._from: dict[str, int] = {}
         for stems in self._exact:
             self._from[stems[0]] = max(self._from.get(stems[0], 0), len(stems))
@@ -84,14 +85,19 @@ class PhraseIndex:
         for head, first3 in self._prefixes:
             start = head[0] if head else first3
             self._from_prefix[start] = max(self._from_prefix.get(start, 0), len(head) + 1)
+        for start, size in self._from_prefix.items():
+            self._from[start] = max(self._from.get(start, 0), size)
 
     def hits(self, words: Words) -> list[Hit]:
         """Every phrase found, in text order; at each word the longest phrase wins."""
         stems = words.stems
+        starting, by_prefix = self._from, self._from_prefix
         found: list[Hit] = []
         i = 0
         while i < len(stems):
-            size = self._match_at(stems, i)
+            word = stems[i]
+            longest = max(starting.get(word, 0), by_prefix.get(word[:PREFIX_MIN], 0))
+            size = self._match_at(stems, i, longest) if longest else 0
             if size:
                 key = stems[i : i + size]
                 for owner in self._exact.get(key, ()) or self._prefix_owners(stems, i, size):
@@ -105,10 +111,8 @@ class PhraseIndex:
         """Owners in order of first mention."""
         return list(dict.fromkeys(hit.owner for hit in self.hits(words)))
 
-    def _match_at(self, stems: Sequence[str], i: int) -> int:
-        word = stems[i]
-        longest = max(self._from.get(word, 0), self._from_prefix.get(word, 0),
-                      self._from_prefix.get(word[:PREFIX_MIN], 0))  # fmt: skip
+    def _match_at(self, stems: Sequence[str], i: int, longest: int) -> int:
+        """The size of the longest phrase at word `i`, at most `longest` words, or 0."""
         for size in range(min(longest, len(stems) - i), 0, -1):
             if tuple(stems[i : i + size]) in self._exact:
                 return size

@@ -16,6 +16,7 @@ No decision is taken here: the planner (bot/conversation/planner.py) decides.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,9 @@ class Reader:
         self._home = home_departement
         self._today = today
         self._lexicon = Lexicon((e.terme, e.variantes) for e in kb.lexique)
+        # A turn normalises the same text up to three times (a typed choice, the message, its
+        # one sentence): the last texts are kept.
+        self._normalised = functools.lru_cache(maxsize=64)(self._lexicon.normalise)
         structures = [c for c in kb.categories.values() if c.famille != "orienteur"]
         # One index for every named thing, so that the longest phrase wins where they overlap:
         # "zéro chômeur" is a need, not the situation "chômeur"; "salarié d'un chantier
@@ -187,7 +191,7 @@ class Reader:
         return normalised + "*" if wildcard and normalised else normalised
 
     def normalise(self, text: str) -> str:
-        return self._lexicon.normalise(text)
+        return self._normalised(text)
 
     # --- a message -----------------------------------------------------------------------------
 
@@ -223,7 +227,7 @@ class Reader:
             statuts,
         )
         questions = self._question_sentences(raw)
-        faq = _best_of(self._faq.score(q) for q in [*questions, normalised])
+        faq = _best_of(self._faq.score(q) for q in dict.fromkeys([*questions, normalised]))
         return Frame(
             raw=raw,
             normalised=normalised,
@@ -255,7 +259,7 @@ class Reader:
             result_number=_result_number(numbers),
             wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
             is_question=bool(questions) or "point d interrogation" in fold(raw),
-            defines=self._social.defines(words),
+            defines=moves.defines,
             faq=tuple(faq),
             places=self._places(raw, expecting, words),
             phone=_phone(raw),

@@ -45,6 +45,7 @@ class Moves:
     asks_help: bool
     asks_human: bool
     asks_more: bool
+    defines: bool  # asks what a word means ("c'est quoi", "ça veut dire")
 
 
 class Social:
@@ -76,10 +77,8 @@ class Social:
             asks_help="aide" in at_start,
             asks_human="humain" in anywhere,
             asks_more="encore" in at_start,
+            defines="definitions" in anywhere,
         )
-
-    def defines(self, words: Words) -> bool:
-        return "definitions" in self.heard(words)[1]
 
     def is_question(self, sentence: str, normalised: str) -> bool:
         if "?" in sentence or "؟" in sentence:
