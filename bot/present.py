@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -224,6 +225,7 @@ def field(place: Place, name: str) -> Any:
     return value if value not in (None, "", []) else getattr(place.structure, name, None)
 
 
+@lru_cache(maxsize=4096)  # the phones of the structures shown, parsed once each
 def phone_text(raw: str | None) -> str | None:
     """A phone number in the national format ("03 83 12 34 56"), or None if it is not one."""
     if not raw:

@@ -23,6 +23,8 @@ n what is the a an of to in do i can how
 """.split()
 )
 SUBSET_PENALTY = 8  # a phrasing found inside a longer message is weaker evidence
+WHOLE_MIN = 50  # the whole message like a phrasing, words in any order (token_sort_ratio)
+SUBSET_MIN = 72  # a phrasing's words found in the message (token_set_ratio, penalty deducted)
 KEYWORD_BONUS = 6
 
 
@@ -60,9 +62,12 @@ class FaqMatcher:
         in_order = _sorted_words(normalised)
         for index in candidates:
             text, faq_id = self._texts[index], self._ids[index]
-            whole = fuzz.ratio(in_order, self._sorted[index])  # = token_sort_ratio(…, text)
-            subset = fuzz.token_set_ratio(normalised, text) - SUBSET_PENALTY
-            score = max(whole if whole >= 50 else 0.0, subset if subset >= 72 else 0.0)
+            # token_sort_ratio(normalised, text), 0 below WHOLE_MIN (rapidfuzz stops early)
+            whole = fuzz.ratio(in_order, self._sorted[index], score_cutoff=WHOLE_MIN)
+            subset = fuzz.token_set_ratio(
+                normalised, text, score_cutoff=SUBSET_MIN + SUBSET_PENALTY
+            )
+            score = max(whole, subset - SUBSET_PENALTY if subset else 0.0)
             if score:
                 best[faq_id] = max(best.get(faq_id, 0.0), score)
         for faq_id in self._keywords.find(Words.of(normalised)):

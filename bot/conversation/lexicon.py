@@ -23,11 +23,16 @@ class Words:
 
     words: tuple[str, ...]
     stems: tuple[str, ...]
+    heads: frozenset[str]  # the stems' first PREFIX_MIN letters
 
     @classmethod
     def of(cls, normalised: str) -> Words:
         words = tuple(normalised.split())
-        return cls(words, tuple(stem(w) for w in words))
+        return cls.from_stems(words, tuple(stem(w) for w in words))
+
+    @classmethod
+    def from_stems(cls, words: tuple[str, ...], stems: tuple[str, ...]) -> Words:
+        return cls(words, stems, frozenset(s[:PREFIX_MIN] for s in stems))
 
     def __len__(self) -> int:
         return len(self.words)
@@ -92,6 +97,8 @@ class PhraseIndex:
         """Every phrase found, in text order; at each word the longest phrase wins."""
         stems = words.stems
         starting, by_prefix = self._from, self._from_prefix
+        if starting.keys().isdisjoint(stems) and by_prefix.keys().isdisjoint(words.heads):
+            return []  # no phrase starts at any word: most indexes, most messages
         found: list[Hit] = []
         i = 0
         while i < len(stems):

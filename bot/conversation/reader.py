@@ -46,6 +46,9 @@ _SENTENCE = re.compile(r"[^.!?؟\n]+[.!?؟]*")
 _CODE_RE = re.compile(
     r"^\s*(?:code|mon code est|code conseiller)\s*:?\s*([A-Za-z0-9_-]{3,64})\s*$", re.IGNORECASE
 )
+# No valid number of any country has fewer digits (country code included: +43 and 4 digits).
+MIN_PHONE_DIGITS = 6
+_DIGIT = re.compile(r"\d")  # any decimal digit, as phonenumbers reads them
 _BARE_CODE_RE = re.compile(r"^\s*([A-Za-z]{1,8}\d{2,3}(?:-[A-Za-z0-9]+)+)\s*$")
 _WANTS_PLACE = re.compile(
     r"\b(ou est|ou se trouve|ou trouver|ou aller|adresse|contacter|joindre|numero de|"
@@ -482,7 +485,7 @@ def _blank(words: Words, hits: Iterable[Hit]) -> Words:
     for hit in hits:
         for i in range(hit.start, hit.end):
             stems[i] = ""
-    return Words(words.words, tuple(stems))
+    return Words.from_stems(words.words, tuple(stems))
 
 
 def parse_payload(payload: str) -> tuple[str | None, dict[str, str]]:
@@ -541,6 +544,8 @@ def _code(raw: str) -> str | None:
 
 def _phone(raw: str) -> str | None:
     """A French phone number written in the message, in the national format, or None."""
+    if len(_DIGIT.findall(raw)) < MIN_PHONE_DIGITS:
+        return None  # most messages: no number can be there, the matcher is not needed
     for match in phonenumbers.PhoneNumberMatcher(raw, "FR"):
         if phonenumbers.is_valid_number(match.number):
             return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.NATIONAL)
