@@ -15,13 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from bot.conversation.state import ConversationState
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import AskableFact, Meta
 from bot.kb.vocab import IAE_CATEGORIES
+from bot.kept import Kept
 from bot.places import Commune, Gazetteer
 from bot.ranking import Place, Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
@@ -30,6 +30,7 @@ from bot.texts import t
 
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 YOUTH_AGES = range(16, 26)  # the Mission locale's public
+REFERENTS_KEPT = 4096  # nearest referents kept, by kinds and commune
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,9 @@ class Orientation:
             for s in kb.statuts
             for lang in ("fr", "en")
         }
-        self.nearest_referent_place = lru_cache(maxsize=4096)(self._nearest_referent_place)
+        self._nearest_referents: Kept[tuple[tuple[str, ...], Commune], Proposal | None] = Kept(
+            REFERENTS_KEPT
+        )
         self._numbers_of_rule: dict[str, list[str]] = {}
 
     # --- facts and rules ------------------------------------------------------------------------
@@ -365,8 +368,12 @@ class Orientation:
         found = self.nearest_referent_place(tuple(dict.fromkeys(kinds)), commune)
         return None if found is None else found.place.structure.nom
 
-    def _nearest_referent_place(self, kinds: tuple[str, ...], commune: Commune) -> Proposal | None:
+    def nearest_referent_place(self, kinds: tuple[str, ...], commune: Commune) -> Proposal | None:
         """The nearest referent of the first kind that has one in the person's territory."""
+        key = (kinds, commune)
+        return self._nearest_referents.get(key, lambda: self._nearest_referent_place(*key))
+
+    def _nearest_referent_place(self, kinds: tuple[str, ...], commune: Commune) -> Proposal | None:
         meta = self.meta_for(commune)
         for kind in kinds:
             found = self.referents.nearest(

@@ -10,10 +10,10 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from bot.kb.knowledge import KnowledgeBase
 from bot.kb.models import Service, Structure, Zone
+from bot.kept import Kept
 from bot.places import EARTH_RADIUS_KM, Commune, Gazetteer
 
 CELL_DEG = 0.5
@@ -56,6 +56,9 @@ class SearchResult:
     widened: bool
 
 
+SearchKey = tuple[tuple[str, ...], Commune, float, float, int]
+
+
 def person_keys(commune: Commune) -> frozenset[str]:
     keys = {f"c:{commune.insee}", f"d:{commune.dept}", f"r:{commune.region}", "f"}
     if commune.epci:
@@ -82,7 +85,7 @@ class PlaceIndex:
         self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
-        self._searches = lru_cache(maxsize=SEARCHES_KEPT)(self._search)
+        self._searches: Kept[SearchKey, SearchResult] = Kept(SEARCHES_KEPT)
         for place in places:
             self.by_key.setdefault(place.key, place)
             if place.lat is None or place.lon is None or place.remote:
@@ -106,7 +109,8 @@ class PlaceIndex:
         A result depends only on its arguments and the index: the last ones are kept (a
         conversation searches again at each page and each fact given, and people write from
         the same communes)."""
-        return self._searches(tuple(categories), commune, radius_km, max_km, limit)
+        key = (tuple(categories), commune, radius_km, max_km, limit)
+        return self._searches.get(key, lambda: self._search(*key))
 
     def _search(
         self,

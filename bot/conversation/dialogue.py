@@ -9,7 +9,6 @@ which stores everything in one transaction.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from bot.conversation.reader import Expecting, Reader
 from bot.conversation.state import ConversationState
 from bot.dispatcher import StepResult
 from bot.kb.knowledge import KnowledgeBase
+from bot.kept import Kept
 from bot.messages import Incoming, Reply, Turn
 from bot.orientation import Orientation
 from bot.places import Gazetteer
@@ -37,6 +37,7 @@ LABEL_SAME = 95  # a typed text counts as a button only when it is (almost) its 
 _NUMBER = re.compile(r"\s*(?:n°|no|le|la|numero|numéro|choix)?\s*(\d{1,2})\s*[.)]?\s*", re.I)
 MAX_CHOICE_TEXT = 80  # longer texts are sentences, never a button press
 NUMBER_ANSWERS = frozenset({"age", "duree_sans_emploi", "residence_depuis"})
+LABELS_KEPT = 2048
 
 
 class OrientationDialogue:
@@ -64,6 +65,7 @@ class OrientationDialogue:
         self.services = Services(
             kb, gazetteer, reader, orientation, settings, now, staff or StaffDirectory()
         )
+        self._label_keys: Kept[str, str] = Kept(LABELS_KEPT)  # labels are few
 
     # --- the Dialogue protocol -----------------------------------------------------------------
 
@@ -178,9 +180,8 @@ class OrientationDialogue:
                 return choice_id
         return None
 
-    @functools.lru_cache(maxsize=2048)  # noqa: B019 — labels are few, and the dialogue lives long
     def _label_key(self, label: str) -> str:
-        return self.services.reader.normalise(label)
+        return self._label_keys.get(label, lambda: self.services.reader.normalise(label))
 
 
 MORNING = dt.time(10, 0)
