@@ -259,8 +259,11 @@ async def measure_inprocess(
     from bot.config import Config
     from bot.conversation.dialogue import OrientationDialogue
 
-    gazetteer, kb = load_static(Config(knowledge=knowledge))
-    real = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54")
+    from bot.kb.cache import paused_gc
+
+    with paused_gc():  # as the bot builds them (bot/app.py): then frozen, out of the GC's sight
+        gazetteer, kb = load_static(Config(knowledge=knowledge))
+        real = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54")
     dialogues: dict[str, Dialogue] = {"floor": EchoDialogue(), "real": real}
     runs: dict[str, Callable[[Dispatcher], Awaitable[dict[str, float]]]] = {
         "sequential": lambda d: sequential(d, sequential_people),
