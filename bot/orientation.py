@@ -13,7 +13,7 @@ pre-screen of a structure shown ("vous semblez remplir les conditions" instead o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,7 @@ from bot.texts import t
 REFERENT_BY_STATUT = (("RQTH", "cap_emploi"), ("RSA", "referent_rsa"))
 YOUTH_AGES = range(16, 26)  # the Mission locale's public
 REFERENTS_KEPT = 4096  # nearest referents kept, by kinds and commune
+VERDICTS_KEPT = 4096  # pre-screens of a category kept, by what the person said
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Orientation:
             for s in kb.statuts
             for lang in ("fr", "en")
         }
+        self._category_verdicts: Kept[tuple[str, Hashable], Verdict | None] = Kept(VERDICTS_KEPT)
         self._nearest_referents: Kept[tuple[tuple[str, ...], Commune], Proposal | None] = Kept(
             REFERENTS_KEPT
         )
@@ -98,7 +100,14 @@ class Orientation:
         )
 
     def category_verdict(self, categorie: str, facts: RuleFacts) -> Verdict | None:
-        """The pre-screen of a category by its own rule (services may have their own)."""
+        """The pre-screen of a category by its own rule (services may have their own).
+
+        Asked several times a turn (the trace, the question worth asking, the follow-up), and
+        the same for everyone who said the same: kept."""
+        key = (categorie, facts.key())
+        return self._category_verdicts.get(key, lambda: self._category_verdict(categorie, facts))
+
+    def _category_verdict(self, categorie: str, facts: RuleFacts) -> Verdict | None:
         cat = self.kb.categories.get(categorie)
         if (
             cat is None

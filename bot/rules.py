@@ -20,7 +20,7 @@ Grammar of a condition (YAML)::
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -121,6 +121,11 @@ class Facts:
 
     def number(self, name: str) -> int | None:
         return self.numbers.get(name)
+
+    def key(self) -> Hashable:
+        """Everything a rule can read, hashable: facts with equal keys get equal verdicts."""
+        numbers = tuple(sorted(self.numbers.items()))
+        return (self.statuts, self.statuts_connus, self.commune, numbers)
 
     def __repr__(self) -> str:
         return (
