@@ -199,6 +199,9 @@ class PlaceIndex:
 
 def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, PlaceIndex]:
     """(services index, referents index) for one knowledge base."""
+    # Places of one territory have equal zones: one set for them all (4 MB less at national
+    # scale, where 21,000 places have a few hundred different zones).
+    zones: dict[frozenset[str], frozenset[str]] = {}
     services: list[Place] = []
     for service in kb.services:
         structure = kb.structures.get(service.structure_id)
@@ -207,6 +210,7 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
         lat, lon = _coordinates(gazetteer, service, structure)
         remote = service.modes_accueil == ["a-distance"]
         zone_keys = _zone_keys(service.zone_eligibilite, service.zones, kb.zones)
+        zone_keys = zones.setdefault(zone_keys, zone_keys)
         dept = _dept(gazetteer, service.code_insee or structure.code_insee)
         services.append(
             Place(service, structure, service.categorie, lat, lon, zone_keys, remote, dept)
@@ -217,6 +221,7 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
             continue
         lat, lon = _coordinates(gazetteer, None, orienteur)
         zone_keys = _zone_keys(orienteur.zone_eligibilite, orienteur.zones, kb.zones)
+        zone_keys = zones.setdefault(zone_keys, zone_keys)
         dept = _dept(gazetteer, orienteur.code_insee)
         for cat in orienteur.categories:
             referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False, dept))
