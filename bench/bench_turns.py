@@ -258,7 +258,6 @@ async def measure_inprocess(
     from bot.app import load_static
     from bot.config import Config
     from bot.conversation.dialogue import OrientationDialogue
-
     from bot.kb.cache import paused_gc
 
     with paused_gc():  # as the bot builds them (bot/app.py): then frozen, out of the GC's sight
