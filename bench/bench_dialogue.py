@@ -57,8 +57,8 @@ SESSION_PEOPLE = 100
 class Recorder:
     """A dialogue that writes down everything the real one gives, call by call."""
 
-    inner: Dialogue
     log: list[str] | None
+    inner: Dialogue = field(init=False)  # set by play_set to the dialogue of each conversation
     cpu: list[float] = field(default_factory=list)
 
     def step(self, state: dict[str, Any] | None, incoming: Incoming) -> StepResult:
@@ -204,7 +204,7 @@ def record(bases: Bases) -> list[str]:
     log: list[str] = []
     for label, kb, name in sets(bases):
         log.append(json.dumps({"set": label}))
-        play_set(name, bases.factory(kb), Recorder(_unset(), log), bases.faq)
+        play_set(name, bases.factory(kb), Recorder(log), bases.faq)
     return log
 
 
@@ -216,7 +216,7 @@ def timing(bases: Bases, repeat: int) -> dict[str, Any]:
         factory = bases.factory(kb)  # dialogues live long: later passes reuse them
         passes: list[list[float]] = []
         for _ in range(repeat + 1):
-            recorder = Recorder(_unset(), None)
+            recorder = Recorder(None)
             play_set(name, factory, recorder, bases.faq)
             passes.append(recorder.cpu)
         first, rest = passes[0], passes[1:]
@@ -243,20 +243,16 @@ def timing(bases: Bases, repeat: int) -> dict[str, Any]:
 def profile(bases: Bases, limit: int, wanted: str | None) -> None:
     label, kb, name = next(s for s in reversed(sets(bases)) if wanted in (None, s[0]))
     factory = bases.factory(kb)
-    play_set(name, factory, Recorder(_unset(), None), bases.faq)  # caches warm, as in a running bot
+    play_set(name, factory, Recorder(None), bases.faq)  # caches warm, as in a running bot
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(3):
-        play_set(name, factory, Recorder(_unset(), None), bases.faq)
+        play_set(name, factory, Recorder(None), bases.faq)
     profiler.disable()
     print(f"profile of {label}, 3 passes")
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(limit)
     stats.sort_stats("tottime").print_stats(limit)
-
-
-def _unset() -> Dialogue:
-    return None  # type: ignore[return-value]  # set by play_set before any call
 
 
 def compare(commit: str, national: Path | None) -> int:

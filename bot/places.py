@@ -467,7 +467,9 @@ class Gazetteer:
     def is_name(self, key: str, dept: str | None = None) -> bool:
         """Whether a folded key is exactly the name of a commune (in `dept` if given)."""
         entries = self._names.get(key, ())
-        return any(dept is None or self._rows[insee][3] == dept for insee, _ in entries)
+        if dept is None:  # asked for every span of every message: no generator for it
+            return bool(entries)
+        return any(self._rows[insee][3] == dept for insee, _ in entries)
 
     def population(self, key: str, dept: str | None = None) -> int:
         """Population of the biggest commune named `key` (in `dept` if given), else 0."""
