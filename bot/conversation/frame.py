@@ -61,6 +61,7 @@ class Frame:
     skip: bool = False
     asks_help: bool = False
     asks_human: bool = False
+    asks_callback: bool = False  # asks to be called back (a kind of asks_human)
     asks_more: bool = False  # "voir d'autres", "d'autres ?"
     about_results: tuple[str, ...] = ()  # asked of the results shown: "adresse", "horaires"…
     result_number: int | None = None  # which of them: "le 2" (1-based)

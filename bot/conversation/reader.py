@@ -246,6 +246,7 @@ class Reader:
             skip=moves.skip,
             asks_help=moves.asks_help,
             asks_human=moves.asks_human,
+            asks_callback=moves.asks_callback,
             asks_more=moves.asks_more,
             facts=tuple(facts),
             needs=tuple(needs),

@@ -32,7 +32,7 @@ m3a
 """.split()
 )
 _AT_START = ("salutations", "oui", "non", "aide", "encore", "questions")
-_ANYWHERE = ("remerciements", "ne_sait_pas", "humain", "definitions")
+_ANYWHERE = ("remerciements", "ne_sait_pas", "humain", "rappel", "definitions")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,7 @@ class Moves:
     skip: bool
     asks_help: bool
     asks_human: bool
+    asks_callback: bool  # "rappelez-moi", "call me back": a call-back, not only a contact
     asks_more: bool
     defines: bool  # asks what a word means ("c'est quoi", "ça veut dire")
 
@@ -75,7 +76,8 @@ class Social:
             no="non" in at_start,
             skip="ne_sait_pas" in anywhere,
             asks_help="aide" in at_start,
-            asks_human="humain" in anywhere,
+            asks_human="humain" in anywhere or "rappel" in anywhere,
+            asks_callback="rappel" in anywhere,
             asks_more="encore" in at_start,
             defines="definitions" in anywhere,
         )

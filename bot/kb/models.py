@@ -255,7 +255,8 @@ class Langage(Strict):
     non: list[str] = Field(default_factory=list)
     ne_sait_pas: list[str] = Field(default_factory=list)
     aide: list[str] = Field(default_factory=list)
-    humain: list[str] = Field(default_factory=list)
+    humain: list[str] = Field(default_factory=list)  # to talk to a person
+    rappel: list[str] = Field(default_factory=list)  # to be called back (consent asked at once)
     encore: list[str] = Field(default_factory=list)
     questions: list[str] = Field(default_factory=list)
     definitions: list[str] = Field(default_factory=list)  # "c'est quoi", "what is"

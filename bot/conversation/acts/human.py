@@ -50,6 +50,10 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         if not (frame.needs or frame.is_question or frame.command):
             return Act(state.copy(), t(lang, "callback_bad_phone"), _contact_choices(lang),
                        final=True)  # fmt: skip
+    if frame.asks_callback and frame.phone is not None:  # "rappelez-moi au 06…": consent
+        return _record(state, services, frame.phone)
+    if frame.asks_callback:
+        return _ask_consent(state, services)
     if frame.asks_human or frame.command == "human":
         return _offer(state, services)
     return None
