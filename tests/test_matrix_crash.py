@@ -4,10 +4,8 @@ restarted. Each room's bot messages must equal exactly what the core answers to 
 conversation replayed on a fresh app: nothing lost, nothing repeated, in order, and the stored
 states equal the replayed ones.
 
-Scaled for the shared 2-core machine: 50 people × 4 messages (200) by default, because every
-message costs Synapse a few hundred milliseconds here; `AIGUILLAGE_CRASH_MESSAGES=20` runs the
-full 1,000 (docs/reliability.md gives both figures). People are raw HTTP clients (no sync loop):
-Synapse's time goes to the bot.
+50 people × 20 messages: 1,000 messages, as issue 10 asks (`AIGUILLAGE_CRASH_MESSAGES=4` runs
+a quicker 200). People are raw HTTP clients (no sync loop): Synapse's time goes to the bot.
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from tests.synapse_fixture import Synapse, synapse_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 50
-MESSAGES = int(os.environ.get("AIGUILLAGE_CRASH_MESSAGES", "4"))
+MESSAGES = int(os.environ.get("AIGUILLAGE_CRASH_MESSAGES", "20"))
 KILLS = 3
 TEXTS = ["bonjour", "je cherche un chantier d'insertion", "Nancy", "je suis au RSA",
          "c'est quoi une EI ?", "je voudrais passer le permis", "merci", "/aide",
