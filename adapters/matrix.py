@@ -4,8 +4,11 @@ How an answer is never lost nor repeated:
 - our own sync loop passes `since=` the cursor stored in SQLite, named after the account and its
   device (`matrix:<user id>:<device id>:next_batch`), so a database reused for another account
   never syncs from someone else's position; nio's own sync-token store is not used;
-- every event of a sync batch is handled (dispatcher → send every reply → `confirm_sent`) before
-  the batch's `next_batch` is stored; a crash anywhere in a batch re-delivers the whole batch;
+- each room's events of a sync batch go to the room's lane (`adapters/lanes.py`): rooms are
+  answered concurrently, each in order, and the next sync starts at once, so a slow room
+  (someone writing very fast) never holds back another; a batch's `next_batch` is stored only
+  once every event of it and of every earlier batch is handled (dispatcher → send every reply →
+  `confirm_sent`); a crash re-delivers everything after the stored position;
 - the dispatcher drops re-delivered events (inbox keyed by the Matrix event id) or returns the
   turn it computed but never confirmed; replies are sent with transaction ids derived from the
   event id, so a reply that reached the server before a crash is deduplicated by the homeserver;
@@ -38,6 +41,7 @@ import json
 import logging
 import os
 import re
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +63,7 @@ from adapters.base import (
     make_private_file,
     render_numbered,
 )
+from adapters.lanes import Lanes
 from bot.callbacks.summary import staff_action
 from bot.config import MatrixSection, config_error
 from bot.messages import Choice, Incoming, Location, Reply, StructureCard, Turn
@@ -77,6 +82,7 @@ SYNC_TIMEOUT_MS = 30_000
 TIMELINE_LIMIT = 100  # per room and sync; longer gaps are back-filled with /messages
 BACKFILL_MAX_EVENTS = 2_000
 SEND_ATTEMPTS = 5
+ROOM_CONCURRENCY = 64  # rooms answered at once; each room's events stay in order
 
 DEFAULT_PASSWORD_ENV = "AIGUILLAGE_MATRIX_PASSWORD"
 DEFAULT_TOKEN_ENV = "AIGUILLAGE_MATRIX_TOKEN"
@@ -243,6 +249,25 @@ def reply_content(
         event_id, part, parts = answers
         content[ANSWER_KEY] = {"event_id": event_id, "part": part, "parts": parts}
     return content
+
+
+@dataclass(slots=True)
+class RoomEvents:
+    """One room's events of one sync batch: what its lane answers, in order."""
+
+    room_id: str
+    events: list[Any]
+    answered: dict[str, Answered]  # what the bot's own messages in the batch say they answered
+    batch: int
+
+
+@dataclass(slots=True)
+class Batch:
+    """A sync batch whose rooms are being answered; its position is stored when none waits."""
+
+    number: int
+    next_batch: str
+    waiting: int
 
 
 @dataclass(slots=True)
@@ -446,6 +471,9 @@ class MatrixAdapter:
         self._stop = asyncio.Event()
         self._warned_rooms: set[str] = set()
         self._answered: dict[str, dict[str, Answered]] = {}  # room -> answers seen in the batch
+        self._batches: deque[Batch] = deque()  # synced, not yet handled with all before them
+        self._batches_taken = 0
+        self._position_lock = asyncio.Lock()
         self._cursor = LEGACY_CURSOR  # named after the account and device once logged in
         self._restored = False  # the saved session of this very account was reused
         self.ready = asyncio.Event()  # logged in and the cursor exists: new messages are answered
@@ -592,45 +620,58 @@ class MatrixAdapter:
         return cursor
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        """Sync, hand each room's new events to its lane, sync again at once.
+
+        A batch's `next_batch` is stored once its rooms and every earlier batch's are handled
+        (`_room_done`); the rooms themselves are answered in their own lanes, so a slow room
+        (someone writing very fast) never holds back another."""
         cursor = await self._stored_cursor()
         full_state = True
         attempt = 0
-        while not stop.is_set():
-            try:
-                if cursor is None:
-                    cursor = await self._first_sync(stop)
-                    full_state = False
+        lanes: Lanes[RoomEvents] = Lanes(self._handle_room, self._room_done, ROOM_CONCURRENCY)
+        try:
+            while not stop.is_set():
+                try:
                     if cursor is None:
+                        cursor = await self._first_sync(stop)
+                        full_state = False
+                        if cursor is None:
+                            return
+                        continue
+                    self.ready.set()
+                    await lanes.room()
+                    response = await self._sync(cursor, full_state, stop)
+                    if response is None:
                         return
-                    continue
-                self.ready.set()
-                response = await self._sync(cursor, full_state, stop)
-                if response is None:
+                    await self._housekeeping()
+                    number = self._batches_taken
+                    rooms = await self._take_batch(response, cursor, number)
+                    self._batches.append(Batch(number, response.next_batch, len(rooms)))
+                    self._batches_taken += 1
+                    for work in rooms:
+                        lanes.push(work.room_id, work)
+                    await self._store_handled_position()
+                    cursor, full_state, attempt = response.next_batch, False, 0
+                except _Stopped:
                     return
-                await self._housekeeping()
-                await self._handle_batch(response, cursor)
-                await self._store.set_cursor(self._cursor, response.next_batch)
-                cursor, full_state, attempt = response.next_batch, False, 0
-                self.synced.set()
-                self.synced.clear()
-            except _Stopped:
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                delay = self._backoff.delay(attempt)
-                if isinstance(exc, MatrixError) and exc.retry_after_ms:
-                    delay = max(delay, exc.retry_after_ms / 1000)
-                attempt += 1
-                log.warning(
-                    "matrix: sync batch failed (%s: %s), retrying in %.1f s",
-                    type(exc).__name__,
-                    exc,
-                    delay,
-                    exc_info=not is_transient(exc),
-                )
-                if await _wait(stop, delay):
-                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    delay = self._backoff.delay(attempt)
+                    if isinstance(exc, MatrixError) and exc.retry_after_ms:
+                        delay = max(delay, exc.retry_after_ms / 1000)
+                    attempt += 1
+                    log.warning(
+                        "matrix: sync batch failed (%s: %s), retrying in %.1f s",
+                        type(exc).__name__,
+                        exc,
+                        delay,
+                        exc_info=not is_transient(exc),
+                    )
+                    if await _wait(stop, delay):
+                        return
+        finally:
+            await lanes.join()
 
     async def _first_sync(self, stop: asyncio.Event) -> str | None:
         """No cursor yet: load room state, answer pending invitations, skip old messages."""
@@ -693,44 +734,79 @@ class MatrixAdapter:
 
     # --- one batch -----------------------------------------------------------------------------
 
-    async def _handle_batch(self, response: Any, since: str) -> None:
+    async def _take_batch(self, response: Any, since: str, number: int) -> list[RoomEvents]:
+        """Accept invitations; each joined room's events to answer in this batch."""
         await self._handle_invites(response)
-        rooms = response.rooms.join
-        results = await asyncio.gather(
-            *(self._handle_room(room_id, info, since) for room_id, info in rooms.items()),
-            return_exceptions=True,
-        )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        rooms = []
+        for room_id, info in response.rooms.join.items():
+            events = list(info.timeline.events)
+            if info.timeline.limited and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
+            # A room we (re)joined in this batch comes with its history: answer only what
+            # follows our join (the greeting starts the conversation).
+            joined_at = max(
+                (i for i, event in enumerate(events) if self._is_own_join(event)), default=None
+            )
+            if joined_at is not None:
+                events = events[joined_at:]
+            answered = answered_in(events, self._settings.user_id)
+            rooms.append(RoomEvents(room_id, events, answered, number))
+        return rooms
 
-    async def _handle_room(self, room_id: str, info: Any, since: str) -> None:
-        events = list(info.timeline.events)
-        if info.timeline.limited and info.timeline.prev_batch:
-            events = await self._backfill(room_id, info.timeline.prev_batch, since) + events
-        # A room we (re)joined in this batch comes with its history: answer only what follows
-        # our join (the greeting starts the conversation).
-        joined_at = max(
-            (i for i, event in enumerate(events) if self._is_own_join(event)), default=None
-        )
-        if joined_at is not None:
-            events = events[joined_at:]
-        self._answered[room_id] = answered_in(events, self._settings.user_id)
+    async def _handle_room(self, work: RoomEvents) -> bool:
+        """Answer one room's events of one batch, in order. A failure the homeserver may recover
+        from is retried (answers are deduplicated); False only when stopped before the end."""
+        room_id = work.room_id
+        self._answered[room_id] = work.answered
         someone_left = False
-        for event in events:
-            try:
-                if isinstance(event, nio.RoomMemberEvent):
-                    someone_left |= await self._on_member(room_id, event)
-                else:
-                    await self._on_message(room_id, event)
-            except (_Stopped, asyncio.CancelledError):
-                raise
-            except Exception as exc:
-                if is_transient(exc):
-                    raise  # the whole batch is retried; handled events are deduplicated
-                log.exception("matrix: event skipped after an error (room %s)", _tag(room_id))
+        for event in work.events:
+            attempt = 0
+            while True:
+                if self._stop.is_set():
+                    return False
+                try:
+                    if isinstance(event, nio.RoomMemberEvent):
+                        someone_left |= await self._on_member(room_id, event)
+                    else:
+                        await self._on_message(room_id, event)
+                    break
+                except _Stopped:
+                    return False
+                except Exception as exc:
+                    if not is_transient(exc):
+                        log.exception("matrix: event skipped after an error (room %s)",
+                                      _tag(room_id))  # fmt: skip
+                        break
+                    delay = self._backoff.delay(attempt)
+                    attempt += 1
+                    log.warning("matrix: event in room %s failed (%s), retrying in %.1f s",
+                                _tag(room_id), exc, delay)  # fmt: skip
+                    if await _wait(self._stop, delay):
+                        return False
         if someone_left:
-            await self._leave_if_alone(room_id)
+            try:
+                await self._leave_if_alone(room_id)
+            except Exception as exc:  # the room stays; the next departure tries again
+                log.warning("matrix: could not leave room %s (%s)", _tag(room_id), exc)
+        return True
+
+    async def _room_done(self, work: RoomEvents) -> None:
+        for batch in self._batches:
+            if batch.number == work.batch:
+                batch.waiting -= 1
+                break
+        await self._store_handled_position()
+
+    async def _store_handled_position(self) -> None:
+        """Store the `next_batch` of the last batch handled with every batch before it."""
+        async with self._position_lock:
+            position = None
+            while self._batches and self._batches[0].waiting <= 0:
+                position = self._batches.popleft().next_batch
+            if position is not None:
+                await self._store.set_cursor(self._cursor, position)
+                self.synced.set()
+                self.synced.clear()
 
     async def _backfill(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
         """Events the sync left out (more than TIMELINE_LIMIT while we were away), oldest first."""

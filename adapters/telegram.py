@@ -1,11 +1,13 @@
 """The Telegram adapter: python-telegram-bot's `ExtBot` for the HTTP calls, our own update loop.
 
-Exactly-once, in short: the `getUpdates` offset lives in SQLite (`telegram:<bot id>:offset`, the
-bot id read from `getMe`) and moves only past updates that were handled by the dispatcher, whose
-replies Telegram accepted, and that the dispatcher was told about (`confirm_sent`). A crash before
-that point makes Telegram deliver the update again after the restart; the dispatcher's inbox then
-returns the stored turn if it was not sent yet, or nothing if it was; the parts of a multi-message
-turn already sent are skipped (`telegram:<bot id>:progress`). The one message in flight at a hard
+Exactly-once, in short: each batch of `getUpdates` is kept in SQLite, sealed (`Store.receive`),
+in the same transaction as the next offset (`telegram:<bot id>:offset`, the bot id read from
+`getMe`); only then does the next `getUpdates` confirm it to Telegram. Each update is forgotten
+once the dispatcher handled it, Telegram accepted its replies and the dispatcher was told
+(`confirm_sent`). A crash before that point: the update is still kept and is handled first at
+the next start; the dispatcher's inbox then returns the stored turn if it was not sent yet, or
+nothing if it was; the parts of a multi-message turn already sent are skipped
+(`telegram:<bot id>:progress`). The one message in flight at a hard
 kill (accepted by Telegram, not yet recorded) is sent again: Telegram has no idempotency key, and
 a repeat is better than a loss. PTB's `Updater` is not used: it keeps the offset in memory only.
 
@@ -17,7 +19,9 @@ without updates) is not used: the first `getUpdates` then asks for the earliest 
 
 Long polling is the default; webhook mode answers Telegram's POST only after the same steps, so
 Telegram re-delivers what was not handled. Updates from one chat are handled in order; different
-chats run concurrently (bounded by `concurrency`).
+chats run concurrently (bounded by `concurrency`) in their own lanes (`adapters/lanes.py`): a
+chat slowed down (someone writing very fast, Telegram's one message a second per chat) never
+holds back another.
 
 Staff (`bot/staff/`): the adapter drains the outbox rows of platform `telegram` (requests to a
 counsellors' group with a "Je prends" button, messages to people and admins); a press on a
@@ -71,6 +75,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.base import BUTTONS, HTML, LOCATION, AdapterContext, Backoff, ConfigError, bounded
+from adapters.lanes import Lanes
 from adapters.telegram_render import (
     MAX_TEXT,
     OutMessage,
@@ -346,6 +351,12 @@ def _chat_of(update: Update) -> int | None:
     return None
 
 
+def _lane_of(update: Update) -> int | str:
+    """Updates of one chat are answered in order; one without a chat is alone in its lane."""
+    chat = _chat_of(update)
+    return chat if chat is not None else f"u{update.update_id}"
+
+
 # --- the adapter -------------------------------------------------------------------------------
 
 
@@ -379,6 +390,12 @@ class TelegramAdapter:
         self.handled = 0  # updates answered since start (for tests and benchmarks)
         self._progress: dict[str, int] = {}  # update id -> parts of its turn already sent
         self._progress_lock = asyncio.Lock()
+        self._lanes: Lanes[Update] | None = None  # while polling
+
+    @property
+    def waiting(self) -> int:
+        """Updates taken from Telegram and not answered yet (0 in webhook mode)."""
+        return self._lanes.waiting if self._lanes is not None else 0
 
     @staticmethod
     def _make_bot(settings: TelegramSettings) -> ExtBot[Any]:
@@ -499,20 +516,65 @@ class TelegramAdapter:
         return self.bot_id
 
     async def _poll(self) -> None:
+        """Fetch, keep, confirm, hand to the chats' lanes; fetch again at once.
+
+        Each batch is kept (sealed, `Store.receive`) with the next offset in one transaction
+        before the next `getUpdates` confirms it to Telegram; each update is forgotten once
+        answered. So a slow chat never holds back the others, and a crash loses nothing: the
+        updates kept and not answered are handled first at the next start."""
         offset = await self._stored_offset()
-        limiter = asyncio.Semaphore(self.settings.concurrency)
-        while not self._stop.is_set():
-            updates = await self._fetch(offset)
-            if updates is None:
-                return
-            if not updates:
-                continue
-            done = await self._handle_batch(updates, limiter)
-            new_offset = _next_offset(updates, done, offset)
-            if new_offset is not None and new_offset != offset:
-                await self._store.set_cursor(offset_cursor(self._bot), str(new_offset))
-                await self._store.set_cursor(offset_cursor(self._bot) + ":at", f"{time.time():.0f}")
-                offset = new_offset
+        lanes: Lanes[Update] = Lanes(self.process, self._answered, self.settings.concurrency)
+        self._lanes = lanes
+        for update in await self._kept_updates():
+            lanes.push(_lane_of(update), update)
+        try:
+            while not self._stop.is_set():
+                await lanes.room()
+                updates = await self._fetch(offset)
+                if updates is None:
+                    return
+                if not updates:
+                    continue
+                updates.sort(key=lambda u: u.update_id)
+                offset = updates[-1].update_id + 1
+                name = offset_cursor(self._bot)
+                new = set(
+                    await self._store.receive(
+                        self._queue,
+                        [(self._event_id(u), u.to_json()) for u in updates],
+                        [(name, str(offset)), (name + ":at", f"{time.time():.0f}")],
+                    )
+                )
+                for update in updates:
+                    if self._event_id(update) in new:
+                        lanes.push(_lane_of(update), update)
+        finally:
+            await lanes.join()
+
+    @property
+    def _queue(self) -> str:
+        """The name of this bot's kept updates in the store."""
+        return f"telegram:{self._bot}"
+
+    async def _kept_updates(self) -> list[Update]:
+        """Updates kept by an earlier run and not answered (a crash, a stop mid-turn)."""
+        kept = []
+        for event_id, body in await self._store.received(self._queue):
+            try:
+                kept.append(Update.de_json(json.loads(body), self.bot))
+            except Exception as exc:  # unreadable: dropped, like any broken update
+                log.warning("kept update %s unreadable (%s): dropped", event_id,
+                            type(exc).__name__)  # fmt: skip
+                await self._store.answered(self._queue, event_id)
+        if kept:
+            log.info("%d update(s) kept by the last run: answering them first", len(kept))
+        return kept
+
+    async def _answered(self, update: Update) -> None:
+        await self._store.answered(self._queue, self._event_id(update))
+
+    def _event_id(self, update: Update) -> str:
+        return event_id_for(self._bot, update.update_id)
 
     async def _stored_offset(self) -> int | None:
         """This bot's stored offset, if recent enough to trust (else the earliest unconfirmed
@@ -557,26 +619,6 @@ class TelegramAdapter:
             return list(fetch.result())
         except Stopped:
             return None
-
-    async def _handle_batch(self, updates: list[Update], limiter: asyncio.Semaphore) -> set[int]:
-        """Handle a batch: per chat in order, chats concurrently. Returns the ids handled."""
-        by_chat: dict[int | str, list[Update]] = {}
-        for update in sorted(updates, key=lambda u: u.update_id):
-            chat = _chat_of(update)
-            by_chat.setdefault(chat if chat is not None else f"u{update.update_id}", []).append(
-                update
-            )
-        done: set[int] = set()
-
-        async def worker(chat_updates: list[Update]) -> None:
-            async with limiter:
-                for update in chat_updates:
-                    if self._stop.is_set() or not await self.process(update):
-                        return
-                    done.add(update.update_id)
-
-        await asyncio.gather(*(worker(u) for u in by_chat.values()))
-        return done
 
     # --- one update --------------------------------------------------------------------------
 
@@ -1000,14 +1042,6 @@ def _retry_after(exc: RetryAfter) -> float:
         value: Any = exc.retry_after
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)
-
-
-def _next_offset(updates: list[Update], done: set[int], offset: int | None) -> int | None:
-    """The smallest id not handled (all before it are), or the last id + 1 if all were."""
-    for update in sorted(updates, key=lambda u: u.update_id):
-        if update.update_id not in done:
-            return update.update_id
-    return max(u.update_id for u in updates) + 1 if updates else offset
 
 
 def check_settings(raw: Mapping[str, Any], data_dir: str) -> None:

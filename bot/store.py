@@ -17,7 +17,11 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
 - the outbox (`bot/staff/outbox.py`): messages to counsellors, admins and people, kept until
   the platform took them, their text cleared once sent;
 - usage events (what kind of turn, need, category, département, counsellor code, and a short
-  pseudonym to count people): the figures admins read. No text, no name, no platform id.
+  pseudonym to count people): the figures admins read. No text, no name, no platform id;
+- events taken from the platform and not answered yet (`received`, Telegram), sealed like the
+  call-back chats and deleted as soon as each is answered, usually within a second: so that
+  the platform can be told at once that they are safe here, and one person writing fast (or
+  Telegram's one-message-a-second limit in their chat) never holds back anyone else.
 
 `/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
 rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the
@@ -233,6 +237,16 @@ MIGRATIONS: Sequence[str] = (
     CREATE INDEX outbox_due ON outbox (platform, sent_at, due_at);
     CREATE INDEX outbox_ref ON outbox (ref) WHERE ref IS NOT NULL;
     CREATE INDEX outbox_key ON outbox (key);
+    """,
+    # 5: events taken from the platform and not answered yet, sealed (`Store.receive`)
+    """
+    CREATE TABLE received (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        body BLOB NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
     """,
 )
 
@@ -510,8 +524,9 @@ class Store:
     ) -> int:
         """Forget what is no longer needed; returns how many rows went.
 
-        Inbox rows after two days; conversations untouched for six months (with their
-        unanswered questions, call-backs and outbox rows); call-backs with an outcome after
+        Inbox rows and events received but never answered after two days; conversations
+        untouched for six months (with their unanswered questions, call-backs and outbox
+        rows); call-backs with an outcome after
         the retention period (30 days by default, `conseillers.conservation_jours`), and the
         outbox rows sent or given up that long ago.
         """
@@ -523,6 +538,7 @@ class Store:
             removed = 0
             for sql, limit in (
                 ("DELETE FROM inbox WHERE received_at < ?", moment - INBOX_RETENTION_S),
+                ("DELETE FROM received WHERE received_at < ?", moment - INBOX_RETENTION_S),
                 ("DELETE FROM unanswered WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"
@@ -569,6 +585,64 @@ class Store:
             " ON CONFLICT(name) DO UPDATE SET value = excluded.value,"
             " updated_at = excluded.updated_at",
             (name, value, time.time()),
+        )
+
+    # --- events received, not answered yet --------------------------------------------------
+
+    async def receive(
+        self, platform: str, events: Sequence[tuple[str, str]], cursors: Sequence[tuple[str, str]]
+    ) -> list[str]:
+        """Keep `events` ((event id, body)) sealed until they are answered, and set `cursors`
+        (the platform's position after them) in the same transaction: once this returns, the
+        platform may forget them. Returns the ids that were not already kept, in order."""
+        now = time.time()
+        rows = [(platform, event_id, self.seal(body), now) for event_id, body in events]
+
+        def job(db: sqlite3.Connection) -> list[str]:
+            new = []
+            for row in rows:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO received (platform, event_id, body, received_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    row,
+                )
+                if cursor.rowcount:
+                    new.append(row[1])
+            db.executemany(
+                "INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                [(name, value, now) for name, value in cursors],
+            )
+            return new
+
+        return await self._call(job)
+
+    async def received(self, platform: str) -> list[tuple[str, str]]:
+        """The events kept and not answered yet ((event id, body)), oldest first. A body
+        sealed with another key (a key file replaced) cannot be read and is dropped."""
+
+        def job(db: sqlite3.Connection) -> list[tuple[str, bytes]]:
+            return db.execute(
+                "SELECT event_id, body FROM received WHERE platform = ?"
+                " ORDER BY received_at, rowid",
+                (platform,),
+            ).fetchall()
+
+        kept = []
+        for event_id, sealed in await self._call(job):
+            body = self.unseal(sealed)
+            if body is None:
+                log.warning("a received event could not be read (key file replaced?): dropped")
+                await self.answered(platform, event_id)
+                continue
+            kept.append((str(event_id), body))
+        return kept
+
+    async def answered(self, platform: str, event_id: str) -> None:
+        """The event was answered (or given up): forget its body."""
+        await self._write(
+            "DELETE FROM received WHERE platform = ? AND event_id = ?", (platform, event_id)
         )
 
     # --- referral codes ------------------------------------------------------------------------

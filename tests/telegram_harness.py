@@ -109,7 +109,14 @@ class Harness:
         return await self.server.send_media(chat, kind)
 
     async def replies(self, chat: int, timeout: float = 10.0) -> list[Sent]:
-        return await self.server.replies(chat, timeout)
+        """Messages sent to `chat` since the last call, once the bot confirmed every update
+        injected so far and answered every update it took."""
+        last = max((u["update_id"] for u in self.server.updates), default=0)
+        await self.server.wait_confirmed(last, timeout)
+        async with asyncio.timeout(timeout):
+            while self.adapter.waiting:
+                await asyncio.sleep(0.01)
+        return self.server.take(chat)
 
     async def say(self, chat: int, text: str) -> list[Sent]:
         await self.send_text(chat, text)

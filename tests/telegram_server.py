@@ -15,10 +15,12 @@ import html
 import itertools
 import json
 import re
+import sqlite3
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -518,14 +520,34 @@ class FakeTelegram:
         async with asyncio.timeout(timeout), self._new:
             await self._new.wait_for(lambda: self.confirmed > update_id)
 
+    async def wait_answered(self, update_id: int, database: Path, timeout: float = 30.0) -> None:
+        """Wait until a bot in another process confirmed `update_id` and answered every update
+        it took: none is left in its database's `received` table."""
+        await self.wait_confirmed(update_id, timeout)
+        async with asyncio.timeout(timeout):
+            while _kept_updates(database):
+                await asyncio.sleep(0.05)
+
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout), self._new:
             await self._new.wait_for(predicate)
 
-    async def replies(self, chat: int, timeout: float = 10.0) -> list[Sent]:
-        """Messages sent to `chat` since the last call, once every injected update is confirmed."""
+    async def replies(self, chat: int, timeout: float = 10.0, quiet: float = 0.4) -> list[Sent]:
+        """Messages sent to `chat` since the last call: once every injected update is confirmed
+        (the bot keeps what it fetched before confirming, and answers after), at least one
+        message arrived, and none for `quiet` seconds. For a bot in another process; in the
+        same process, `telegram_harness.Harness.replies` knows exactly when it is done."""
         last = max((u["update_id"] for u in self.updates), default=0)
         await self.wait_confirmed(last, timeout)
+        await self.wait_for(lambda: len(self.sent[chat]) > self._read[chat], timeout)
+        while True:
+            count = len(self.sent[chat])
+            await asyncio.sleep(quiet)
+            if len(self.sent[chat]) == count:
+                return self.take(chat)
+
+    def take(self, chat: int) -> list[Sent]:
+        """Messages sent to `chat` since the last call, without waiting."""
         new = self.sent[chat][self._read[chat] :]
         self._read[chat] = len(self.sent[chat])
         return new
@@ -879,3 +901,9 @@ class FakeTelegram:
         if params.get("text"):
             self.callback_answers[query_id] = str(params["text"])
         return True
+
+
+def _kept_updates(database: Path) -> int:
+    """How many updates the bot's database still keeps unanswered (read-only, beside the bot)."""
+    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        return int(db.execute("SELECT COUNT(*) FROM received").fetchone()[0])

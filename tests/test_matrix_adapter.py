@@ -586,3 +586,34 @@ async def test_history_before_the_bot_joined_is_not_answered(
             "reçu : après",
         ]
         assert [r.body for r in got] == ["reçu : après"]
+
+
+@pytest.mark.synapse
+async def test_someone_writing_very_fast_never_holds_back_anyone_else(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    import time
+
+    from bot.flood import FloodControl
+
+    @contextlib.asynccontextmanager
+    async def with_flood_control(data_dir: Path) -> AsyncIterator[Dispatcher]:
+        async with Store.open(data_dir / "a.db") as store:
+            yield Dispatcher(store, ScriptedDialogue, flood=FloodControl())
+
+    async with (
+        running_bot(synapse, tmp_path, dispatcher_factory=with_flood_control) as bot,
+        person(synapse, bot.user_id) as flooder,
+        person(synapse, bot.user_id) as ben,
+    ):
+        spam, room = await flooder.dm(), await ben.dm()
+        await flooder.wait_replies(spam, 1)
+        await ben.wait_replies(room, 1)
+        await asyncio.gather(*(flooder.say(spam, f"spam {n}") for n in range(60)))  # a script
+        await flooder.wait_replies(spam, 20)  # the burst is answered; the rest waits its turn
+        began = time.monotonic()
+        await ben.say(room, "bonjour")
+        got = await ben.wait_replies(room, 2, timeout=20)
+        assert time.monotonic() - began < 1.0  # measured before the lanes: 9.2 s
+        assert got[1].body == "reçu : bonjour"
+        assert len(flooder.replies(spam)) < 55  # the flooder is still being answered

@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,9 @@ from adapters.telegram_render import (
     visible_length,
 )
 from bot.dispatcher import Dispatcher
+from bot.flood import FloodControl
 from bot.messages import Choice, Incoming, Reply, Turn
+from bot.store import Store
 from tests.telegram_harness import LONG_CHOICE, telegram_bot
 from tests.telegram_server import BOT_ID, ApiError
 
@@ -205,6 +210,57 @@ async def test_flood_control_nothing_lost_nothing_repeated(tmp_path: Path) -> No
             texts = [s.text for s in await tg.replies(chat, timeout=20)]
             assert texts == [f"echo {n + 1}: text=m{n} lang=fr" for n in range(4)]
         assert tg.server.flood_answers > 0
+
+
+async def test_someone_writing_very_fast_never_holds_back_anyone_else(tmp_path: Path) -> None:
+    from tests.telegram_server import FakeTelegram
+
+    def with_flood_control(store: Store, dialogue: Callable[[], Any]) -> Dispatcher:
+        return Dispatcher(store, dialogue, flood=FloodControl())
+
+    # Telegram's own limit too: one message a second in a chat once its burst is spent
+    async with (
+        FakeTelegram(strict_rate=True) as server,
+        telegram_bot(tmp_path, server=server, dispatcher_factory=with_flood_control) as tg,
+    ):
+        for n in range(60):
+            await tg.send_text(66, f"spam {n}")
+        await asyncio.sleep(0.5)  # the flood is being answered, slowly
+        began = time.monotonic()
+        await tg.send_text(CHAT, "bonjour")
+        await server.wait_for(lambda: bool(server.sent[CHAT]), 10)
+        assert time.monotonic() - began < 1.0  # measured before the lanes: 9 s
+        assert server.sent[CHAT][0].text == "echo 1: text=bonjour lang=fr"
+        assert len(server.sent[66]) < 30  # the flooder is still being answered
+
+
+async def test_updates_kept_by_a_run_that_died_are_answered_first_next_time(
+    tmp_path: Path,
+) -> None:
+    """A run took three updates (kept, Telegram told) and died before answering them."""
+    import json
+
+    def raw(update_id: int, text: str) -> str:
+        return json.dumps({"update_id": update_id, "message": {
+            "message_id": update_id, "date": 0, "chat": {"id": CHAT, "type": "private"},
+            "from": {"id": CHAT, "is_bot": False, "first_name": "X", "language_code": "fr"},
+            "text": text}})  # fmt: skip
+
+    async with Store.open(tmp_path / "telegram.db") as store:
+        kept = [(f"{BOT_ID}:{900 + n}", raw(900 + n, f"m{n}")) for n in range(3)]
+        await store.receive(f"telegram:{BOT_ID}", kept, [(OFFSET_CURSOR, "903")])
+    with sqlite3.connect(tmp_path / "telegram.db") as db:
+        bodies = b"".join(row[0] for row in db.execute("SELECT body FROM received"))
+    assert b"first_name" not in bodies and b"text" not in bodies  # sealed at rest
+    from tests.telegram_server import FakeTelegram
+
+    async with FakeTelegram() as server:
+        server._ids = itertools.count(903)  # Telegram goes on after what it was told
+        async with telegram_bot(tmp_path, server=server) as tg:
+            await tg.send_text(CHAT, "m3")  # written after the restart: answered after
+            texts = [s.text for s in await tg.replies(CHAT)]
+            assert texts == [f"echo {n + 1}: text=m{n} lang=fr" for n in range(4)]
+            assert await tg.store.received(f"telegram:{BOT_ID}") == []
 
 
 async def test_updates_sent_while_down_are_answered_once_at_start(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ async def test_fifty_people_a_thousand_messages_four_hard_kills(tmp_path: Path) 
                 await asyncio.sleep(rng.uniform(0, 0.5))
                 proc = await _start(args, env, log)
             last = await writer
-            await server.wait_confirmed(last, timeout=120)
+            await server.wait_answered(last, db, timeout=120)
         finally:
             if proc.returncode is None:
                 proc.terminate()

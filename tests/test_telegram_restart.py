@@ -110,7 +110,7 @@ async def run_with_kill(
     answered_before = sum(len(v) for v in server.sent.values())
     last = await inject(server, users, range(half, len(texts)), texts)
     async with bot_process(args, server, log) as proc:
-        await server.wait_confirmed(last, timeout=30)
+        await server.wait_answered(last, db, timeout=30)
         await stop_gracefully(proc)
     assert answered_before < sum(len(v) for v in server.sent.values())
 
@@ -157,7 +157,7 @@ async def test_real_cli_restart_gives_the_same_conversations_as_an_uninterrupted
         async with bot_process(args, reference, tmp_path / "reference.log") as proc:
             await reference.wait_for(lambda: "en" in reference.commands, 30)
             last = await inject(reference, users, range(len(CONVERSATION)), CONVERSATION)
-            await reference.wait_confirmed(last, timeout=30)
+            await reference.wait_answered(last, tmp_path / "reference.db", timeout=30)
             await stop_gracefully(proc)
         expected = {user: reference.texts(user) for user in users}
     assert all(len(texts) >= len(CONVERSATION) for texts in expected.values())
@@ -189,7 +189,7 @@ async def test_random_kills_lose_nothing_and_never_reorder(tmp_path: Path) -> No
                 proc.kill()
                 await proc.wait()
         async with bot_process(args, server, tmp_path / "chaos.log") as proc:
-            await server.wait_confirmed(last, timeout=30)
+            await server.wait_answered(last, tmp_path / "chaos.db", timeout=30)
             await stop_gracefully(proc)
         for user in users:
             got = server.texts(user)
