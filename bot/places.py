@@ -204,6 +204,8 @@ class _KeyPool:
     ) -> list[tuple[str, float]]:
         """Name keys close to `key`, with their scores (at least `cutoff`, or one typo)."""
         typed = key.replace(" ", "") if self._compact else key
+        if len(typed) < 2:  # one letter has no typo to forgive (exact names are found before)
+            return []
         floor = min(FUZZY_CUTOFF, one_typo_score(len(typed)))
         # A score >= floor needs the shorter string to be at least floor/(200-floor) as long.
         shortest = floor / (200.0 - floor)

@@ -126,6 +126,15 @@ def test_unknown_name_is_not_found(gaz: Gazetteer) -> None:
     assert gaz.resolve("   ").status == "not_found"
 
 
+@pytest.mark.parametrize("home", ["54", "80", None])
+def test_one_letter_is_searched_without_error_and_y_is_a_commune(
+    gaz: Gazetteer, home: str | None
+) -> None:
+    # found by the property test on the dialogue: one letter used to divide by zero
+    assert gaz.resolve("a", home).status == "not_found"
+    assert gaz.resolve("y", home).candidates[0].commune.insee == "80829"  # Y, in the Somme
+
+
 # ---------------------------------------------------------------------- homonyms, home département
 
 
