@@ -143,6 +143,38 @@ def test_a_workplace_named_about_oneself_is_context_not_a_request(reader: Reader
     assert "aci" not in salaried.categories
 
 
+def test_someone_with_a_job_asks_first_for_what_lets_them_keep_it(reader: Reader) -> None:
+    got_one = reader.read(
+        "j'ai décroché un poste dans une entreprise adaptée mais je n'ai pas le permis, "
+        "comment y aller tous les jours ?"
+    )
+    assert got_one.main_need == "mobilite_accompagnement"
+    in_iae = reader.read("je suis en CDDI à l'entreprise d'insertion, comment y aller ?")
+    assert in_iae.main_need == "mobilite_accompagnement"
+    assert "SALARIE_INSERTION" in facts(in_iae)["statuts"]  # type: ignore[operator]
+
+
+def test_where_one_works_is_the_situation_even_named_again(reader: Reader) -> None:
+    frame = reader.read("je suis en CDDI au chantier, après je voudrais une vraie entreprise")
+    assert "aci" in frame.context_categories and "aci" not in frame.categories
+
+
+def test_a_job_sought_is_not_a_job_held(reader: Reader) -> None:
+    for text in (
+        "je cherche du travail en intérim d'insertion",
+        "est-ce que je peux travailler en chantier d'insertion ?",
+    ):
+        statuts = facts(reader.read(text)).get("statuts", [])
+        assert not {"SALARIE", "SALARIE_INSERTION"} & set(statuts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text", ["je travaille plus depuis 2020", "je ne suis plus au RSA", "je suis pas au rsa"]
+)
+def test_a_situation_said_not_to_hold_is_not_kept(reader: Reader, text: str) -> None:
+    assert not facts(reader.read(text)).get("statuts")
+
+
 def test_situation_words_are_facts_not_needs(reader: Reader) -> None:
     frame = reader.read("je suis au RSA, sans voiture")
     assert frame.needs == ()

@@ -90,6 +90,15 @@ async def test_a_workplace_named_about_oneself_is_context(person: Conversation) 
     assert categories(person) == ["garage_solidaire"] * len(categories(person))
 
 
+async def test_someone_in_a_chantier_is_offered_the_next_steps(person: Conversation) -> None:
+    await person.say(
+        "Je suis en CDDI au chantier, mon contrat se termine en mars. Après je voudrais "
+        "travailler dans une vraie entreprise. J'habite à Nancy."
+    )
+    shown = categories(person)
+    assert shown and "aci" not in shown
+
+
 async def test_a_blocked_job_is_a_mobility_need(person: Conversation) -> None:
     turn = await person.say("sans permis, impossible d'accepter le poste à 25 km de Lunéville")
     assert turn.trace.need is not None and turn.trace.need.startswith("mobilite")

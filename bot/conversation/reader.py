@@ -149,6 +149,7 @@ class Reader:
         for category in kb.categories.values():
             if category.besoin is not None:
                 self._first_need_of[category.id] = category.besoin
+        self._employed_statuts = frozenset(s.id for s in kb.statuts if s.en_emploi)
         self._employer_needs = frozenset(
             n.id
             for n in kb.needs.values()
@@ -209,15 +210,32 @@ class Reader:
         moves = self._social.moves(words)
         numbers = parsers.digits(normalised, english=lang == "en")
         named = self._named.hits(words)
-        statut_hits = _owned(named, "s:")
+        said = _owned(named, "s:")
+        starts = {h.start for h in said}
+        wanted = self._requests.hits(words)
+        statut_hits = [
+            h
+            for h in said
+            if not _negated(words, h, starts)
+            and not (h.owner in self._employed_statuts and _sought(words, h, wanted))
+        ]
         facts = self._facts(numbers, statut_hits, expecting)
         contexts = self._contexts.hits(words)
         referent_hits = _owned(named, "r:")
         category_hits = _owned(named, "c:")
-        requested = [h for h in category_hits if not _in_context(h, contexts)]
-        categories = [h.owner for h in requested]
-        categories += [cat for cat, pattern in self._acronyms if pattern.search(raw)]
+        # A structure named in the person's situation ("je suis en CDDI au chantier", "je
+        # travaille en chantier d'insertion … le chantier est à 15 km") is where they are, not
+        # what they ask for; so is the same kind of structure named again in the message.
         context_categories = [h.owner for h in category_hits if _in_context(h, contexts)]
+        for said_hit in statut_hits:  # "je suis en chantier d'insertion": a situation
+            context_categories += self._categories_within(words, said_hit)
+        requested = [h for h in category_hits if h.owner not in context_categories]
+        categories = [h.owner for h in requested]
+        categories += [
+            cat
+            for cat, pattern in self._acronyms
+            if pattern.search(raw) and cat not in context_categories
+        ]
         statuts = [e.value for e in facts if e.fact == "statuts" and isinstance(e.value, str)]
         # Situation words and agency names are not needs ("sans voiture", "France Travail").
         blanked = _blank(words, [*statut_hits, *referent_hits])
@@ -359,6 +377,15 @@ class Reader:
                 facts.append(Evidence(asked.fait, value, numbers))
         return facts
 
+    def _categories_within(self, words: Words, hit: Hit) -> list[str]:
+        """The categories named inside a situation's words ("en chantier d'insertion")."""
+        for start in range(hit.start + 1, hit.end):
+            inside = Words.from_stems(words.words[start : hit.end], words.stems[start : hit.end])
+            found = _owned(self._named.hits(inside), "c:")
+            if found:
+                return [h.owner for h in found]
+        return []
+
     # --- needs ---------------------------------------------------------------------------------
 
     def _score_needs(
@@ -431,6 +458,10 @@ class Reader:
             said_first = min(near, key=lambda ns: first_seen[ns[0]])
             heard.remove(said_first)
             heard.insert(0, said_first)
+        if any(s in self._employed_statuts for s in statuts):
+            # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
+            # for what lets them keep it: a need other than an employer comes first.
+            heard.sort(key=lambda ns: ns[0] in self._employer_needs)
         return [Scored(n, s) for n, s in heard]
 
     # --- places --------------------------------------------------------------------------------
@@ -479,6 +510,25 @@ def _owned(hits: Sequence[Hit], prefix: str) -> list[Hit]:
 def _in_context(hit: Hit, contexts: Sequence[Hit]) -> bool:
     """Whether a context phrase ("je suis salarié d'un", "mon") governs this hit."""
     return any(c.start <= hit.start <= c.end + CONTEXT_GAP for c in contexts)
+
+
+NEGATIONS = frozenset({"ne", "n", "pas", "plus", "jamais", "not", "never"})
+
+
+def _negated(words: Words, hit: Hit, starts: set[int]) -> bool:
+    """A situation said not to hold: "je ne travaille plus", "je travaille pas", "pas au RSA"
+    (not when the next word starts another situation: "au rsa pas de voiture")."""
+    before = words.words[hit.start - 1] if hit.start > 0 else ""
+    after = words.words[hit.end] if hit.end < len(words) and hit.end not in starts else ""
+    return before in NEGATIONS or after in NEGATIONS - {"ne", "n"}
+
+
+def _sought(words: Words, hit: Hit, requests: Sequence[Hit]) -> bool:
+    """A job said as what is sought, not as what one has: "je cherche du travail en intérim",
+    "je peux travailler en chantier d'insertion" (an infinitive just before)."""
+    before = words.words[hit.start - 1] if hit.start > 0 else ""
+    asked = any(r.end <= hit.start <= r.end + CONTEXT_GAP + 1 for r in requests)
+    return asked or (before.endswith("er") and len(before) > 4)
 
 
 def _blank(words: Words, hits: Iterable[Hit]) -> Words:

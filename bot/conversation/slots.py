@@ -52,6 +52,13 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
         named = [c for c in (frame.categories or tuple(topic)) if c in allowed]
         if named:
             new.categories = named
+    elif need is not None and need in kb.needs and frame.context_categories:
+        # where the person works already is not proposed ("en CDDI au chantier … après, une
+        # vraie entreprise"): the next steps are
+        offered = kb.needs[need].categories
+        further = [c for c in offered if c not in frame.context_categories]
+        if further and len(further) < len(offered):
+            new.categories = further
     place = frame.home
     if place is not None:
         resolution = place.resolution

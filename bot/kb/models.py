@@ -653,6 +653,9 @@ class StatutEntry(Strict):
     libelle_en: str | None = None
     synonymes: list[str] = Field(default_factory=list)
     synonymes_langues: dict[str, list[str]] = Field(default_factory=dict)
+    # Our addition: the person has a job already (« je travaille », « en CDDI »): an employer
+    # named with it is their situation, and a need other than a job comes first.
+    en_emploi: bool = False
 
 
 class HorsPerimetre(Strict):
