@@ -88,6 +88,9 @@ def test_ages_in_words_and_in_english_are_not_durations(
         ("Je vis à Clichy-sous-Bois depuis 2018", None, 101),
         ("installée à Revin depuis 2015, elle n'a plus d'emploi depuis 2022", 53, 137),
         ("reconnue handicapée depuis l'an dernier", None, None),  # about the RQTH
+        ("j'habite à Clichy depuis 2011, je travaille plus depuis 2020", 77, 185),
+        ("jhabite montrejeau depuis toujours, ca fait trois ans que je trouve rien", 36, 240),
+        ("J'ai emménagé à Méru il y a 4 mois, je suis sans emploi depuis 2021", 65, 4),
     ],
 )
 def test_dates_and_durations_in_everyday_words(
@@ -128,6 +131,11 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
         ("j'ai la RQTH et je cherche du travail", "emploi_handicap"),
         ("أريد أن أتعلم السياقة", "mobilite_permis"),
         ("bghit nkhdem", "emploi_insertion"),
+        ("je voudrais me lancer sans créer ma propre société", "creation_activite"),
+        ("je fais des petits travaux au noir, je voudrais me mettre en règle", "creation_activite"),
+        ("je panique au volant, il me faudrait des leçons avec un moniteur", "mobilite_permis"),
+        ("un groupe de jeunes qui monte une petite entreprise l'été", "jeunes_cooperative"),
+        ("essayer un truc en groupe où on monte une activité ensemble", "jeunes_cooperative"),
     ],
 )
 def test_needs_are_heard_by_the_meaning_of_the_words(reader: Reader, text: str, need: str) -> None:
@@ -169,10 +177,15 @@ def test_a_job_sought_is_not_a_job_held(reader: Reader) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["je travaille plus depuis 2020", "je ne suis plus au RSA", "je suis pas au rsa"]
+    ("text", "held"),
+    [
+        ("je travaille plus depuis 2020", "SALARIE"),
+        ("je ne suis plus au RSA", "RSA"),
+        ("je suis pas au rsa", "RSA"),
+    ],
 )
-def test_a_situation_said_not_to_hold_is_not_kept(reader: Reader, text: str) -> None:
-    assert not facts(reader.read(text)).get("statuts")
+def test_a_situation_said_not_to_hold_is_not_kept(reader: Reader, text: str, held: str) -> None:
+    assert held not in facts(reader.read(text)).get("statuts", [])  # type: ignore[operator]
 
 
 def test_situation_words_are_facts_not_needs(reader: Reader) -> None:

@@ -192,16 +192,20 @@ def _without_overlaps(found: list[Duration]) -> list[Duration]:
 
 JOBLESS_CUES = re.compile(
     r"\b(chomage|chomeur|chomeuse|sans emploi|sans travail|sans boulot|sans job|pas de travail|"
-    r"plus de travail|plus d emploi|plus travaille|pas travaille|perdu mon emploi|"
+    r"plus de travail|plus d emploi|plus travaille|pas travaille|travaille plus|travaille pas|"
+    r"bosse plus|bosse pas|trouve rien|trouve pas|rien trouve|pas trouve|perdu mon emploi|"
     r"perdu mon travail|perdu mon boulot|perdu son emploi|perdu son travail|licenciee?s?|"
     r"demandeu(?:r|se|rs|ses) d emploi|inscrite? a france travail|privee?s? d emploi|"
     r"sans activite|fin de contrat|cherche (?:du|un) (?:travail|emploi|boulot|job)|"
     r"unemployed|out of work|lost my job|jobless|looking for (?:a )?(?:job|work)|bila khdma)\b"
 )
 RESIDENT_CUES = re.compile(
-    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|"
+    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|emmenagee?s?|"
     r"domiciliee?s?|reside|suis a|suis ici|live|lived|living|moved|sakna|ساكن|ساكنه|اسكن)\b"
 )
+
+
+_SAID_AFTER = re.compile(r"\b(?:ca fait|cela fait|voila)\s*(?:plus de |presque )?$")
 
 
 def duration_facts(
@@ -217,7 +221,13 @@ def duration_facts(
             continue
         before = text[max(0, duration.start - 80) : duration.start]
         after = text[duration.end : duration.end + 50]
-        fact = _nearest_cue(before, jobless_fact, resident_fact, last=True)
+        # "ça fait trois ans que je trouve rien": what lasted is said after the duration
+        looks_ahead = _SAID_AFTER.search(before) is not None
+        fact = None
+        if looks_ahead:
+            fact = _nearest_cue(after[:40], jobless_fact, resident_fact, last=False)
+        if fact is None:
+            fact = _nearest_cue(before, jobless_fact, resident_fact, last=True)
         if fact is None:
             fact = _nearest_cue(after, jobless_fact, resident_fact, last=False)
         if fact is not None:
