@@ -76,6 +76,12 @@ def test_ages_in_words_and_in_english_are_not_durations(
     assert facts(reader.read(text)).get("age") == age
 
 
+def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
+    heard = facts(reader.read("un monsieur de 58 ans, demandeur d'emploi, n'a plus de véhicule"))
+    assert heard.get("age") == 58
+    assert "SANS_VEHICULE" in heard["statuts"]  # type: ignore[operator]
+
+
 @pytest.mark.parametrize(
     ("text", "jobless", "resident"),
     [

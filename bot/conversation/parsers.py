@@ -40,7 +40,7 @@ def digits(folded: str, english: bool = False) -> str:
 _AGE = re.compile(
     r"\b(?:j ai|ai|age de|agee? de|moi|i am|i m|im|aged|3andi|عمري|عندي)\s+(\d{1,2})"
     r"(?:\s*(?:ans?|years?(?: old)?|yo|سنه|3am))?\b(?!\s*(?:mois|semaines?|jours?|months?|euros?))"
-    r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|sans|et demi))"
+    r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|sans|et demi)\b)"
     r"(?P<tail>\s*(?:au|en)\b)?"
 )
 MIN_AGE_BEFORE_AU = 16
