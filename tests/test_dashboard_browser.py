@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver, WebElement
@@ -150,7 +151,18 @@ def log_in(driver: WebDriver, password: str) -> None:
     driver.find_element(By.NAME, "mot_de_passe").send_keys(password)
     page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.CSS_SELECTOR, ".connexion button[type=submit]").click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(lambda _: _replaced(page))
+
+
+def _replaced(element: WebElement) -> bool:
+    """Whether the page holding `element` was replaced. Chromium reports a node of the old
+    document either as stale or, while the new one loads, as "does not belong to the
+    document" (a plain WebDriverException): both mean it is gone."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException included
+        return True
+    return False
 
 
 def shown(driver: WebDriver, css: str) -> WebElement:
