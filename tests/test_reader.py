@@ -68,6 +68,10 @@ def test_every_fact_of_one_message_is_heard(reader: Reader) -> None:
         ("au chômage depuis 2 ans", None),
         ("il y a 3 ans", None),
         ("j'ai 2 enfants", None),
+        ("un jeune de vingt ans que je suis", 20),
+        ("une dame de 58 ans, demandeuse d'emploi", 58),
+        ("je suis née en 1981", 45),  # today is 2026-12-01 in these tests
+        ("au chômage depuis plus de 2 ans que je cherche", None),
     ],
 )
 def test_ages_in_words_and_in_english_are_not_durations(
@@ -97,6 +101,7 @@ def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
         ("j'habite à Clichy depuis 2011, je travaille plus depuis 2020", 77, 185),
         ("jhabite montrejeau depuis toujours, ca fait trois ans que je trouve rien", 36, 240),
         ("J'ai emménagé à Méru il y a 4 mois, je suis sans emploi depuis 2021", 65, 4),
+        ("Je suis arrivée à Prémery en octobre, au chômage depuis 2023", 41, 2),
     ],
 )
 def test_dates_and_durations_in_everyday_words(

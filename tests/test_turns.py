@@ -57,6 +57,44 @@ async def test_a_pure_definition_question_is_information(person: Conversation) -
     assert turn.trace.structures == []
 
 
+async def test_two_questions_in_one_message_get_both_answers(person: Conversation) -> None:
+    turn = await person.say("PASS IAE ça veut dire quoi exactement ? Et ça dure combien de temps ?")
+    assert turn.trace.need == "information"
+    assert len(turn.trace.faq) == 2 and "faq_pass_iae" in turn.trace.faq
+    assert turn.trace.asking is None
+
+
+async def test_a_definition_beside_a_problem_of_ones_own_is_answered_and_oriented(
+    person_in: Person,
+) -> None:
+    person = person_in("93")
+    turn = await person.say(
+        "slt c koi exactement un garage solidaire?? ma clio fait un bruit de ouf qd je freine "
+        "et jai pas les moyens dun vrai garage, jsuis a noisy le sec"
+    )
+    assert turn.trace.need == "mobilite_reparation"
+    assert "garage_solidaire" in categories(person)
+
+
+async def test_an_arrival_a_birth_year_and_an_age_said_of_someone_are_facts(
+    person_in: Person,
+) -> None:
+    person = person_in("58")
+    turn = await person.say(
+        "Je suis arrivée à Prémery en octobre et je suis au chômage depuis 2023. On m'a dit "
+        "qu'ici il y a une entreprise qui embauche tous les chômeurs de longue durée"
+    )
+    assert turn.trace.need == "emploi_territoire"
+    assert turn.trace.eligibility.get("ebe_tzcld") == "non_eligible", "two months: too soon"
+    assert turn.trace.asking is None
+    young = person_in("08")
+    turn = await young.say(
+        "Je suis né en 2004, j'aimerais essayer un truc en groupe où on monte une activité "
+        "ensemble pendant quelques mois, j'habite Sedan"
+    )
+    assert turn.trace.need == "jeunes_cooperative" and turn.trace.asking != "age"
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:

@@ -79,6 +79,7 @@ class Frame:
     is_question: bool = False
     defines: bool = False  # a definition question: "c'est quoi ?", "qu'est-ce que …", "what is"
     faq: tuple[Scored, ...] = ()  # best first
+    faq_each: tuple[Scored, ...] = ()  # several questions: the best FAQ of each, and of all
     faq_pick: str | None = None  # a FAQ chosen from "did you mean"
     need_pick: str | None = None  # a need chosen from the menu
     menu: bool = False  # "autre besoin"

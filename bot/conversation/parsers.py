@@ -43,6 +43,12 @@ _AGE = re.compile(
     r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|sans|et demi)\b)"
     r"(?P<tail>\s*(?:au|en)\b)?"
 )
+# "un jeune de vingt ans que je suis", "une dame de 58 ans": a person's age, whatever follows
+_AGE_OF_SOMEONE = re.compile(
+    r"\b(?:jeune|homme|femme|monsieur|madame|dame|fille|fils|garcon|personne|ado|adolescente?|"
+    r"lyceenne?|etudiante?|beneficiaire|demandeu(?:r|se)|gars|nana)\s+de\s+(\d{1,2})\s*ans\b"
+)
+_BORN_IN = re.compile(r"\b(?:ne|nee|born)\s+(?:en|in)\s+((?:19|20)\d\d)\b")
 MIN_AGE_BEFORE_AU = 16
 _NOT_AGE_BEFORE = frozenset(["depuis", "pendant", "for", "fait", "y", "dans", "plus", "moins"])
 
@@ -53,8 +59,14 @@ def age(text: str) -> int | None:
     return None if found is None else found[0]
 
 
-def age_match(text: str) -> tuple[int, int, int] | None:
-    """(age, start, end) of the age said in the message, if any."""
+def age_match(text: str, today: dt.date | None = None) -> tuple[int, int, int] | None:
+    """(age, start, end) of the age said in the message, if any ("né en 2004" with `today`)."""
+    said = _AGE_OF_SOMEONE.search(text)
+    if said is not None and 10 <= int(said.group(1)) <= 99:
+        return int(said.group(1)), said.start(1), said.end()
+    born = _BORN_IN.search(text) if today is not None else None
+    if born is not None and today is not None and 10 <= today.year - int(born.group(1)) <= 99:
+        return today.year - int(born.group(1)), born.start(), born.end()
     for match in _AGE.finditer(text):
         value = int(match.group(1) or match.group(2))
         before = text[: match.start()].split()[-2:]
@@ -100,6 +112,10 @@ _UNIT = r"(ans?|annees?|mois|semaines?|years?|months?|weeks?|سنوات|سنه|�
 _AMOUNT = re.compile(rf"\b(\d{{1,3}})\s*{_UNIT}(\s+et\s+demie?|\s+and\s+a\s+half)?\b")
 _YEAR = re.compile(r"\b(?:depuis|since|en|from|منذ|مند)\s+(?:(\w+)\s+)?((?:19|20)\d\d)\b")
 _MONTH_ONLY = re.compile(r"\b(?:depuis|since)\s+(?:le mois de\s+)?(" + "|".join(MONTHS) + r")\b")
+_ARRIVED_IN = re.compile(
+    r"\b(?:arrivee?s?|installee?s?|emmenagee?s?|demenagee?s?|venue?s? vivre|moved)\b"
+    r"[^,;.!?]{0,30}?\b(?:en|in)\s+(" + "|".join(MONTHS) + r")\b(?!\s+(?:19|20)\d\d)"
+)
 _SEASON = re.compile(
     r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|summer|winter|"
     r"spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?\b"
@@ -136,6 +152,8 @@ def durations(text: str, today: dt.date) -> list[Duration]:
         if _YEAR.match(text, match.start()):
             continue
         found.append(Duration(_since_month(MONTHS[match.group(1)], today), *match.span()))
+    for match in _ARRIVED_IN.finditer(text):  # "arrivée à Prémery en octobre": since then
+        found.append(Duration(_since_month(MONTHS[match.group(1)], today), *match.span(1)))
     for match in _SEASON.finditer(text):
         start_month = SEASON_START[match.group(1)]
         found.append(Duration(_since_month(start_month, today), *match.span()))

@@ -248,7 +248,10 @@ class Reader:
             statuts,
         )
         questions = self._question_sentences(raw)
-        faq = _best_of(self._faq.score(q) for q in dict.fromkeys([*questions, normalised]))
+        rankings = [self._faq.score(q) for q in dict.fromkeys([*questions, normalised])]
+        faq = _best_of(rankings)
+        # with several questions, what each of them (or the whole message) is best about
+        faq_each = tuple(r[0] for r in rankings if r) if len(set(questions)) > 1 else ()
         return Frame(
             raw=raw,
             normalised=normalised,
@@ -283,6 +286,7 @@ class Reader:
             is_question=bool(questions) or "point d interrogation" in fold(raw),
             defines=moves.defines,
             faq=tuple(faq),
+            faq_each=faq_each,
             places=self._places(raw, expecting, words),
             phone=_phone(raw),
             words=len(words),
@@ -351,7 +355,7 @@ class Reader:
     ) -> list[Evidence]:
         facts = [Evidence("statuts", h.owner, "") for h in statut_hits]
         facts = list({(e.fact, e.value): e for e in facts}.values())
-        found_age = parsers.age_match(numbers)
+        found_age = parsers.age_match(numbers, self._today())
         if found_age is not None:
             facts.append(Evidence("age", found_age[0], numbers[found_age[1] : found_age[2]]))
         durations = [

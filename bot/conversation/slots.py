@@ -15,6 +15,7 @@ from bot.kb.knowledge import KnowledgeBase
 from bot.places import Resolution, distance_km
 
 NONE_OF_THESE = ""  # the value of a "statuts" evidence meaning "none of these situations"
+CLEAR_NEED = 8.0  # need points beyond what naming one structure gives (a phrase: 3, + its cues)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +92,15 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
 def _information_only(frame: Frame, state: ConversationState) -> bool:
     """A question with no request: answer it, do not start an orientation. A place said with
     a question is a request ("un garage solidaire à Sedan ?"), except with a definition
-    question ("je vis à Pantin, le CDD Tremplin, c'est quoi ?")."""
+    question ("je vis à Pantin, le CDD Tremplin, c'est quoi ?") that says no need of its own
+    besides the word defined ("c'est quoi un garage solidaire ? ma clio fait un bruit quand je
+    freine, je suis à Noisy" says one)."""
     if frame.need_pick or not frame.is_question or frame.wish or state.asking == "besoin":
         return False
-    return frame.home is None or frame.defines
+    if frame.home is None:
+        return True
+    said_clearly = bool(frame.needs) and frame.needs[0].score >= CLEAR_NEED
+    return frame.defines and not said_clearly
 
 
 def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> bool:

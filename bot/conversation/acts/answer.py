@@ -29,6 +29,9 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         return _nearest_referent(referent, state, services)
     orienting = not turn.information_only and state.need is not None
     faq_id = clear_faq(frame, services, state.need)
+    each = _one_per_question(frame, services)
+    if faq_id is None and len(each) > 1 and not orienting:
+        return _faqs(each, state, services)
     if faq_id is not None:
         if orienting and faq_id in state.faq_seen:
             return None
@@ -78,6 +81,29 @@ def _too_close(frame: Frame, services: Services) -> bool:
         return False
     gap = frame.faq[0].score - frame.faq[1].score
     return gap < services.settings.ecart_ambiguite and frame.faq[0].score < SURE
+
+
+def _one_per_question(frame: Frame, services: Services) -> list[str]:
+    """Two questions in one message whose two best FAQs, too close to choose between, are each
+    the clear subject of one question ("le PASS IAE, ça veut dire quoi ? et ça dure combien de
+    temps ?"): both are answered."""
+    high = services.settings.faq_seuil_haut
+    tops = [s for s in frame.faq[:2] if s.score >= high]
+    subjects = {s.id for s in frame.faq_each}
+    if len(tops) < 2 or not all(s.id in subjects for s in tops):
+        return []
+    return [s.id for s in tops]
+
+
+def _faqs(faq_ids: list[str], state: ConversationState, services: Services) -> Act:
+    first, *others = (_faq(i, state, services, short=False, information=True) for i in faq_ids)
+    new = first.state
+    for faq_id in faq_ids:
+        if faq_id not in new.faq_seen:
+            new.faq_seen.append(faq_id)
+    text = "\n\n".join([first.text, *(o.text for o in others)])
+    usage = [u for a in (first, *others) for u in a.usage]
+    return Act(new, text, first.choices, need="information", faq=faq_ids, usage=usage)
 
 
 def _ambiguous_faq(frame: Frame, services: Services) -> bool:
