@@ -426,9 +426,18 @@ def _fuzzy_after_cues(
                 break
 
 
+_NOT_A_DEPT_AFTER = frozenset({"ans", "an", "years", "year", "mois", "km", "euros", "h", "heures"})
+
+
 def _dept_after(names: Names, tokens: list[Token], end: int) -> str | None:
-    """A département code written right after a name ("Saint-Denis 93")."""
-    return names.dept_code(tokens[end].key) if end < len(tokens) else None
+    """A département code written right after a name ("Saint-Denis 93"), not an amount
+    ("de Revel, 44 ans")."""
+    if end >= len(tokens):
+        return None
+    following = tokens[end + 1].key if end + 1 < len(tokens) else ""
+    if following in _NOT_A_DEPT_AFTER:
+        return None
+    return names.dept_code(tokens[end].key)
 
 
 def _confident_in_text(found: Resolution, home: str | None) -> bool:

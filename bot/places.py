@@ -35,7 +35,7 @@ from typing import Literal
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
 
-from bot import place_spotting
+from bot import place_spotting, place_words
 from bot.place_keys import (
     ARTICLES,
     abbreviated_key,
@@ -264,7 +264,8 @@ class Gazetteer:
         few conversations need them.
         """
         with _gc_paused():
-            indexes = ("_sorted_keys", "_short_names", "_all", "_keys_by_dept", "_big_towns")
+            indexes = ("_sorted_keys", "_short_names", "_second_halves", "_all", "_keys_by_dept",
+                       "_big_towns")  # fmt: skip
             for index in (*indexes, "_postal"):
                 getattr(self, index)
             place_spotting.warm_up()
@@ -281,6 +282,21 @@ class Gazetteer:
         """(name without its article, name) for the names that start with one."""
         starts = tuple(f"{article} " for article in ARTICLES)
         return [(k.partition(" ")[2], k) for k in self._names if k.startswith(starts)]
+
+    @cached_property
+    def _second_halves(self) -> dict[str, list[tuple[str, str]]]:
+        """The second half of a name made of two names ("vauzelles" → Varennes-Vauzelles),
+        where that half is no name itself; looked up only in the home département."""
+        halves: dict[str, list[tuple[str, str]]] = {}
+        for key in self._names:
+            first, _, second = key.partition(" ")
+            if not second or " " in second or len(first) < 4 or len(second) < 5:
+                continue
+            if first in ("saint", "sainte") or second in place_words.GRAMMAR:
+                continue
+            if second not in self._names:
+                halves.setdefault(second, []).extend((insee, key) for insee, _ in self._names[key])
+        return halves
 
     @cached_property
     def _short_names(self) -> dict[str, list[tuple[str, str]]]:
@@ -626,7 +642,14 @@ class Gazetteer:
             for insee, name in self._short_names.get(key, ())
             if dept is None or self._rows[insee][3] == dept
         ]
-        return short + self._prefix_matches(key, dept)
+        found = short + self._prefix_matches(key, dept)
+        if found or dept is None:
+            return found
+        return [  # "vauzelles": only when no name starts with it ("cosne": Cosne-Cours-sur-Loire)
+            PlaceMatch(self._commune(insee), SHORT_SCORE, name)
+            for insee, name in self._second_halves.get(key, ())
+            if self._rows[insee][3] == dept
+        ]
 
     def _prefix_matches(self, key: str, dept: str | None) -> list[PlaceMatch]:
         if len(key) < 4 or key in ("saint", "sainte"):

@@ -126,6 +126,21 @@ def test_unknown_name_is_not_found(gaz: Gazetteer) -> None:
     assert gaz.resolve("   ").status == "not_found"
 
 
+def test_the_second_half_of_a_name_at_home(gaz: Gazetteer) -> None:
+    assert gaz.resolve("Vauzelles", "58").candidates[0].commune.name == "Varennes-Vauzelles"
+    assert gaz.resolve("Cosne", "58").candidates[0].commune.name == "Cosne-Cours-sur-Loire"
+
+
+def test_a_number_after_a_name_is_a_departement_only_when_it_is_no_amount(
+    gaz: Gazetteer,
+) -> None:
+    (revel,) = gaz.mentions("une demandeuse d'emploi de Revel, 44 ans", "31")
+    assert revel.resolution.status == "found"
+    assert revel.resolution.candidates[0].commune.dept == "31"
+    (denis,) = gaz.mentions("j'habite Saint-Denis 93", "31")
+    assert denis.resolution.candidates[0].commune.dept == "93"
+
+
 @pytest.mark.parametrize("home", ["54", "80", None])
 def test_one_letter_is_searched_without_error_and_y_is_a_commune(
     gaz: Gazetteer, home: str | None
