@@ -358,8 +358,31 @@ def _exact_after_cues(
                 if found is not None:
                     break
             if found is not None:
-                yield _longest(names, text, tokens, found, start.index, end, home)
+                longer = _longer_at_home(names, text, tokens, found, start.index, end, home)
+                yield longer or _longest(names, text, tokens, found, start.index, end, home)
                 break
+
+
+def _longer_at_home(
+    names: Names,
+    text: str,
+    tokens: list[Token],
+    found: Resolution,
+    first: int,
+    end: int,
+    home: str | None,
+) -> Spot | None:
+    """An exact name elsewhere that begins a misspelt longer name at home: "à estrée saint
+    denis" in the Oise is Estrées-Saint-Denis, not Estrée (Pas-de-Calais)."""
+    if home is None or any(m.commune.dept == home for m in found.candidates):
+        return None
+    for longer in range(min(len(tokens), end + 3), end, -1):
+        if any(_clause_after(text, tokens, i) for i in range(end - 1, longer - 1)):
+            continue  # never over punctuation
+        fuzzy = names.resolve_in_text(" ".join(t.key for t in tokens[first:longer]), home)
+        if _confident_in_text(fuzzy, home) and fuzzy.candidates[0].commune.dept == home:
+            return _spot(fuzzy, text, tokens, first, longer)
+    return None
 
 
 def _longest(

@@ -131,6 +131,13 @@ def test_the_second_half_of_a_name_at_home(gaz: Gazetteer) -> None:
     assert gaz.resolve("Cosne", "58").candidates[0].commune.name == "Cosne-Cours-sur-Loire"
 
 
+def test_an_exact_name_elsewhere_that_begins_a_misspelt_name_at_home(gaz: Gazetteer) -> None:
+    (spot,) = gaz.mentions("je suis à estrée saint denis, est-ce qu'il y a un garage", "60")
+    assert spot.resolution.candidates[0].commune.name == "Estrées-Saint-Denis"
+    (there,) = gaz.mentions("je vais à Estrée pour le travail", "60")
+    assert there.resolution.candidates[0].commune.dept == "62"  # nothing longer at home
+
+
 def test_a_number_after_a_name_is_a_departement_only_when_it_is_no_amount(
     gaz: Gazetteer,
 ) -> None:
