@@ -147,6 +147,8 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
         ("je panique au volant, il me faudrait des leçons avec un moniteur", "mobilite_permis"),
         ("un groupe de jeunes qui monte une petite entreprise l'été", "jeunes_cooperative"),
         ("essayer un truc en groupe où on monte une activité ensemble", "jeunes_cooperative"),
+        ("j'ai la RQTH, je cherche de l'intérim mais adapté à mon handicap", "emploi_handicap"),
+        ("je cherche de l'intérim à Nancy", "emploi_insertion"),
     ],
 )
 def test_needs_are_heard_by_the_meaning_of_the_words(reader: Reader, text: str, need: str) -> None:
