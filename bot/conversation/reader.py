@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -246,6 +246,7 @@ class Reader:
             contexts,
             list(dict.fromkeys(categories)),
             statuts,
+            frozenset(context_categories),
         )
         questions = self._question_sentences(raw)
         rankings = [self._faq.score(q) for q in dict.fromkeys([*questions, normalised])]
@@ -400,6 +401,7 @@ class Reader:
         contexts: Sequence[Hit],
         categories: Sequence[str],
         statuts: Sequence[str],
+        context_categories: Collection[str] = (),
     ) -> list[Scored]:
         scores: dict[str, float] = {}
         first_seen: dict[str, int] = {}
@@ -416,8 +418,18 @@ class Reader:
 
         # The words of a strong phrase or of a category's name belong to them only.
         owned: dict[int, str] = {i: h.owner for h in category_hits for i in range(h.start, h.end)}
+        # where the person works, named again ("… et le chantier est à 15 km"), asks nothing
+        workplace = {
+            i
+            for h in category_hits
+            if h.owner in context_categories
+            for i in range(h.start, h.end)
+        }
         for hit in phrases:
-            if not (hit.owner in self._employer_needs and _in_context(hit, contexts)):
+            at_work = hit.owner in self._employer_needs and (
+                _in_context(hit, contexts) or hit.start in workplace
+            )
+            if not at_work:
                 add(hit.owner, PHRASE_POINTS, hit.start)
                 owned.update({i: hit.owner for i in range(hit.start, hit.end)})
         counted: set[str] = set()
@@ -532,7 +544,8 @@ def _sought(words: Words, hit: Hit, requests: Sequence[Hit]) -> bool:
     "je peux travailler en chantier d'insertion" (an infinitive just before)."""
     before = words.words[hit.start - 1] if hit.start > 0 else ""
     asked = any(r.end <= hit.start <= r.end + CONTEXT_GAP + 1 for r in requests)
-    return asked or (before.endswith("er") and len(before) > 4)
+    said_of_oneself = words.words[hit.start] in ("je", "j", "i")  # "… réparer. Je travaille en"
+    return asked or (before.endswith("er") and len(before) > 4 and not said_of_oneself)
 
 
 def _blank(words: Words, hits: Iterable[Hit]) -> Words:
