@@ -149,6 +149,13 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
         ("essayer un truc en groupe où on monte une activité ensemble", "jeunes_cooperative"),
         ("j'ai la RQTH, je cherche de l'intérim mais adapté à mon handicap", "emploi_handicap"),
         ("je cherche de l'intérim à Nancy", "emploi_insertion"),
+        # a precise form of a job, named, leads the general need heard beside it
+        (
+            "j'ai plus travaillé depuis 2019, une entreprise embauche tout le monde en CDI ?",
+            "emploi_territoire",
+        ),
+        ("bghit nkhdem had sif f chi coopérative dyal chabab", "jeunes_cooperative"),
+        ("How do I find a structure d'insertion near me?", "emploi_insertion"),
     ],
 )
 def test_needs_are_heard_by_the_meaning_of_the_words(reader: Reader, text: str, need: str) -> None:

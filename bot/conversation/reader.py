@@ -150,6 +150,7 @@ class Reader:
             if category.besoin is not None:
                 self._first_need_of[category.id] = category.besoin
         self._employed_statuts = frozenset(s.id for s in kb.statuts if s.en_emploi)
+        self._precise_of = {n.id: n.precise for n in kb.needs.values() if n.precise}
         self._employer_needs = frozenset(
             n.id
             for n in kb.needs.values()
@@ -420,16 +421,15 @@ class Reader:
         owned: dict[int, str] = {i: h.owner for h in category_hits for i in range(h.start, h.end)}
         # where the person works, named again ("… et le chantier est à 15 km"), asks nothing
         workplace = {
-            i
-            for h in category_hits
-            if h.owner in context_categories
-            for i in range(h.start, h.end)
+            i for h in category_hits if h.owner in context_categories for i in range(h.start, h.end)
         }
+        phrased: set[str] = set()  # needs named by one of their phrases
         for hit in phrases:
             at_work = hit.owner in self._employer_needs and (
                 _in_context(hit, contexts) or hit.start in workplace
             )
             if not at_work:
+                phrased.add(hit.owner)
                 add(hit.owner, PHRASE_POINTS, hit.start)
                 owned.update({i: hit.owner for i in range(hit.start, hit.end)})
         counted: set[str] = set()
@@ -474,11 +474,25 @@ class Reader:
             said_first = min(near, key=lambda ns: first_seen[ns[0]])
             heard.remove(said_first)
             heard.insert(0, said_first)
+        heard = self._precise_first(heard, phrased)
         if any(s in self._employed_statuts for s in statuts):
             # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
             # for what lets them keep it: a need other than an employer comes first.
             heard.sort(key=lambda ns: ns[0] in self._employer_needs)
         return [Scored(n, s) for n, s in heard]
+
+    def _precise_first(
+        self, heard: list[tuple[str, float]], phrased: set[str]
+    ) -> list[tuple[str, float]]:
+        """ "une entreprise qui embauche tout le monde en CDI" with "j'ai plus travaillé": the
+        EBE, a precise form of a job, leads the general need of a job."""
+        if not heard:
+            return heard
+        general = heard[0][0]
+        for need, score in heard[1:]:
+            if need in phrased and self._precise_of.get(need) == general:
+                return [(need, score), *(ns for ns in heard if ns[0] != need)]
+        return heard
 
     # --- places --------------------------------------------------------------------------------
 

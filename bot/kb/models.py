@@ -214,6 +214,9 @@ class Need(Strict):
     indices: list[Indice] = Field(default_factory=list)
     faits_requis: list[Literal["commune", "age", "situation", "duree_sans_emploi",
                                "residence_depuis"]] = []  # fmt: skip
+    # A more precise form of another need ("a job" → "a job in an EBE"): named by one of its
+    # phrases, it leads when the general one is heard in the same message.
+    precise: NeedId | None = None
 
 
 class AskableFact(Strict):
