@@ -219,6 +219,19 @@ def test_acronyms_that_are_words_count_only_in_capitals(reader: Reader) -> None:
     assert "ai" in reader.read("je cherche une AI à Nancy").categories
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "mon copain m'a mise dehors hier soir, on a dormi dans la voiture avec mon fils",
+        "l'huissier vient nous expulser demain matin, je ne sais pas où on va dormir",
+        "j'en peux plus, des fois je me dis que ce serait mieux si j'étais plus là",
+        "أنا وأولادي الثلاثة في الشارع منذ البارحة، لا نجد مكاناً ننام فيه",
+    ],
+)
+def test_an_emergency_in_everyday_words_is_heard(reader: Reader, text: str) -> None:
+    assert reader.read(text).urgence
+
+
 def test_questions_emergencies_and_out_of_scope(reader: Reader) -> None:
     assert reader.read("c'est quoi une CAE").is_question
     assert reader.read("je dors dans la rue").urgence
