@@ -156,6 +156,15 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
         ),
         ("bghit nkhdem had sif f chi coopérative dyal chabab", "jeunes_cooperative"),
         ("How do I find a structure d'insertion near me?", "emploi_insertion"),
+        # what is asked for leads what is only described
+        (
+            "je voudrais retravailler mais j'ai pas le permis et les bus le matin c'est la galère",
+            "emploi_insertion",
+        ),
+        (
+            "reconnu travailleur handicapé, je cherche du travail, ya quoi pour moi",
+            "emploi_handicap",
+        ),
     ],
 )
 def test_needs_are_heard_by_the_meaning_of_the_words(reader: Reader, text: str, need: str) -> None:

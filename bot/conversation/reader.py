@@ -39,6 +39,8 @@ PHRASE_POINTS = 3  # a strong phrase (mots_cles)
 CATEGORY_POINTS = 6  # a category named (the name of a structure is a clear request)
 CATEGORY_OTHER_POINTS = 2  # … and for the other needs it belongs to
 NEAR_TOP = 1.0  # needs this close to the best one are as clearly said: the first said leads
+FIRST_PERSON = frozenset({"je", "j", "i", "bghit", "أريد", "ابحث", "looking", "look", "help"})
+ASKED_GAP = 3  # words allowed between a request phrase and the need it asks for
 CONTEXT_GAP = 2  # words allowed between a context phrase and what it is about
 EMPLOYER_FAMILIES = frozenset({"iae", "handicap", "territoire"})
 JOB_SEEKER = "DEMANDEUR_EMPLOI"
@@ -248,6 +250,7 @@ class Reader:
             list(dict.fromkeys(categories)),
             statuts,
             frozenset(context_categories),
+            [r for r in wanted if words.words[r.start] in FIRST_PERSON],
         )
         questions = self._question_sentences(raw)
         rankings = [self._faq.score(q) for q in dict.fromkeys([*questions, normalised])]
@@ -403,10 +406,12 @@ class Reader:
         categories: Sequence[str],
         statuts: Sequence[str],
         context_categories: Collection[str] = (),
+        requests: Sequence[Hit] = (),
     ) -> list[Scored]:
         scores: dict[str, float] = {}
         first_seen: dict[str, int] = {}
         groups: dict[str, int] = {}
+        asked_for: set[str] = set()  # needs said right after "je voudrais", "je cherche"…
 
         strong: set[str] = set()  # needs with a phrase or a cue of two points or more
 
@@ -416,6 +421,8 @@ class Reader:
             scores[need] = scores.get(need, 0.0) + points
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
+            if any(r.end <= position <= r.end + ASKED_GAP for r in requests):
+                asked_for.add(need)
 
         # The words of a strong phrase or of a category's name belong to them only.
         owned: dict[int, str] = {i: h.owner for h in category_hits for i in range(h.start, h.end)}
@@ -474,6 +481,18 @@ class Reader:
             said_first = min(near, key=lambda ns: first_seen[ns[0]])
             heard.remove(said_first)
             heard.insert(0, said_first)
+        main = heard[0][0] if heard else ""
+        if len(heard) > 1 and main not in asked_for:
+            # "je voudrais retravailler mais je n'ai pas de voiture et le bus…": what the person
+            # asks for leads what is only described (never a precise job for its general form:
+            # "reconnu travailleur handicapé, je cherche du travail" stays a disability job)
+            asked = [
+                ns for ns in heard if ns[0] in asked_for and self._precise_of.get(main) != ns[0]
+            ]
+            if asked:
+                leading = min(asked, key=lambda ns: first_seen[ns[0]])
+                heard.remove(leading)
+                heard.insert(0, leading)
         heard = self._precise_first(heard, phrased)
         if any(s in self._employed_statuts for s in statuts):
             # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
