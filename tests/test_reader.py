@@ -102,6 +102,8 @@ def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
         ("jhabite montrejeau depuis toujours, ca fait trois ans que je trouve rien", 36, 240),
         ("J'ai emménagé à Méru il y a 4 mois, je suis sans emploi depuis 2021", 65, 4),
         ("Je suis arrivée à Prémery en octobre, au chômage depuis 2023", 41, 2),
+        ("sans emploi depuis le printemps 2025, j'habite ici depuis 2010", 20, 197),
+        ("J'ai été licencié de la scierie en juin dernier.", 6, None),
     ],
 )
 def test_dates_and_durations_in_everyday_words(

@@ -95,6 +95,19 @@ async def test_an_arrival_a_birth_year_and_an_age_said_of_someone_are_facts(
     assert turn.trace.need == "jeunes_cooperative" and turn.trace.asking != "age"
 
 
+async def test_a_new_job_and_a_childcare_question_is_out_of_scope_not_a_job_search(
+    person_in: Person,
+) -> None:
+    person = person_in("93")
+    turn = await person.say(
+        "Bonjour, je viens d'être prise dans une entreprise d'insertion à Drancy mais je n'ai "
+        "personne pour garder mon bébé. Comment trouver une place en crèche vite ?"
+    )
+    assert turn.trace.need == "hors_perimetre"
+    assert "monenfant.fr" in person.text
+    assert categories(person) == []
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:

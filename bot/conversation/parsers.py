@@ -112,13 +112,14 @@ _UNIT = r"(ans?|annees?|mois|semaines?|years?|months?|weeks?|سنوات|سنه|�
 _AMOUNT = re.compile(rf"\b(\d{{1,3}})\s*{_UNIT}(\s+et\s+demie?|\s+and\s+a\s+half)?\b")
 _YEAR = re.compile(r"\b(?:depuis|since|en|from|منذ|مند)\s+(?:(\w+)\s+)?((?:19|20)\d\d)\b")
 _MONTH_ONLY = re.compile(r"\b(?:depuis|since)\s+(?:le mois de\s+)?(" + "|".join(MONTHS) + r")\b")
-_ARRIVED_IN = re.compile(
-    r"\b(?:arrivee?s?|installee?s?|emmenagee?s?|demenagee?s?|venue?s? vivre|moved)\b"
+_ARRIVED_IN = re.compile(  # an arrival or the loss of a job in a month: since then
+    r"\b(?:arrivee?s?|installee?s?|emmenagee?s?|demenagee?s?|venue?s? vivre|moved|licenciee?s?|"
+    r"perdu mon (?:travail|emploi|boulot|job)|fin de (?:mon )?contrat|lost my job)\b"
     r"[^,;.!?]{0,30}?\b(?:en|in)\s+(" + "|".join(MONTHS) + r")\b(?!\s+(?:19|20)\d\d)"
 )
 _SEASON = re.compile(
     r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|summer|winter|"
-    r"spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?\b"
+    r"spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?(?:\s+((?:19|20)\d\d))?\b"
 )
 _LAST_YEAR = re.compile(
     r"\b(?:depuis|since)\s+(?:l an dernier|l annee derniere|l an passe|l annee passee|last year)"
@@ -157,7 +158,9 @@ def durations(text: str, today: dt.date) -> list[Duration]:
         found.append(Duration(_since_month(MONTHS[match.group(1)], today), *match.span(1)))
     for match in _SEASON.finditer(text):
         start_month = SEASON_START[match.group(1)]
-        found.append(Duration(_since_month(start_month, today), *match.span()))
+        year = match.group(3)  # "depuis le printemps 2025"
+        since = months_since(int(year), start_month, today) if year else None
+        found.append(Duration(since or _since_month(start_month, today), *match.span()))
     last_year = months_since(today.year - 1, None, today) or 12
     for pattern, months in ((_LAST_YEAR, last_year), (_SEVERAL_YEARS, SEVERAL_YEARS_MONTHS)):
         for match in pattern.finditer(text):
