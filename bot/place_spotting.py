@@ -212,9 +212,26 @@ def all_spots(
     `tokens`: the message's `tokenize(text)`, when the caller has it."""
     kept: list[Spot] = []
     for spot in _spots(names, text, tokenize(text) if tokens is None else tokens, home):
-        if all(spot.last < other.first or spot.first > other.last for other in kept):
+        overlapping = [o for o in kept if not (spot.last < o.first or spot.first > o.last)]
+        if not overlapping:
             kept.append(spot)
+        elif _encloses_at_home(spot, overlapping, home):
+            kept = [o for o in kept if o not in overlapping] + [spot]
     return sorted(kept, key=lambda s: s.first)
+
+
+def _encloses_at_home(spot: Spot, others: list[Spot], home: str | None) -> bool:
+    """A whole home name exactly, over a shorter name found inside it elsewhere: "Vrigne aux
+    Bois" (Ardennes), not "Bois" (Charente-Maritime) after the cue "aux"."""
+    found = spot.resolution
+    if found.status != "found" or not found.candidates or found.candidates[0].score < 100:
+        return False
+    if home is not None and found.candidates[0].commune.dept != home:
+        return False
+    return all(
+        spot.first <= o.first and o.last <= spot.last and o.last - o.first < spot.last - spot.first
+        for o in others
+    )
 
 
 def _spots(names: Names, text: str, tokens: list[Token], home: str | None) -> Iterator[Spot]:
@@ -228,6 +245,7 @@ def _spots(names: Names, text: str, tokens: list[Token], home: str | None) -> It
     starts = _cue_starts(tokens)
     yield from _whole_message(names, text, tokens, home)
     yield from _leading_name(names, text, tokens, home)
+    yield from _trailing_name(names, text, tokens, home)
     yield from _exact_after_cues(names, text, tokens, starts, home, evidence)
     yield from _exact_anywhere(names, text, tokens, home)
     yield from _fuzzy_after_cues(names, text, tokens, starts, home)
@@ -326,6 +344,40 @@ def _leading_name(names: Names, text: str, tokens: list[Token], home: str | None
         one = replace(found, status="found", candidates=at_home)
         several = replace(found, status="ambiguous", candidates=at_home)
         yield _spot(one if len(at_home) == 1 else several, text, tokens, 0, end)
+
+
+def _trailing_name(
+    names: Names, text: str, tokens: list[Token], home: str | None
+) -> Iterator[Spot]:
+    """A message that ends with a name alone after a full stop or a comma ("… pour tout ça.
+    charlevile"): with a home département, a commune of it, typos forgiven there."""
+    if home is None or len(tokens) < 3:
+        return
+    first = next(
+        (
+            i + 1
+            for i in range(len(tokens) - 2, max(-1, len(tokens) - 2 - MAX_NAME_WORDS), -1)
+            if _clause_after(text, tokens, i)
+        ),
+        None,
+    )
+    if first is None or len(tokens) - first > 3:
+        return
+    words = [t.key for t in tokens[first:]]
+    key = " ".join(words)
+    content = _content_words(key)
+    if not content or any(w.isdigit() for w in content) or words[0] in place_words.GRAMMAR:
+        return  # "…, à Nancy": the cue's own spotting finds it
+    if all(w in ordinary_words() or w in place_words.GRAMMAR for w in content):
+        return  # "… merci", "… voilà"
+    found = names.exact_name(key, home)
+    if found is None and _fuzzy_worthy(words):
+        fuzzy = names.resolve_in_text(key, home)
+        found = fuzzy if _confident_in_text(fuzzy, home) else None
+    at_home = tuple(m for m in found.candidates if m.commune.dept == home) if found else ()
+    if found is not None and len(at_home) == 1:
+        yield _spot(replace(found, status="found", candidates=at_home), text, tokens, first,
+                    len(tokens))  # fmt: skip
 
 
 def _clause_after(text: str, tokens: list[Token], index: int) -> bool:

@@ -161,6 +161,9 @@ def typo_score(typed: str, name: str, ratio: float) -> float:
     return 100.0 * (1.0 - (Indel.distance(typed, name) - swaps) / (len(typed) + len(name)))
 
 
+HALF_DWARFS = 3  # a second half shared by several names: the town this many times bigger
+
+
 class _KeyPool:
     """Keys sorted by length, so a fuzzy search only scans keys of a compatible length.
 
@@ -290,6 +293,8 @@ class Gazetteer:
         halves: dict[str, list[tuple[str, str]]] = {}
         for key in self._names:
             first, _, second = key.partition(" ")
+            if second.startswith("de ") and second.count(" ") == 1:
+                second = second[3:]  # "luchon" → Bagnères-de-Luchon
             if not second or " " in second or len(first) < 4 or len(second) < 5:
                 continue
             if first in ("saint", "sainte") or second in place_words.GRAMMAR:
@@ -645,11 +650,17 @@ class Gazetteer:
         found = short + self._prefix_matches(key, dept)
         if found or dept is None:
             return found
-        return [  # "vauzelles": only when no name starts with it ("cosne": Cosne-Cours-sur-Loire)
+        halves = [  # "vauzelles": only when no name starts with it ("cosne": Cosne-Cours-…)
             PlaceMatch(self._commune(insee), SHORT_SCORE, name)
             for insee, name in self._second_halves.get(key, ())
             if self._rows[insee][3] == dept
         ]
+        halves.sort(key=lambda m: -(m.commune.population or 0))
+        if len(halves) > 1 and (halves[0].commune.population or 0) >= HALF_DWARFS * (
+            halves[1].commune.population or 0
+        ):
+            return halves[:1]  # "luchon": Bagnères-de-Luchon, not its small neighbours
+        return halves
 
     def _prefix_matches(self, key: str, dept: str | None) -> list[PlaceMatch]:
         if len(key) < 4 or key in ("saint", "sainte"):

@@ -138,6 +138,21 @@ def test_an_exact_name_elsewhere_that_begins_a_misspelt_name_at_home(gaz: Gazett
     assert there.resolution.candidates[0].commune.dept == "62"  # nothing longer at home
 
 
+def test_a_whole_home_name_beats_a_shorter_one_inside_it(gaz: Gazetteer) -> None:
+    spots = gaz.mentions("Je fais Vrigne aux Bois - Sedan tous les jours", "08")
+    assert [m.resolution.candidates[0].commune.name for m in spots] == ["Vrigne aux Bois", "Sedan"]
+
+
+def test_a_name_alone_at_the_end_of_a_message(gaz: Gazetteer) -> None:
+    (spot,) = gaz.mentions("je voudrai un boulot ou on maide aussi. charlevile", "08")
+    assert spot.resolution.candidates[0].commune.name == "Charleville-Mézières"
+    assert gaz.mentions("je cherche du travail. merci", "08") == []
+
+
+def test_the_short_name_of_a_town_named_x_de_y(gaz: Gazetteer) -> None:
+    assert gaz.resolve("luchon", "31").candidates[0].commune.name == "Bagnères-de-Luchon"
+
+
 def test_a_number_after_a_name_is_a_departement_only_when_it_is_no_amount(
     gaz: Gazetteer,
 ) -> None:

@@ -108,6 +108,13 @@ async def test_a_new_job_and_a_childcare_question_is_out_of_scope_not_a_job_sear
     assert categories(person) == []
 
 
+async def test_a_structure_name_asked_alone_asks_where_the_person_lives(
+    person: Conversation,
+) -> None:
+    turn = await person.say("garage solidaire ?")
+    assert turn.trace.need == "mobilite_reparation" and turn.trace.asking == "commune"
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:

@@ -421,7 +421,7 @@ class Reader:
             scores[need] = scores.get(need, 0.0) + points
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
-            if any(r.end <= position <= r.end + ASKED_GAP for r in requests):
+            if _asked(position, requests):
                 asked_for.add(need)
 
         # The words of a strong phrase or of a category's name belong to them only.
@@ -465,9 +465,12 @@ class Reader:
                     counted.add(key)
                     add(need, weight, len(words))
         for rank, cat in enumerate(categories):
+            named_at = next((h.start for h in category_hits if h.owner == cat), None)
             for need in self._needs_of.get(cat, ()):
                 first = self._first_need_of.get(cat) == need
                 add(need, CATEGORY_POINTS if first else CATEGORY_OTHER_POINTS, -100 + rank)
+                if first and named_at is not None and _asked(named_at, requests):
+                    asked_for.add(need)  # "je cherche une agence d'intérim qui aide…"
         heard = [(n, s) for n, s in scores.items() if s >= NEED_THRESHOLD]
         # Ties: the need heard through more different cues is the more specific one.
         heard.sort(key=lambda ns: (-ns[1], -groups[ns[0]], first_seen[ns[0]]))
@@ -570,6 +573,11 @@ def _negated(words: Words, hit: Hit, starts: set[int]) -> bool:
     before = words.words[hit.start - 1] if hit.start > 0 else ""
     after = words.words[hit.end] if hit.end < len(words) and hit.end not in starts else ""
     return before in NEGATIONS or after in NEGATIONS - {"ne", "n"}
+
+
+def _asked(position: int, requests: Sequence[Hit]) -> bool:
+    """Whether the word at `position` comes right after a request ("je cherche une …")."""
+    return any(r.end <= position <= r.end + ASKED_GAP for r in requests)
 
 
 def _sought(words: Words, hit: Hit, requests: Sequence[Hit]) -> bool:

@@ -15,6 +15,7 @@ from bot.kb.knowledge import KnowledgeBase
 from bot.places import Resolution, distance_km
 
 NONE_OF_THESE = ""  # the value of a "statuts" evidence meaning "none of these situations"
+BARE_NAME_WORDS = 3  # a structure's name alone, asked ("garage solidaire ?"), asks for one
 CLEAR_NEED = 8.0  # need points beyond what naming one structure gives (a phrase: 3, + its cues)
 
 
@@ -97,6 +98,8 @@ def _information_only(frame: Frame, state: ConversationState) -> bool:
     freine, je suis à Noisy" says one)."""
     if frame.need_pick or not frame.is_question or frame.wish or state.asking == "besoin":
         return False
+    if frame.categories and frame.words <= BARE_NAME_WORDS and not frame.defines:
+        return False  # "garage solidaire ?": where is one
     if frame.home is None:
         return True
     said_clearly = bool(frame.needs) and frame.needs[0].score >= CLEAR_NEED
