@@ -115,6 +115,18 @@ async def test_a_structure_name_asked_alone_asks_where_the_person_lives(
     assert turn.trace.need == "mobilite_reparation" and turn.trace.asking == "commune"
 
 
+async def test_a_youth_cooperative_at_17_is_the_summer_one_not_refused(
+    person_in: Person,
+) -> None:
+    person = person_in("93")
+    turn = await person.say(
+        "j'habite à Noisy-le-Sec, j'ai dix-sept ans et cet été je voudrais gagner un peu "
+        "d'argent avec une coopérative de jeunes"
+    )
+    assert turn.trace.eligibility.get("cjs") == "eligible"
+    assert categories(person)[0] == "cjs"
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:
