@@ -157,6 +157,8 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
             "emploi_territoire",
         ),
         ("bghit nkhdem had sif f chi coopérative dyal chabab", "jeunes_cooperative"),
+        ("le car arrive trop tard, comment trouver des gens qui font la route le matin ?",
+         "mobilite_covoiturage"),
         ("How do I find a structure d'insertion near me?", "emploi_insertion"),
         # what is asked for leads what is only described
         (
