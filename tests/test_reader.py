@@ -80,6 +80,17 @@ def test_ages_in_words_and_in_english_are_not_durations(
     assert facts(reader.read(text)).get("age") == age
 
 
+def test_a_situation_is_no_out_of_scope_question(reader: Reader) -> None:
+    frame = reader.read("52 ans, jai pas de diplome, qqun embauche en insertion dans le btp ?")
+    assert frame.out_of_scope is None
+    assert reader.read("je cherche une formation de cariste").out_of_scope == "formation"
+
+
+def test_years_of_work_are_no_residence(reader: Reader) -> None:
+    heard = facts(reader.read("je suis a pierefitte, jai fait 20 ans ds le batiment"))
+    assert "residence_depuis_mois" not in heard
+
+
 def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
     heard = facts(reader.read("un monsieur de 58 ans, demandeur d'emploi, n'a plus de véhicule"))
     assert heard.get("age") == 58
@@ -157,8 +168,12 @@ def test_situations_in_other_forms(reader: Reader, text: str, statut: str) -> No
             "emploi_territoire",
         ),
         ("bghit nkhdem had sif f chi coopérative dyal chabab", "jeunes_cooperative"),
-        ("le car arrive trop tard, comment trouver des gens qui font la route le matin ?",
-         "mobilite_covoiturage"),
+        (
+            "le car arrive trop tard, comment trouver des gens qui font la route le matin ?",
+            "mobilite_covoiturage",
+        ),
+        # a wildcard word covers the word itself, whatever its stem ("embauche*": "embauche")
+        ("qqun embauche en insertion dans le btp ?", "emploi_insertion"),
         ("How do I find a structure d'insertion near me?", "emploi_insertion"),
         # what is asked for leads what is only described
         (

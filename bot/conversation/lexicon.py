@@ -55,7 +55,11 @@ def phrase_stems(phrase: str) -> tuple[tuple[str, ...], bool]:
     wildcard = phrase.rstrip().endswith("*")
     words = fold(phrase.rstrip().rstrip("*")).split()
     if wildcard and words:
-        return (*(stem(w) for w in words[:-1]), words[-1]), True
+        # compared with the stems of a message's words: "embauche*" must cover "embauche",
+        # whose stem is "embauch"
+        last = stem(words[-1])
+        prefix = last if words[-1].startswith(last) and len(last) >= PREFIX_MIN else words[-1]
+        return (*(stem(w) for w in words[:-1]), prefix), True
     return tuple(stem(w) for w in words), False
 
 

@@ -129,7 +129,7 @@ _SEVERAL_YEARS = re.compile(
 )
 _ALWAYS = re.compile(r"\b(?:depuis toujours|toujours vecu|jamais travaille|never worked|always)\b")
 _TIME_WORDS = re.compile(
-    r"\b(?:depuis|il y a|y a|ca fait|fait|pendant|since|for|ago|plus de|moins de|presque|"
+    r"\b(?:depuis|il y a|y a|ca fait|cela fait|pendant|since|for|ago|plus de|moins de|presque|"
     r"bientot|environ|منذ|مند)\s*(?:plus de |moins de |presque |environ |bientot |almost |nearly "
     r"|about |over |more than )?$"
 )

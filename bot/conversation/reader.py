@@ -264,7 +264,8 @@ class Reader:
             truncated=truncated,
             start_payload=_code(raw),
             urgence=bool(self._urgence.hits(words)),
-            out_of_scope=next(iter(self._out_of_scope.find(words)), None),
+            # "j'ai pas de diplôme" is a situation, not a question about training
+            out_of_scope=next(iter(self._out_of_scope.find(blanked)), None),
             greeting=moves.greeting,
             thanks=moves.thanks,
             yes=moves.yes,
