@@ -346,6 +346,9 @@ def _leading_name(names: Names, text: str, tokens: list[Token], home: str | None
         yield _spot(one if len(at_home) == 1 else several, text, tokens, 0, end)
 
 
+SHORT_MESSAGE_WORDS = 4  # a message of keywords, without punctuation
+
+
 def _trailing_name(
     names: Names, text: str, tokens: list[Token], home: str | None
 ) -> Iterator[Spot]:
@@ -361,6 +364,10 @@ def _trailing_name(
         ),
         None,
     )
+    if first is None and len(tokens) <= SHORT_MESSAGE_WORDS:
+        first = len(tokens) - 1  # "chantié insertion cazere": a few words, the place last
+        if len(tokens[first].key) < 5:
+            return
     if first is None or len(tokens) - first > 3:
         return
     words = [t.key for t in tokens[first:]]

@@ -149,6 +149,12 @@ def test_a_name_alone_at_the_end_of_a_message(gaz: Gazetteer) -> None:
     assert gaz.mentions("je cherche du travail. merci", "08") == []
 
 
+def test_a_few_keywords_with_the_place_last(gaz: Gazetteer) -> None:
+    (spot,) = gaz.mentions("chantié insertion cazere", "31")
+    assert spot.resolution.candidates[0].commune.name == "Cazères"
+    assert gaz.mentions("je cherche du taf", "54") == []
+
+
 def test_the_short_name_of_a_town_named_x_de_y(gaz: Gazetteer) -> None:
     assert gaz.resolve("luchon", "31").candidates[0].commune.name == "Bagnères-de-Luchon"
 

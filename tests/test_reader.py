@@ -80,6 +80,11 @@ def test_ages_in_words_and_in_english_are_not_durations(
     assert facts(reader.read(text)).get("age") == age
 
 
+def test_the_words_of_a_topic_out_of_scope_are_no_need(reader: Reader) -> None:
+    frame = reader.read("Hello, my residence permit runs out in January. Where do I renew it?")
+    assert frame.out_of_scope == "papiers" and frame.needs == ()
+
+
 def test_a_situation_is_no_out_of_scope_question(reader: Reader) -> None:
     frame = reader.read("52 ans, jai pas de diplome, qqun embauche en insertion dans le btp ?")
     assert frame.out_of_scope is None
@@ -251,6 +256,8 @@ def test_acronyms_that_are_words_count_only_in_capitals(reader: Reader) -> None:
     "text",
     [
         "mon copain m'a mise dehors hier soir, on a dormi dans la voiture avec mon fils",
+        "Hi, I've been sleeping in my car in Nevers for two nights, I have nowhere else to go",
+        "mon mari me frape depuis des mois, jai peur qu il nous trouve",
         "l'huissier vient nous expulser demain matin, je ne sais pas où on va dormir",
         "j'en peux plus, des fois je me dis que ce serait mieux si j'étais plus là",
         "أنا وأولادي الثلاثة في الشارع منذ البارحة، لا نجد مكاناً ننام فيه",

@@ -22,7 +22,7 @@ MONTHS = {
     "september": 9, "october": 10, "november": 11, "december": 12,
 }  # fmt: skip
 SEASON_START = {"ete": 7, "summer": 7, "hiver": 1, "winter": 1, "printemps": 4, "spring": 4,
-                "automne": 10, "autumn": 10, "fall": 10}  # fmt: skip
+                "automne": 10, "autumn": 10, "fall": 10, "rentree": 9}  # fmt: skip
 SEVERAL_YEARS_MONTHS = 24  # "depuis des années": at least two years
 ALWAYS_MONTHS = 240  # "depuis toujours", "jamais travaillé"
 
@@ -110,7 +110,7 @@ class Duration:
 
 _UNIT = r"(ans?|annees?|mois|semaines?|years?|months?|weeks?|سنوات|سنه|سنين|اشهر|شهر)"
 _AMOUNT = re.compile(rf"\b(\d{{1,3}})\s*{_UNIT}(\s+et\s+demie?|\s+and\s+a\s+half)?\b")
-_YEAR = re.compile(r"\b(?:depuis|since|en|from|منذ|مند)\s+(?:(\w+)\s+)?((?:19|20)\d\d)\b")
+_YEAR = re.compile(r"\b(?:depuis|since|en|from|mn|men|منذ|مند)\s+(?:(\w+)\s+)?((?:19|20)\d\d)\b")
 _MONTH_ONLY = re.compile(r"\b(?:depuis|since)\s+(?:le mois de\s+)?(" + "|".join(MONTHS) + r")\b")
 _ARRIVED_IN = re.compile(  # an arrival or the loss of a job in a month: since then
     r"\b(?:arrivee?s?|installee?s?|emmenagee?s?|demenagee?s?|venue?s? vivre|moved|licenciee?s?|"
@@ -118,7 +118,7 @@ _ARRIVED_IN = re.compile(  # an arrival or the loss of a job in a month: since t
     r"[^,;.!?]{0,30}?\b(?:en|in)\s+(" + "|".join(MONTHS) + r")\b(?!\s+(?:19|20)\d\d)"
 )
 _SEASON = re.compile(
-    r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|summer|winter|"
+    r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|rentree|summer|winter|"
     r"spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?(?:\s+((?:19|20)\d\d))?\b"
 )
 _LAST_YEAR = re.compile(
@@ -219,10 +219,11 @@ JOBLESS_CUES = re.compile(
     r"perdu mon travail|perdu mon boulot|perdu son emploi|perdu son travail|licenciee?s?|"
     r"demandeu(?:r|se|rs|ses) d emploi|inscrite? a france travail|privee?s? d emploi|"
     r"sans activite|fin de contrat|cherche (?:du|un) (?:travail|emploi|boulot|job)|"
-    r"unemployed|out of work|lost my job|jobless|looking for (?:a )?(?:job|work)|bila khdma)\b"
+    r"unemployed|out of work|lost my job|jobless|looking for (?:a )?(?:job|work)|bila khdma|"
+    r"ma khdamtch|makhdamtch|ma khdemtch|ma khdamch)\b"
 )
 RESIDENT_CUES = re.compile(
-    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|emmenagee?s?|"
+    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|emmenagee?s?|emmenager|"
     r"domiciliee?s?|reside|suis a|suis ici|live|lived|living|moved|sakna|ساكن|ساكنه|اسكن)\b"
 )
 

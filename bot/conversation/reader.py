@@ -225,6 +225,13 @@ class Reader:
         facts = self._facts(numbers, statut_hits, expecting)
         contexts = self._contexts.hits(words)
         referent_hits = _owned(named, "r:")
+        # Situation words and agency names are not needs ("sans voiture", "France Travail"),
+        # nor the words of a topic out of scope ("residence permit" is no driving licence).
+        blanked = _blank(words, [*statut_hits, *referent_hits])
+        out_of_scope = self._out_of_scope.hits(blanked)
+        blanked = _blank(blanked, out_of_scope)
+        taken = {i for h in out_of_scope for i in range(h.start, h.end)}
+        named = [h for h in named if not taken.intersection(range(h.start, h.end))]
         category_hits = _owned(named, "c:")
         # A structure named in the person's situation ("je suis en CDDI au chantier", "je
         # travaille en chantier d'insertion … le chantier est à 15 km") is where they are, not
@@ -240,8 +247,6 @@ class Reader:
             if pattern.search(raw) and cat not in context_categories
         ]
         statuts = [e.value for e in facts if e.fact == "statuts" and isinstance(e.value, str)]
-        # Situation words and agency names are not needs ("sans voiture", "France Travail").
-        blanked = _blank(words, [*statut_hits, *referent_hits])
         needs = self._score_needs(
             blanked,
             _owned(named, "n:"),
@@ -265,7 +270,7 @@ class Reader:
             start_payload=_code(raw),
             urgence=bool(self._urgence.hits(words)),
             # "j'ai pas de diplôme" is a situation, not a question about training
-            out_of_scope=next(iter(self._out_of_scope.find(blanked)), None),
+            out_of_scope=out_of_scope[0].owner if out_of_scope else None,
             greeting=moves.greeting,
             thanks=moves.thanks,
             yes=moves.yes,
