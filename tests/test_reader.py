@@ -120,6 +120,9 @@ def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
         ("Je suis arrivée à Prémery en octobre, au chômage depuis 2023", 41, 2),
         ("sans emploi depuis le printemps 2025, j'habite ici depuis 2010", 20, 197),
         ("J'ai été licencié de la scierie en juin dernier.", 6, None),
+        ("ça fera deux ans que je cherche, et j'ai toujours vécu ici", None, 240),
+        ("j'ai jamais travaillé", 240, None),
+        ("inscrit à Pôle emploi depuis la rentrée 2024", 27, None),
     ],
 )
 def test_dates_and_durations_in_everyday_words(

@@ -214,7 +214,8 @@ def _without_overlaps(found: list[Duration]) -> list[Duration]:
 
 JOBLESS_CUES = re.compile(
     r"\b(chomage|chomeur|chomeuse|sans emploi|sans travail|sans boulot|sans job|pas de travail|"
-    r"plus de travail|plus d emploi|plus travaille|pas travaille|travaille plus|travaille pas|"
+    r"plus de travail|plus d emploi|plus travaille|pas travaille|jamais travaille|travaille plus|"
+    r"travaille pas|"
     r"bosse plus|bosse pas|trouve rien|trouve pas|rien trouve|pas trouve|perdu mon emploi|"
     r"perdu mon travail|perdu mon boulot|perdu son emploi|perdu son travail|licenciee?s?|"
     r"demandeu(?:r|se|rs|ses) d emploi|inscrite? a france travail|privee?s? d emploi|"
@@ -223,7 +224,8 @@ JOBLESS_CUES = re.compile(
     r"ma khdamtch|makhdamtch|ma khdemtch|ma khdamch)\b"
 )
 RESIDENT_CUES = re.compile(
-    r"\b(habite|habitons|vis|vit|vivons|installee?s?|arrivee?s?|demenagee?s?|emmenagee?s?|emmenager|"
+    r"\b(habite|habitons|vis|vit|vivons|vecue?|grandie?|installee?s?|arrivee?s?|demenagee?s?|"
+    r"emmenagee?s?|emmenager|"
     r"domiciliee?s?|reside|suis a|suis ici|live|lived|living|moved|sakna|ساكن|ساكنه|اسكن)\b"
 )
 
@@ -246,8 +248,10 @@ def duration_facts(
         after = text[duration.end : duration.end + 50]
         # "ça fait trois ans que je trouve rien": what lasted is said after the duration
         looks_ahead = _SAID_AFTER.search(before) is not None
-        fact = None
-        if looks_ahead:
+        # "toujours vécu ici", "jamais travaillé": the duration says what it is about
+        fact = _nearest_cue(text[duration.start : duration.end], jobless_fact, resident_fact,
+                            last=True)  # fmt: skip
+        if fact is None and looks_ahead:
             fact = _nearest_cue(after[:40], jobless_fact, resident_fact, last=False)
         if fact is None:
             fact = _nearest_cue(before, jobless_fact, resident_fact, last=True)
