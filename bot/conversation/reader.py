@@ -2,11 +2,14 @@
 
 Deterministic and explainable; built once per knowledge base. The steps, in order:
 1. fold and normalise (lexicon), cut into words (stems for matching);
-2. situations (`statuts`), an age, durations and dates (which fact each is about);
+2. situations (`statuts`; one said not to hold, "je ne suis plus au RSA", is not kept), an
+   age, durations and dates (which fact each is about);
 3. the phrases that say how things are meant: a request ("je cherche") or a context ("je suis
-   salarié d'un", "mon conseiller de la"): a category or referent named in a context is the
-   person's situation, not what they ask for;
-4. needs scored by meaning: strong phrases, cue groups, named categories, situations;
+   salarié d'un", "mon conseiller de la"): a category or referent named in a context, or
+   inside a situation ("je suis en CDDI au chantier"), is the person's situation, not what
+   they ask for; the words of a topic out of scope are no need either;
+4. needs scored by meaning: strong phrases, cue groups, named categories, situations; the
+   main one first (`_main_first` gives the rules);
 5. questions (sentence by sentence) and the FAQ they are about;
 6. places with their role (home, destination, workplace, search);
 7. safety, scope, small talk, a phone number, a referral code.
@@ -480,6 +483,22 @@ class Reader:
         heard = [(n, s) for n, s in scores.items() if s >= NEED_THRESHOLD]
         # Ties: the need heard through more different cues is the more specific one.
         heard.sort(key=lambda ns: (-ns[1], -groups[ns[0]], first_seen[ns[0]]))
+        heard = self._main_first(heard, first_seen, refined, asked_for, phrased, statuts)
+        return [Scored(n, s) for n, s in heard]
+
+    def _main_first(
+        self,
+        heard: list[tuple[str, float]],
+        first_seen: dict[str, int],
+        refined: set[str],
+        asked_for: set[str],
+        phrased: set[str],
+        statuts: Sequence[str],
+    ) -> list[tuple[str, float]]:
+        """The needs heard, the main one first: by score, then, in turn, the one said first
+        among the nearly equal; the one asked for in the first person; a precise form named
+        (an EBE) before its general need (a job); and, for someone who has a job, a need other
+        than an employer."""
         if len(heard) > 1:
             # Two needs said as clearly: the one said first is the main one ("je cherche du
             # travail et ma voiture est en panne").
@@ -507,7 +526,7 @@ class Reader:
             # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
             # for what lets them keep it: a need other than an employer comes first.
             heard.sort(key=lambda ns: ns[0] in self._employer_needs)
-        return [Scored(n, s) for n, s in heard]
+        return heard
 
     def _precise_first(
         self, heard: list[tuple[str, float]], phrased: set[str]
