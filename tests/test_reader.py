@@ -123,6 +123,8 @@ def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
         ("ça fera deux ans que je cherche, et j'ai toujours vécu ici", None, 240),
         ("j'ai jamais travaillé", 240, None),
         ("inscrit à Pôle emploi depuis la rentrée 2024", 27, None),
+        ("J'ai emménagé à Méru à l'été 2025.", None, 17),
+        ("inscrit à France Travail depuis la Toussaint 2023", 37, None),
     ],
 )
 def test_dates_and_durations_in_everyday_words(
@@ -261,6 +263,7 @@ def test_acronyms_that_are_words_count_only_in_capitals(reader: Reader) -> None:
         "mon copain m'a mise dehors hier soir, on a dormi dans la voiture avec mon fils",
         "Hi, I've been sleeping in my car in Nevers for two nights, I have nowhere else to go",
         "mon mari me frape depuis des mois, jai peur qu il nous trouve",
+        "Mon compagnon m'a encore frappée hier soir, je suis chez une amie",
         "l'huissier vient nous expulser demain matin, je ne sais pas où on va dormir",
         "j'en peux plus, des fois je me dis que ce serait mieux si j'étais plus là",
         "أنا وأولادي الثلاثة في الشارع منذ البارحة، لا نجد مكاناً ننام فيه",

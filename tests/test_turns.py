@@ -127,6 +127,29 @@ async def test_a_youth_cooperative_at_17_is_the_summer_one_not_refused(
     assert categories(person)[0] == "cjs"
 
 
+async def test_someone_in_a_chantier_asking_about_the_pass_gets_the_answer_only(
+    person_in: Person,
+) -> None:
+    person = person_in("31")
+    turn = await person.say(
+        "Je suis en contrat au chantier d'insertion des berges de Garonne à Muret et mon "
+        "encadrant me parle de renouveler mon PASS IAE. C'est quoi exactement ce pass ?"
+    )
+    assert turn.trace.need == "information" and "faq_pass_iae" in turn.trace.faq
+    assert categories(person) == []
+
+
+async def test_a_topic_out_of_scope_named_is_answered_before_a_close_faq(
+    person_in: Person,
+) -> None:
+    person = person_in("60")
+    turn = await person.say(
+        "Bonjour, je voudrais déposer une demande de naturalisation. Quels papiers il faut et "
+        "c'est où à Beauvais ?"
+    )
+    assert turn.trace.need == "hors_perimetre"
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:

@@ -22,7 +22,8 @@ MONTHS = {
     "september": 9, "october": 10, "november": 11, "december": 12,
 }  # fmt: skip
 SEASON_START = {"ete": 7, "summer": 7, "hiver": 1, "winter": 1, "printemps": 4, "spring": 4,
-                "automne": 10, "autumn": 10, "fall": 10, "rentree": 9}  # fmt: skip
+                "automne": 10, "autumn": 10, "fall": 10, "rentree": 9, "toussaint": 11,
+                "noel": 12}  # fmt: skip
 SEVERAL_YEARS_MONTHS = 24  # "depuis des années": at least two years
 ALWAYS_MONTHS = 240  # "depuis toujours", "jamais travaillé"
 
@@ -38,7 +39,7 @@ def digits(folded: str, english: bool = False) -> str:
 # --- ages ---------------------------------------------------------------------------------------
 
 _AGE = re.compile(
-    r"\b(?:j ai|ai|age de|agee? de|moi|i am|i m|im|aged|3andi|عمري|عندي)\s+(\d{1,2})"
+    r"\b(?:j ai|ai|age de|agee? de|moi|i am|i m|im|aged|turned|3andi|عمري|عندي)\s+(\d{1,2})"
     r"(?:\s*(?:ans?|years?(?: old)?|yo|سنه|3am))?\b(?!\s*(?:mois|semaines?|jours?|months?|euros?))"
     r"|\b(\d{1,2})\s*(?:ans|an|years? old|yo)\b(?!\s*(?:de|d|que|qu|sans|et demi)\b)"
     r"(?P<tail>\s*(?:au|en)\b)?"
@@ -118,8 +119,13 @@ _ARRIVED_IN = re.compile(  # an arrival or the loss of a job in a month: since t
     r"[^,;.!?]{0,30}?\b(?:en|in)\s+(" + "|".join(MONTHS) + r")\b(?!\s+(?:19|20)\d\d)"
 )
 _SEASON = re.compile(
-    r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|rentree|summer|winter|"
-    r"spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?(?:\s+((?:19|20)\d\d))?\b"
+    r"\b(?:depuis|since)\s+(?:l |le |la |last )?(ete|hiver|printemps|automne|rentree|toussaint|"
+    r"noel|summer|winter|spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?"
+    r"(?:\s+((?:19|20)\d\d))?\b"
+)
+_SEASON_OF_YEAR = re.compile(  # "emménagé à l'été 2025": a season, with its year
+    r"\b(?:a|au|en|in)\s+(?:l |le |la |the )?(ete|hiver|printemps|automne|rentree|toussaint|noel|"
+    r"summer|winter|spring|autumn|fall)\s+((?:19|20)\d\d)\b"
 )
 _LAST_YEAR = re.compile(
     r"\b(?:depuis|since)\s+(?:l an dernier|l annee derniere|l an passe|l annee passee|last year)"
@@ -161,6 +167,10 @@ def durations(text: str, today: dt.date) -> list[Duration]:
         year = match.group(3)  # "depuis le printemps 2025"
         since = months_since(int(year), start_month, today) if year else None
         found.append(Duration(since or _since_month(start_month, today), *match.span()))
+    for match in _SEASON_OF_YEAR.finditer(text):
+        since = months_since(int(match.group(2)), SEASON_START[match.group(1)], today)
+        if since is not None:
+            found.append(Duration(since, *match.span()))
     last_year = months_since(today.year - 1, None, today) or 12
     for pattern, months in ((_LAST_YEAR, last_year), (_SEVERAL_YEARS, SEVERAL_YEARS_MONTHS)):
         for match in pattern.finditer(text):

@@ -498,7 +498,7 @@ class Reader:
         """The needs heard, the main one first: by score, then, in turn, the one said first
         among the nearly equal; the one asked for in the first person; a precise form named
         (an EBE) before its general need (a job); and, for someone who has a job, a need other
-        than an employer."""
+        than an employer (an employer only if asked for)."""
         if len(heard) > 1:
             # Two needs said as clearly: the one said first is the main one ("je cherche du
             # travail et ma voiture est en panne").
@@ -524,7 +524,10 @@ class Reader:
         heard = self._precise_first(heard, phrased)
         if any(s in self._employed_statuts for s in statuts):
             # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
-            # for what lets them keep it: a need other than an employer comes first.
+            # for what lets them keep it: a need other than an employer comes first, and an
+            # employer is a need only when asked for ("après, je voudrais une vraie entreprise";
+            # not "je suis en contrat au chantier … c'est quoi le PASS ?").
+            heard = [ns for ns in heard if ns[0] not in self._employer_needs or ns[0] in asked_for]
             heard.sort(key=lambda ns: ns[0] in self._employer_needs)
         return heard
 

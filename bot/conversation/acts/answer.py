@@ -28,6 +28,9 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     if referent is not None:
         return _nearest_referent(referent, state, services)
     orienting = not turn.information_only and state.need is not None
+    if frame.out_of_scope and not frame.needs and not frame.categories and state.need is None:
+        # "une demande de naturalisation : quels papiers il faut ?" is not about our papers
+        return _out_of_scope(frame.out_of_scope, state, services)
     faq_id = clear_faq(frame, services, state.need)
     each = _one_per_question(frame, services)
     if faq_id is None and len(each) > 1 and not orienting:
