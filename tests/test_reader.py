@@ -124,6 +124,7 @@ def test_an_age_before_a_word_starting_with_d_is_an_age(reader: Reader) -> None:
         ("j'ai jamais travaillé", 240, None),
         ("inscrit à Pôle emploi depuis la rentrée 2024", 27, None),
         ("J'ai emménagé à Méru à l'été 2025.", None, 17),
+        ("arrivé à Lurcy-le-Bourg à la rentrée de septembre 2025", None, 15),
         ("inscrit à France Travail depuis la Toussaint 2023", 37, None),
     ],
 )

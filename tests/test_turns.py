@@ -150,6 +150,18 @@ async def test_a_topic_out_of_scope_named_is_answered_before_a_close_faq(
     assert turn.trace.need == "hors_perimetre"
 
 
+async def test_a_homonym_next_to_another_place_named_needs_no_question(
+    person_in: Person,
+) -> None:
+    person = person_in("60")
+    turn = await person.say(
+        "J'aimerais vendre mes céramiques sans être auto-entrepreneuse toute seule, garder un "
+        "statut de salariée. J'habite à Margny, à côté de Compiègne."
+    )
+    assert turn.trace.asking != "confirmation_commune"
+    assert "Margny-lès-Compiègne" in person.text
+
+
 async def test_iae_structures_come_with_the_commune_and_no_question_first(
     person: Conversation,
 ) -> None:

@@ -123,6 +123,7 @@ _SEASON = re.compile(
     r"noel|summer|winter|spring|autumn|fall)(\s+dernier|\s+derniere|\s+passe)?"
     r"(?:\s+((?:19|20)\d\d))?\b"
 )
+_MONTH_OF_YEAR = re.compile(r"\b(?:de|d|a|au)\s+(" + "|".join(MONTHS) + r")\s+((?:19|20)\d\d)\b")
 _SEASON_OF_YEAR = re.compile(  # "emménagé à l'été 2025": a season, with its year
     r"\b(?:a|au|en|in)\s+(?:l |le |la |the )?(ete|hiver|printemps|automne|rentree|toussaint|noel|"
     r"summer|winter|spring|autumn|fall)\s+((?:19|20)\d\d)\b"
@@ -167,6 +168,10 @@ def durations(text: str, today: dt.date) -> list[Duration]:
         year = match.group(3)  # "depuis le printemps 2025"
         since = months_since(int(year), start_month, today) if year else None
         found.append(Duration(since or _since_month(start_month, today), *match.span()))
+    for match in _MONTH_OF_YEAR.finditer(text):  # "à la rentrée de septembre 2025"
+        since = months_since(int(match.group(2)), MONTHS[match.group(1)], today)
+        if since is not None:
+            found.append(Duration(since, *match.span()))
     for match in _SEASON_OF_YEAR.finditer(text):
         since = months_since(int(match.group(2)), SEASON_START[match.group(1)], today)
         if since is not None:

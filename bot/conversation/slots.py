@@ -70,6 +70,9 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
         elif resolution.status == "ambiguous" and (near := _neighbours(resolution)) is not None:
             new.facts.commune = near  # Château-Chinon (Ville) or (Campagne): the same area
             new.pending_communes = []
+        elif resolution.status == "ambiguous" and (near := _next_to(resolution, frame)):
+            new.facts.commune = near  # "Margny, à côté de Compiègne"
+            new.pending_communes = []
         elif resolution.status == "ambiguous":
             new.pending_communes = [m.commune.insee for m in resolution.candidates[:5]]
     commune_asked = new.asking in ("commune", "confirmation_commune")
@@ -132,8 +135,29 @@ def _absorb_facts(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> 
     return changed
 
 
+NEXT_TO_KM = 8  # "Margny, à côté de Compiègne": the homonym this close to the other place
 NEIGHBOURS_KM = 6  # a town and its small namesake this close share their structures
 SMALL_SHARE = 0.34  # … when the namesake has at most a third of the town's people
+
+
+def _next_to(resolution: Resolution, frame: Frame) -> str | None:
+    """The one homonym next to another place the message names ("j'habite à Margny, à côté de
+    Compiègne": Margny-lès-Compiègne, not Margny in the Ardennes)."""
+    others: list[tuple[float, float]] = []
+    for place in frame.places:
+        if place.resolution is resolution or place.resolution.status != "found":
+            continue
+        other = place.resolution.candidates[0].commune
+        if other.lat is not None and other.lon is not None:
+            others.append((other.lat, other.lon))
+    close = {
+        m.commune.insee
+        for m in resolution.candidates
+        if m.commune.lat is not None and m.commune.lon is not None
+        for lat, lon in others
+        if distance_km(m.commune.lat, m.commune.lon, lat, lon) <= NEXT_TO_KM
+    }
+    return close.pop() if len(close) == 1 else None
 
 
 def _neighbours(resolution: Resolution) -> str | None:
