@@ -31,10 +31,10 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     if frame.out_of_scope and not frame.needs and not frame.categories and state.need is None:
         # "une demande de naturalisation : quels papiers il faut ?" is not about our papers
         return _out_of_scope(frame.out_of_scope, state, services)
-    faq_id = clear_faq(frame, services, state.need)
     each = _one_per_question(frame, services)
-    if faq_id is None and len(each) > 1 and not orienting:
+    if len(each) > 1 and not orienting:
         return _faqs(each, state, services)
+    faq_id = clear_faq(frame, services, state.need)
     if faq_id is not None:
         if orienting and faq_id in state.faq_seen:
             return None
@@ -64,7 +64,10 @@ def clear_faq(frame: Frame, services: Services, current_need: str | None = None)
         and top.score >= services.settings.faq_seuil_bas
         and _about_heard_need(top.id, frame, services, current_need)
     )
-    return top.id if (strong or about_need) and not _too_close(frame, services) else None
+    # two close answers about the need being oriented: the better one, no question about it
+    # ("on peut travailler en chantier quand on touche le RSA ?" while orienting to chantiers)
+    clear = not _too_close(frame, services) or about_need
+    return top.id if (strong or about_need) and clear else None
 
 
 def _about_heard_need(
