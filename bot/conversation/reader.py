@@ -296,7 +296,7 @@ class Reader:
             wants_place=bool(_WANTS_PLACE.search(normalised)),
             about_results=tuple(self._about_results.find(words)),
             result_number=_result_number(numbers),
-            wish=any(not _in_context(h, contexts) for h in self._requests.hits(words)),
+            wish=any(not _in_context(h, contexts) for h in wanted),
             is_question=bool(questions) or "point d interrogation" in fold(raw),
             defines=moves.defines,
             faq=tuple(faq),
