@@ -521,7 +521,6 @@ class Reader:
                 leading = min(asked, key=lambda ns: first_seen[ns[0]])
                 heard.remove(leading)
                 heard.insert(0, leading)
-        heard = self._precise_first(heard, phrased)
         if any(s in self._employed_statuts for s in statuts):
             # Someone who has a job already ("j'ai décroché un poste … comment y aller ?") asks
             # for what lets them keep it: a need other than an employer comes first, and an
@@ -529,19 +528,20 @@ class Reader:
             # not "je suis en contrat au chantier … c'est quoi le PASS ?").
             heard = [ns for ns in heard if ns[0] not in self._employer_needs or ns[0] in asked_for]
             heard.sort(key=lambda ns: ns[0] in self._employer_needs)
-        return heard
+        return self._precise_first(heard, phrased)
 
     def _precise_first(
         self, heard: list[tuple[str, float]], phrased: set[str]
     ) -> list[tuple[str, float]]:
         """ "une entreprise qui embauche tout le monde en CDI" with "j'ai plus travaillé": the
         EBE, a precise form of a job, leads the general need of a job."""
-        if not heard:
-            return heard
-        general = heard[0][0]
-        for need, score in heard[1:]:
-            if need in phrased and self._precise_of.get(need) == general:
-                return [(need, score), *(ns for ns in heard if ns[0] != need)]
+        order = [ns[0] for ns in heard]
+        for need, score in list(heard):
+            general = self._precise_of.get(need)
+            if need in phrased and general in order and order.index(general) < order.index(need):
+                heard.remove((need, score))
+                heard.insert(order.index(general), (need, score))
+                order = [ns[0] for ns in heard]
         return heard
 
     # --- places --------------------------------------------------------------------------------
