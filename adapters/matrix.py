@@ -749,6 +749,8 @@ class MatrixAdapter:
             )
             if joined_at is not None:
                 events = events[joined_at:]
+            if not events:
+                continue  # receipts, typing: nothing for a lane
             answered = answered_in(events, self._settings.user_id)
             rooms.append(RoomEvents(room_id, events, answered, number))
         return rooms

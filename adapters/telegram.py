@@ -747,11 +747,13 @@ class TelegramAdapter:
                     return reply
         return Reply(APOLOGY)
 
-    async def _acknowledge(self, query: CallbackQuery) -> None:
-        """Stop the button's spinner and remove the keyboard so it cannot be pressed twice."""
+    async def _acknowledge(self, query: CallbackQuery, toast: str | None = None) -> None:
+        """Stop the button's spinner (with a short `toast` if given) and remove the keyboard so
+        it cannot be pressed twice."""
         # BadRequest: too old (e.g. re-delivered after a restart), nothing to answer any more.
         with contextlib.suppress(BadRequest):
-            await self._retry_network(query.answer, "answerCallbackQuery")
+            text = toast[:200] if toast else None
+            await self._retry_network(lambda: query.answer(text), "answerCallbackQuery")
         message = query.message
         if isinstance(message, Message) and message.reply_markup is not None:
             # BadRequest: already removed, or too old to edit.
@@ -914,16 +916,7 @@ class TelegramAdapter:
                 "inconnu": "Cette demande n'existe plus. / This request is gone.",
                 "resultat_inconnu": "Bouton inconnu. / Unknown button.",
             }[result]
-        await self._toast(query, toast)
-        message = query.message
-        if isinstance(message, Message) and message.reply_markup is not None:
-            with contextlib.suppress(BadRequest):
-                await self._retry_network(
-                    lambda: self.bot.edit_message_reply_markup(
-                        chat_id=message.chat.id, message_id=message.message_id, reply_markup=None
-                    ),
-                    "editMessageReplyMarkup",
-                )
+        await self._acknowledge(query, toast)
 
     async def _staff_reply(self, message: Message, replied_to: int) -> None:
         """A counsellor's reply to a request in the group: « je prends », « jointe »,

@@ -224,9 +224,9 @@ def _encloses_at_home(spot: Spot, others: list[Spot], home: str | None) -> bool:
     """A whole home name exactly, over a shorter name found inside it elsewhere: "Vrigne aux
     Bois" (Ardennes), not "Bois" (Charente-Maritime) after the cue "aux"."""
     found = spot.resolution
-    if found.status != "found" or not found.candidates or found.candidates[0].score < 100:
+    if home is None or found.status != "found" or not found.candidates:
         return False
-    if home is not None and found.candidates[0].commune.dept != home:
+    if found.candidates[0].score < 100 or found.candidates[0].commune.dept != home:
         return False
     return all(
         spot.first <= o.first and o.last <= spot.last and o.last - o.first < spot.last - spot.first
@@ -335,15 +335,9 @@ def _leading_name(names: Names, text: str, tokens: list[Token], home: str | None
         return
     if len(content) == 1 and content[0] in ordinary_words() and not names.is_name(key, home):
         return  # "Bus, train, …": a word, unless it is a commune of the home département
-    found = names.exact_name(key, home)
-    if found is None and _fuzzy_worthy([t.key for t in tokens[:end]]):
-        fuzzy = names.resolve_in_text(key, home)
-        found = fuzzy if _confident_in_text(fuzzy, home) else None
-    at_home = tuple(m for m in found.candidates if m.commune.dept == home) if found else ()
-    if found is not None and at_home:
-        one = replace(found, status="found", candidates=at_home)
-        several = replace(found, status="ambiguous", candidates=at_home)
-        yield _spot(one if len(at_home) == 1 else several, text, tokens, 0, end)
+    found = _home_name(names, [t.key for t in tokens[:end]], home)
+    if found is not None:
+        yield _spot(found, text, tokens, 0, end)
 
 
 SHORT_MESSAGE_WORDS = 4  # a message of keywords, without punctuation
@@ -377,14 +371,23 @@ def _trailing_name(
         return  # "…, à Nancy": the cue's own spotting finds it
     if all(w in ordinary_words() or w in place_words.GRAMMAR for w in content):
         return  # "… merci", "… voilà"
+    found = _home_name(names, words, home)
+    if found is not None and found.status == "found":
+        yield _spot(found, text, tokens, first, len(tokens))
+
+
+def _home_name(names: Names, words: list[str], home: str) -> Resolution | None:
+    """The communes of the home département these words name, exactly or, for words worth
+    it, with typos forgiven; found when one, ambiguous when several."""
+    key = " ".join(words)
     found = names.exact_name(key, home)
     if found is None and _fuzzy_worthy(words):
         fuzzy = names.resolve_in_text(key, home)
         found = fuzzy if _confident_in_text(fuzzy, home) else None
     at_home = tuple(m for m in found.candidates if m.commune.dept == home) if found else ()
-    if found is not None and len(at_home) == 1:
-        yield _spot(replace(found, status="found", candidates=at_home), text, tokens, first,
-                    len(tokens))  # fmt: skip
+    if found is None or not at_home:
+        return None
+    return replace(found, status="found" if len(at_home) == 1 else "ambiguous", candidates=at_home)
 
 
 def _clause_after(text: str, tokens: list[Token], index: int) -> bool:
@@ -435,7 +438,15 @@ def _longer_at_home(
     denis" in the Oise is Estrées-Saint-Denis, not Estrée (Pas-de-Calais)."""
     if home is None or any(m.commune.dept == home for m in found.candidates):
         return None
-    for longer in range(min(len(tokens), end + 3), end, -1):
+    following = tokens[end].key if end < len(tokens) else ""
+    name_word = following in ("saint", "sainte", "st", "ste")
+    if (
+        not following
+        or following in place_words.GRAMMAR
+        or (following in ordinary_words() and not name_word)
+    ):
+        return None  # "à Paris demain matin": nothing of a name follows
+    for longer in range(min(len(tokens), end + 3, first + MAX_NAME_WORDS), end, -1):
         if any(_clause_after(text, tokens, i) for i in range(end - 1, longer - 1)):
             continue  # never over punctuation
         fuzzy = names.resolve_in_text(" ".join(t.key for t in tokens[first:longer]), home)

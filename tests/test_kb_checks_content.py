@@ -398,7 +398,7 @@ def test_the_shipped_base_has_no_error_and_no_warning_only_its_examples(
     tmp_path: Path, gazetteer: Gazetteer
 ) -> None:
     out = io.StringIO()
-    assert run_check(shipped_copy(tmp_path), gazetteer, out) == 0
+    assert run_check(shipped_copy(tmp_path), gazetteer, out, today=TODAY) == 0
     lines = out.getvalue().splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("Fiches d'exemple (exemple: true) : ")

@@ -614,6 +614,7 @@ async def test_someone_writing_very_fast_never_holds_back_anyone_else(
         began = time.monotonic()
         await ben.say(room, "bonjour")
         got = await ben.wait_replies(room, 2, timeout=20)
-        assert time.monotonic() - began < 1.0  # measured before the lanes: 9.2 s
+        # measured: 0.2 s; before the lanes, 9.2 s (margin for a loaded machine)
+        assert time.monotonic() - began < 3.0
         assert got[1].body == "reçu : bonjour"
-        assert len(flooder.replies(spam)) < 55  # the flooder is still being answered
+        assert 20 <= len(flooder.replies(spam)) < 61  # the flooder is answered, still slowly

@@ -225,13 +225,14 @@ async def test_someone_writing_very_fast_never_holds_back_anyone_else(tmp_path: 
     ):
         for n in range(60):
             await tg.send_text(66, f"spam {n}")
-        await asyncio.sleep(0.5)  # the flood is being answered, slowly
+        await server.wait_for(lambda: bool(server.sent[66]), 10)  # the flood is being answered
         began = time.monotonic()
         await tg.send_text(CHAT, "bonjour")
         await server.wait_for(lambda: bool(server.sent[CHAT]), 10)
-        assert time.monotonic() - began < 1.0  # measured before the lanes: 9 s
+        # measured: well under a second; before the lanes, 9 s (margin for a loaded machine)
+        assert time.monotonic() - began < 3.0
         assert server.sent[CHAT][0].text == "echo 1: text=bonjour lang=fr"
-        assert len(server.sent[66]) < 30  # the flooder is still being answered
+        assert 0 < len(server.sent[66]) < 60  # the flooder is answered, still slowly
 
 
 async def test_updates_kept_by_a_run_that_died_are_answered_first_next_time(

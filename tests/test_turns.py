@@ -60,7 +60,7 @@ async def test_a_pure_definition_question_is_information(person: Conversation) -
 async def test_two_questions_in_one_message_get_both_answers(person: Conversation) -> None:
     turn = await person.say("PASS IAE ça veut dire quoi exactement ? Et ça dure combien de temps ?")
     assert turn.trace.need == "information"
-    assert len(turn.trace.faq) == 2 and "faq_pass_iae" in turn.trace.faq
+    assert turn.trace.faq == ["faq_pass_iae", "faq_iae_salaire_duree"]
     assert turn.trace.asking is None
 
 
@@ -92,7 +92,8 @@ async def test_an_arrival_a_birth_year_and_an_age_said_of_someone_are_facts(
         "Je suis né en 2004, j'aimerais essayer un truc en groupe où on monte une activité "
         "ensemble pendant quelques mois, j'habite Sedan"
     )
-    assert turn.trace.need == "jeunes_cooperative" and turn.trace.asking != "age"
+    assert turn.trace.need == "jeunes_cooperative" and turn.trace.asking is None
+    assert turn.trace.eligibility.get("cjm") == "eligible"  # born in 2004: 22
 
 
 async def test_a_new_job_and_a_childcare_question_is_out_of_scope_not_a_job_search(
@@ -158,7 +159,7 @@ async def test_a_homonym_next_to_another_place_named_needs_no_question(
         "J'aimerais vendre mes céramiques sans être auto-entrepreneuse toute seule, garder un "
         "statut de salariée. J'habite à Margny, à côté de Compiègne."
     )
-    assert turn.trace.asking != "confirmation_commune"
+    assert turn.trace.asking is None
     assert "Margny-lès-Compiègne" in person.text
 
 
@@ -201,7 +202,7 @@ async def test_someone_in_a_chantier_is_offered_the_next_steps(person: Conversat
         "travailler dans une vraie entreprise. J'habite à Nancy."
     )
     shown = categories(person)
-    assert shown and "aci" not in shown
+    assert shown and set(shown) <= {"ei", "ai", "etti", "eiti"}
 
 
 async def test_a_blocked_job_is_a_mobility_need(person: Conversation) -> None:
@@ -309,5 +310,6 @@ def test_a_referent_is_chosen_in_the_persons_own_territory(
 async def test_the_same_request_said_twice_is_answered_twice(person: Conversation) -> None:
     first = await person.say("je cherche du travail à Nancy")
     again = await person.say("je cherche du travail à Nancy")
+    assert first.trace.structures
     assert again.trace.structures == first.trace.structures
     assert "pas compris" not in person.text

@@ -83,7 +83,6 @@ def absorb(frame: Frame, state: ConversationState, kb: KnowledgeBase) -> Update:
     new.followed_by += [r for r in frame.context_referents if r not in new.followed_by]
     moved = (
         (new.need, new.facts.commune) != before[:2]
-        or bool(frame.need_pick)
         or (changed_facts and (before[2] is not None or state.results_shown))
         or (frame.asks_more and new.results_shown)
         or bool(new.pending_communes and place is not None)

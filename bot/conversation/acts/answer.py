@@ -28,8 +28,9 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
     if referent is not None:
         return _nearest_referent(referent, state, services)
     orienting = not turn.information_only and state.need is not None
-    if frame.out_of_scope and not frame.needs and not frame.categories and state.need is None:
-        # "une demande de naturalisation : quels papiers il faut ?" is not about our papers
+    if frame.out_of_scope and not frame.needs and state.need is None:
+        # before a FAQ: "une demande de naturalisation : quels papiers il faut ?" is not about
+        # the papers for a structure
         return _out_of_scope(frame.out_of_scope, state, services)
     each = _one_per_question(frame, services)
     if len(each) > 1 and not orienting:
@@ -39,8 +40,6 @@ def act(frame: Frame, state: ConversationState, services: Services, turn: TurnIn
         if orienting and faq_id in state.faq_seen:
             return None
         return _faq(faq_id, state, services, short=orienting, information=not orienting)
-    if frame.out_of_scope and not frame.needs and state.need is None:
-        return _out_of_scope(frame.out_of_scope, state, services)
     if turn.information_only and _ambiguous_faq(frame, services):
         return _did_you_mean(frame, state, services)
     if frame.thanks and frame.words <= 6 and not frame.needs and not frame.places:
@@ -66,8 +65,7 @@ def clear_faq(frame: Frame, services: Services, current_need: str | None = None)
     )
     # two close answers about the need being oriented: the better one, no question about it
     # ("on peut travailler en chantier quand on touche le RSA ?" while orienting to chantiers)
-    clear = not _too_close(frame, services) or about_need
-    return top.id if (strong or about_need) and clear else None
+    return top.id if about_need or (strong and not _too_close(frame, services)) else None
 
 
 def _about_heard_need(

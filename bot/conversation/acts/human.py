@@ -17,9 +17,12 @@ from bot.messages import Choice
 from bot.store import CallbackRequest, UsageEvent
 from bot.texts import t
 
-MOMENTS = ("matin", "apres_midi", "indifferent")  # "cb:moment:<id>"
-MOMENT_FOR_COUNSELLOR = {"matin": "le matin", "apres_midi": "l'après-midi",
-                         "indifferent": "peu importe"}  # fmt: skip
+MOMENT_FOR_COUNSELLOR = {
+    "matin": "le matin",
+    "apres_midi": "l'après-midi",
+    "indifferent": "peu importe",
+}
+MOMENTS = tuple(MOMENT_FOR_COUNSELLOR)  # "cb:moment:<id>"  # fmt: skip
 
 
 def act(frame: Frame, state: ConversationState, services: Services, turn: TurnInfo) -> Act | None:
