@@ -71,6 +71,8 @@ def test_every_fact_of_one_message_is_heard(reader: Reader) -> None:
         ("un jeune de vingt ans que je suis", 20),
         ("une dame de 58 ans, demandeuse d'emploi", 58),
         ("je suis née en 1981", 45),  # today is 2026-12-01 in these tests
+        ("j'ai 45 ans et mon fils de 16 ans cherche un job d'été", 45),
+        ("j'ai 45 ans, mon fils est né en 2010", 45),
         ("au chômage depuis plus de 2 ans que je cherche", None),
     ],
 )
@@ -245,6 +247,26 @@ def test_a_job_sought_is_not_a_job_held(reader: Reader) -> None:
 )
 def test_a_situation_said_not_to_hold_is_not_kept(reader: Reader, text: str, held: str) -> None:
     assert held not in facts(reader.read(text)).get("statuts", [])  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [
+        ("en plus je suis au rsa", "RSA"),
+        ("je suis demandeur d'emploi pas loin de Nancy", "DEMANDEUR_EMPLOI"),
+        ("je travaille pas loin de Toul", "SALARIE"),
+        ("depuis fevrier en cddi, je cherche une voiture", "SALARIE_INSERTION"),
+    ],
+)
+def test_plus_and_pas_that_negate_nothing_keep_the_situation(
+    reader: Reader, text: str, held: str
+) -> None:
+    assert held in facts(reader.read(text)).get("statuts", [])  # type: ignore[operator]
+
+
+def test_a_situation_is_not_asked_for_because_a_request_ends_the_message(reader: Reader) -> None:
+    frame = reader.read("ma voiture est en panne, je suis au chomage, je voudrais de l aide")
+    assert frame.main_need == "mobilite_reparation"
 
 
 def test_situation_words_are_facts_not_needs(reader: Reader) -> None:

@@ -61,13 +61,22 @@ def age(text: str) -> int | None:
 
 
 def age_match(text: str, today: dt.date | None = None) -> tuple[int, int, int] | None:
-    """(age, start, end) of the age said in the message, if any ("né en 2004" with `today`)."""
+    """(age, start, end) of the age said in the message, if any: the person's own first
+    ("j'ai 45 ans et mon fils de 16 ans": 45), else an age said of someone, else a birth year
+    ("né en 2004", with `today`)."""
+    own = _own_age(text)
+    if own is not None:
+        return own
     said = _AGE_OF_SOMEONE.search(text)
     if said is not None and 10 <= int(said.group(1)) <= 99:
         return int(said.group(1)), said.start(1), said.end()
     born = _BORN_IN.search(text) if today is not None else None
     if born is not None and today is not None and 10 <= today.year - int(born.group(1)) <= 99:
         return today.year - int(born.group(1)), born.start(), born.end()
+    return None
+
+
+def _own_age(text: str) -> tuple[int, int, int] | None:
     for match in _AGE.finditer(text):
         value = int(match.group(1) or match.group(2))
         before = text[: match.start()].split()[-2:]

@@ -424,13 +424,14 @@ class Reader:
 
         strong: set[str] = set()  # needs with a phrase or a cue of two points or more
 
-        def add(need: str, points: float, position: int) -> None:
+        def add(need: str, points: float, position: int, in_text: bool = True) -> None:
+            """`in_text`: the position is where the words are (not a situation's stand-in)."""
             if points >= 2:
                 strong.add(need)
             scores[need] = scores.get(need, 0.0) + points
             first_seen[need] = min(first_seen.get(need, position), position)
             groups[need] = groups.get(need, 0) + 1
-            if _asked(position, requests):
+            if in_text and _asked(position, requests):
                 asked_for.add(need)
 
         # The words of a strong phrase or of a category's name belong to them only.
@@ -472,12 +473,13 @@ class Reader:
             for need, key, weight in self._statut_cues.get(statut, ()):
                 if key not in counted:
                     counted.add(key)
-                    add(need, weight, len(words))
+                    add(need, weight, len(words), in_text=False)
         for rank, cat in enumerate(categories):
             named_at = next((h.start for h in category_hits if h.owner == cat), None)
             for need in self._needs_of.get(cat, ()):
                 first = self._first_need_of.get(cat) == need
-                add(need, CATEGORY_POINTS if first else CATEGORY_OTHER_POINTS, -100 + rank)
+                points = CATEGORY_POINTS if first else CATEGORY_OTHER_POINTS
+                add(need, points, -100 + rank, in_text=False)
                 if first and named_at is not None and _asked(named_at, requests):
                     asked_for.add(need)  # "je cherche une agence d'intérim qui aide…"
         heard = [(n, s) for n, s in scores.items() if s >= NEED_THRESHOLD]
@@ -592,15 +594,23 @@ def _in_context(hit: Hit, contexts: Sequence[Hit]) -> bool:
     return any(c.start <= hit.start <= c.end + CONTEXT_GAP for c in contexts)
 
 
+NOT_INFINITIVES = frozenset({"dernier", "premier", "chantier", "quartier", "foyer", "metier"})
 NEGATIONS = frozenset({"ne", "n", "pas", "plus", "jamais", "not", "never"})
+# "en plus je suis au RSA", "demandeur d'emploi pas loin de Nancy": no negation
+NOT_NEGATING_BEFORE = frozenset({"en", "de", "d"})
+NOT_NEGATING_AFTER = frozenset({"loin", "mal", "de", "d", "que", "qu", "trop"})
 
 
 def _negated(words: Words, hit: Hit, starts: set[int]) -> bool:
     """A situation said not to hold: "je ne travaille plus", "je travaille pas", "pas au RSA"
     (not when the next word starts another situation: "au rsa pas de voiture")."""
     before = words.words[hit.start - 1] if hit.start > 0 else ""
+    ahead = words.words[hit.start - 2] if hit.start > 1 else ""
     after = words.words[hit.end] if hit.end < len(words) and hit.end not in starts else ""
-    return before in NEGATIONS or after in NEGATIONS - {"ne", "n"}
+    beyond = words.words[hit.end + 1] if hit.end + 1 < len(words) else ""
+    negated_before = before in NEGATIONS and ahead not in NOT_NEGATING_BEFORE
+    negated_after = after in NEGATIONS - {"ne", "n"} and beyond not in NOT_NEGATING_AFTER
+    return negated_before or negated_after
 
 
 def _asked(position: int, requests: Sequence[Hit]) -> bool:
@@ -612,9 +622,15 @@ def _sought(words: Words, hit: Hit, requests: Sequence[Hit]) -> bool:
     """A job said as what is sought, not as what one has: "je cherche du travail en intérim",
     "je peux travailler en chantier d'insertion" (an infinitive just before)."""
     before = words.words[hit.start - 1] if hit.start > 0 else ""
-    asked = any(r.end <= hit.start <= r.end + CONTEXT_GAP + 1 for r in requests)
     said_of_oneself = words.words[hit.start] in ("je", "j", "i")  # "… réparer. Je travaille en"
-    return asked or (before.endswith("er") and len(before) > 4 and not said_of_oneself)
+    infinitive = (
+        before.endswith("er")
+        and len(before) > 4
+        and before not in parsers.MONTHS
+        and before not in NOT_INFINITIVES
+        and not said_of_oneself
+    )
+    return _asked(hit.start, requests) or infinitive
 
 
 def _blank(words: Words, hits: Iterable[Hit]) -> Words:
