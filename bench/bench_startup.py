@@ -16,9 +16,12 @@ bench/national_kb.py), with the full communes gazetteer:
   not queue behind each other and the floor is a turn's own time) while the knowledge base is
   reloaded several times after
   (a) one département file changed, (b) a shared file changed (every département checked
-  again), (c) every file changed (every file read again: the worst case). For each: the CPU
-  time of one reload alone, reload wall time with people writing, the longest turn that
-  overlapped a reload, the same without a reload (the floor), and the event loop's longest
+  again), (c) every file rewritten as a new release or an import writes it (a line added at the
+  top of each, so that every line moves, and one record in 20 changed), (d) every record
+  changed (the worst case: every file parsed whole). For each: the CPU time of one reload
+  alone, reload wall time with people writing (until the new base serves; the compiled cache
+  is written after, in the background, timed apart), the longest turn that overlapped a reload
+  or its cache writing, the same without a reload (the floor), and the event loop's longest
   stall;
 - **memory**: peak RSS (VmHWM) of each process, gazetteer included, reloads included, and the RSS
   after each reload (it must not grow).
@@ -31,6 +34,7 @@ import asyncio
 import itertools
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -121,15 +125,43 @@ def _edit_shared(knowledge: Path, n: int) -> None:
     path.write_text(path.read_text(encoding="utf-8") + f"# reload {n}\n", encoding="utf-8")
 
 
-def _edit_everything(knowledge: Path, n: int) -> None:
-    for path in [*(knowledge / "commun").glob("*.yaml"), *(knowledge / "departements").glob("*")]:
-        path.write_text(path.read_text(encoding="utf-8") + f"# reload {n}\n", encoding="utf-8")
+def _every_file(knowledge: Path) -> list[Path]:
+    return [*(knowledge / "commun").glob("*.yaml"), *(knowledge / "departements").glob("*")]
+
+
+def _rename_every(text: str, n: int, every: int) -> str:
+    """`text` with the `nom` of one record in `every` changed (of every record, with 1)."""
+    counter = itertools.count()
+
+    def rename(match: re.Match[str]) -> str:
+        return f"{match.group(1)}R{n} " if next(counter) % every == 0 else match.group(1)
+
+    return _NAME.sub(rename, text)
+
+
+_NAME = re.compile(r"^(\s*-?\s*nom: )", re.M)
+
+
+def _edit_new_release(knowledge: Path, n: int) -> None:
+    """Every file rewritten, as a new release or an import writes it: a line added at the top
+    (every line moves) and one record in 20 changed."""
+    for path in _every_file(knowledge):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(f"# version {n}\n" + _rename_every(text, n, 20), encoding="utf-8")
+
+
+def _edit_every_record(knowledge: Path, n: int) -> None:
+    """The worst case: every record's text changed (a field rewritten in all of them)."""
+    for path in _every_file(knowledge):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(_rename_every(text, n, 1), encoding="utf-8")
 
 
 EDITS = {
     "one département changed": _edit_one_departement,
     "a shared file changed": _edit_shared,
-    "every file changed": _edit_everything,
+    "every file rewritten (new release: lines moved, 1 record in 20 changed)": _edit_new_release,
+    "every record changed (worst case)": _edit_every_record,
 }
 
 
@@ -168,35 +200,42 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     await asyncio.sleep(0.002)
                     stalls.append((expected, time.perf_counter() - expected))
 
-            quiet_cpu: dict[str, float] = {}
+            quiet_cpu: dict[str, tuple[float, float]] = {}
             for label, edit in EDITS.items():  # alone first: the CPU a reload costs
                 edit(knowledge, 99)
                 cpu = time.process_time()
                 assert (await app.knowledge.reload()).applied
-                quiet_cpu[label] = round(time.process_time() - cpu, 3)
+                serving = time.process_time()
+                await app.knowledge.settled()  # the compiled cache written, after the swap
+                quiet_cpu[label] = (serving - cpu, time.process_time() - serving)
             tasks = [asyncio.create_task(person(f"p{u}", period * u / users)) for u in range(users)]
             tasks.append(asyncio.create_task(ticker()))
             await asyncio.sleep(3)  # the floor: turns without a reload
             quiet_end = time.perf_counter()
             rss_after: list[float] = []
             for label, edit in EDITS.items():
-                windows, durations = [], []
+                windows, durations, writes = [], [], []
                 for n in range(reloads):
                     edit(knowledge, n)
                     began = time.perf_counter()
                     report = await app.knowledge.reload()
-                    ended = time.perf_counter()
+                    ended = time.perf_counter()  # the new base serves
+                    await app.knowledge.settled()
+                    written = time.perf_counter()
                     assert report.applied, report.summary()
-                    windows.append((began, ended))
+                    windows.append((began, written))
                     durations.append(ended - began)
+                    writes.append(written - ended)
                     rss_after.append(round(_status_mb("self", "VmRSS"), 1))
                     await asyncio.sleep(0.5)
                 during = [e - s for s, e in turns if any(s < we and e > ws for ws, we in windows)]
                 lags = [lag for at, lag in stalls if any(ws <= at <= we for ws, we in windows)]
                 results[label] = {
-                    "reload_cpu_s (no traffic)": quiet_cpu[label],
+                    "reload_cpu_s (no traffic)": round(quiet_cpu[label][0], 3),
                     "reload_median_s": _median(durations),
                     "reload_max_s": round(max(durations), 3),
+                    "then cache written: cpu_s (no traffic)": round(quiet_cpu[label][1], 3),
+                    "then cache written: median_s": _median(writes),
                     "turns_during_reloads": len(during),
                     "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),
                     "max_turn_during_reload_ms": round(max(during) * 1000, 1),

@@ -44,11 +44,12 @@ from pydantic import BaseModel, ValidationError
 
 from bot.kb.knowledge import Problem
 from bot.kb.models import EMPTY_LIST, sharing_plan
+from bot.kb.segments import NO_DIGEST
 from bot.kb.yamlpos import YamlDocument
 
 log = logging.getLogger(__name__)
 
-FORMAT: Final = 1
+FORMAT: Final = 2
 _CHUNK: Final = 200  # items per JSON line: small parses, so a reload never holds the GIL long
 _CODE_FILES: Final = ("kb", "rules.py", "text.py", "hours.py", "places.py", "place_keys.py")
 _PACKAGES: Final = (
@@ -158,9 +159,32 @@ class ParsedFile:
     keys: list[str]  # top-level keys, in file order
     doc: YamlDocument = field(repr=False)
     broken: bool = False  # unreadable: nothing of it could be read
+    # the digest of each entry's text, in entry order, for a reload that parses only the records
+    # that changed (`bot.kb.segments`; NO_DIGEST: never reused); b"": none known
+    segments: bytes = field(default=b"", repr=False)
+    # 1 for each entry whose item's content checks found nothing, in entry order (memory only;
+    # see `bot.kb.checks.check_all`); empty: none known
+    clean: bytearray = field(default_factory=bytearray, repr=False, compare=False)
     # made from the entries when first needed, kept for reloads (never written to disk)
     gathered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     ids: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
+
+    def reusable(self) -> dict[bytes, Entry]:
+        """The entries that a new version of the file may keep, by the digest of their text."""
+        size = len(NO_DIGEST)
+        if len(self.segments) != size * len(self.entries):
+            return {}
+        found = {
+            self.segments[i * size : (i + 1) * size]: entry for i, entry in enumerate(self.entries)
+        }
+        found.pop(NO_DIGEST, None)
+        return found
+
+    def clean_items(self) -> set[int]:
+        """The `id()` of the items whose content checks found nothing (alive: this file holds
+        them). `clean` may be empty (nothing known): then none."""
+        flags = zip(self.entries, self.clean, strict=False)
+        return {id(entry.item) for entry, flag in flags if flag}
 
 
 @dataclass(slots=True)
@@ -197,6 +221,7 @@ class KnowledgeCache:
         self._good: dict[str, list[ParsedFile]] = {}  # unit → files of its last error-free load
         self._stats: dict[str, tuple[tuple[int, ...], str]] = {}  # name → (os.stat key, digest)
         self._lock = threading.Lock()
+        self._pending: list[tuple[Path, Callable[[], bytes]]] | None = None
         self.stats = CacheStats()
 
     @classmethod
@@ -237,6 +262,11 @@ class KnowledgeCache:
             with self._lock:
                 self._files[name] = found
         return found
+
+    def previous(self, name: str) -> ParsedFile | None:
+        """The version of the file last read by this process, whatever its bytes."""
+        with self._lock:
+            return self._files.get(name)
 
     def keep_parsed(self, parsed: ParsedFile) -> None:
         self.stats.files_parsed += 1
@@ -318,7 +348,29 @@ class KnowledgeCache:
         suffix = ".jsonl" if kind == "files" else ".json"
         return self.root / f"{kind}--{safe}{suffix}"
 
+    def defer_writes(self) -> None:
+        """Keep the entries to write in memory until `flush_writes` (a reload writes its cache
+        once the new base serves: encoding the entries of every file costs about 0.5 s)."""
+        with self._lock:
+            if self._pending is None:
+                self._pending = []
+
+    def flush_writes(self) -> None:
+        """Write the deferred entries, in the order they came; later writes are immediate."""
+        with self._lock:
+            pending, self._pending = self._pending or [], None
+        latest = {path: encode for path, encode in pending}  # a path written twice: the last
+        for path, encode in latest.items():
+            self._write_now(path, encode)
+
     def _write(self, path: Path, encode: Callable[[], bytes]) -> None:
+        with self._lock:
+            if self._pending is not None:
+                self._pending.append((path, encode))
+                return
+        self._write_now(path, encode)
+
+    def _write_now(self, path: Path, encode: Callable[[], bytes]) -> None:
         """Write atomically (a reader sees the old entry or the new one, never half of one)."""
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
@@ -355,18 +407,19 @@ def _restore_problems(rows: list[list[Any]]) -> list[Problem]:
 
 
 def _json_value(value: Any) -> Any:
+    """What JSON cannot hold as it is: dates and nested models (`json.dumps`'s `default`)."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    return value
+    raise TypeError(f"{type(value).__name__} in a cached record")
 
 
 def _encode_chunk(items: list[Any]) -> Any:
     """Named-tuple records as columns (one list per field: fast to rebuild); models as dumps."""
     if isinstance(items[0], BaseModel):
         return [item.model_dump(mode="json") for item in items]
-    return [[_json_value(value) for value in column] for column in zip(*items, strict=True)]
+    return [list(column) for column in zip(*items, strict=True)]
 
 
 def _encode_parsed(parsed: ParsedFile) -> bytes:
@@ -378,6 +431,7 @@ def _encode_parsed(parsed: ParsedFile) -> bytes:
                 "invalid_ids": sorted(parsed.invalid_ids),
                 "keys": parsed.keys,
                 "broken": parsed.broken,
+                "segments": parsed.segments.hex(),
             },
             ensure_ascii=False,
         )
@@ -387,7 +441,8 @@ def _encode_parsed(parsed: ParsedFile) -> bytes:
         if chunk and (entry is None or entry.key != chunk[0].key or len(chunk) >= _CHUNK):
             positions = [e.position for e in chunk]
             payload = _encode_chunk([e.item for e in chunk])
-            lines.append(json.dumps([chunk[0].key, positions, payload], ensure_ascii=False))
+            line = [chunk[0].key, positions, payload]
+            lines.append(json.dumps(line, ensure_ascii=False, default=_json_value))
             chunk = []
         if entry is not None:
             chunk.append(entry)
@@ -449,6 +504,7 @@ def _read_parsed(
         keys=[str(k) for k in meta["keys"]],
         doc=YamlDocument(name, None, path=source),
         broken=bool(meta["broken"]),
+        segments=bytes.fromhex(meta["segments"]),
     )
 
 

@@ -157,6 +157,10 @@ class Report:
     warnings: list[Problem] = field(default_factory=list)
     # ids of items that failed validation (already reported): references to them are not errors
     invalid_ids: set[str] = field(default_factory=set)
+    # records whose own content checks (address, phone, web addresses, hours) found nothing, by
+    # `id()`: those checks depend on the record, its file and the gazetteer only (see
+    # `check_all`'s `content_clean`)
+    content_clean: set[int] = field(default_factory=set)
 
 
 def suggestion(value: str, candidates: Iterable[str]) -> str:
@@ -176,12 +180,15 @@ def check_all(
     *,
     shared: Sections | None = None,
     production: bool = False,
+    content_clean: frozenset[int] | set[int] = frozenset(),
 ) -> None:
     """Run every cross-reference and content check of `sections`, appending to `report`.
 
     Without `shared`, `sections` are the shared files; with it, one département, whose
     references may point to its own items and to the shared ones (only its problems are
     reported). With `production`, records still flagged as examples are errors.
+    `content_clean`: the `id()` of records (alive, of the same files and gazetteer) whose
+    content checks found nothing before; they are not checked again.
     """
     context = shared or _EMPTY
     ids = _Ids(context, sections)
@@ -192,7 +199,7 @@ def check_all(
     _check_zones(sections, gazetteer, report)
     _check_places(sections, ids, gazetteer, report)
     _check_services(sections, ids, report)
-    _check_content(sections, gazetteer, report)
+    _check_content(sections, gazetteer, report, content_clean)
     if shared is None:
         _check_vocabulary(sections, ids, report)
         _check_lexicon(sections, report)
@@ -538,29 +545,50 @@ class _Findings:
         sink.append(self.entry.problem(message, *field, fix=fix, offset=offset))
 
 
-def _check_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
-    _check_records_content(sections, gazetteer, report)
+def _check_content(
+    sections: Sections, gazetteer: GazetteerLike, report: Report, clean: frozenset[int] | set[int]
+) -> None:
+    _check_records_content(sections, gazetteer, report, clean)
     _check_other_contacts(sections, report)
 
 
-def _check_records_content(sections: Sections, gazetteer: GazetteerLike, report: Report) -> None:
+def _check_records_content(
+    sections: Sections, gazetteer: GazetteerLike, report: Report, clean: frozenset[int] | set[int]
+) -> None:
     """Addresses, phones, web addresses and opening hours of structures, referents, services."""
     book = gazetteer if isinstance(gazetteer, AddressBook) else None
     places: Iterator[Located[Structure] | Located[Service]] = _chain(
         sections.structures, sections.orienteurs, sections.services
     )
+    found_clean = report.content_clean
     for entry in places:
-        item, found = entry.item, _Findings(entry, report)
-        if book is not None:
-            check_address(item, book, found)
-        if item.telephone:
-            _phone(item.telephone, _region(entry, gazetteer), found, "telephone")
-        for name in _URL_FIELDS:
-            value = getattr(item, name, None)
-            if value:
-                _url(value, found, name)
-        if item.horaires_accueil:
-            check_hours(item.horaires_accueil, found, "horaires_accueil")
+        item = entry.item
+        if id(item) in clean:
+            found_clean.add(id(item))
+            continue
+        problems = len(report.errors) + len(report.warnings)
+        _check_record_content(entry, gazetteer, book, report)
+        if len(report.errors) + len(report.warnings) == problems:
+            found_clean.add(id(item))
+
+
+def _check_record_content(
+    entry: Located[Structure] | Located[Service],
+    gazetteer: GazetteerLike,
+    book: AddressBook | None,
+    report: Report,
+) -> None:
+    item, found = entry.item, _Findings(entry, report)
+    if book is not None:
+        check_address(item, book, found)
+    if item.telephone:
+        _phone(item.telephone, _region(entry, gazetteer), found, "telephone")
+    for name in _URL_FIELDS:
+        value = getattr(item, name, None)
+        if value:
+            _url(value, found, name)
+    if item.horaires_accueil:
+        check_hours(item.horaires_accueil, found, "horaires_accueil")
 
 
 def _check_other_contacts(sections: Sections, report: Report) -> None:

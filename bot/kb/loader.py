@@ -251,6 +251,9 @@ class _Loader:
         if checked is None:
             checked = self._check(part, shared)
             self.cache.keep_checked(unit, checks_key, checked)
+        elif not checked.errors and not checked.warnings and not _any_broken(part, shared):
+            for parsed in files:  # every record's content checks found nothing
+                parsed.clean = bytearray(b"\x01") * len(parsed.entries)
         part.errors += checked.errors
         part.warnings += checked.warnings
         return part
@@ -307,7 +310,8 @@ class _Loader:
             if raw is None:  # forgotten since: read it after all
                 raw = source.path.read_bytes()
                 digest = digest_bytes(raw)
-            parsed = parse_file(source, raw, digest, self.limits)
+            previous = self.cache.previous(source.name)
+            parsed = parse_file(source, raw, digest, self.limits, previous)
             self.cache.keep_parsed(parsed)
         return parsed
 
@@ -333,7 +337,11 @@ class _Loader:
             report,
             shared=context,
             production=self.production,
+            content_clean=set().union(*(parsed.clean_items() for parsed in part.files)),
         )
+        clean = report.content_clean
+        for parsed in part.files:
+            parsed.clean = bytearray(id(entry.item) in clean for entry in parsed.entries)
         if shared is None:
             self._book = self._compile_rules(part.sections, report)
         else:
@@ -430,6 +438,11 @@ class _Loader:
         return KnowledgeBase(
             source_dir=self.directory, warnings=warnings, disabled=disabled, **values
         )
+
+
+def _any_broken(part: _Part, shared: _Part | None) -> bool:
+    files = [*part.files, *(shared.files if shared is not None else [])]
+    return any(parsed.broken for parsed in files)
 
 
 def _faits_file(sections: Sections) -> str:

@@ -6,11 +6,13 @@ keeps (`bot.kb.cache.ParsedFile`). Every problem is located at its line and colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from bot.kb import segments
 from bot.kb.cache import Entry, ParsedFile
 from bot.kb.checks import suggestion
 from bot.kb.explain import pydantic_problem
@@ -47,14 +49,27 @@ def unreadable(source: Source, digest: str, problem: Problem) -> ParsedFile:
     return ParsedFile(source.name, digest, [], [problem], [], set(), [], doc, broken=True)
 
 
-def parse_file(source: Source, raw: bytes, digest: str, limits: Limits) -> ParsedFile:
-    """Read and validate one file, item by item, alone (cacheable: depends on its bytes only)."""
+def parse_file(
+    source: Source, raw: bytes, digest: str, limits: Limits, previous: ParsedFile | None = None
+) -> ParsedFile:
+    """Read and validate one file, item by item, alone (cacheable: depends on its bytes only).
+
+    With `previous` (an earlier version of the same file), the records whose text did not change
+    keep their validated items and only the others are parsed (`bot.kb.segments`); the result is
+    the same as a parse of the whole file.
+    """
     decoded = decode_yaml_bytes(raw, source.name)
     if isinstance(decoded, Problem):
         return unreadable(source, digest, decoded)
+    found = segments.cut(decoded)
+    if found is not None and previous is not None and previous.segments:
+        parsed = _parse_changed(source, found, digest, limits, previous)
+        if parsed is not None:
+            return parsed
     doc, problems = load_yaml(decoded, source.name, limits.yaml, path=source.path)
     if doc is None:
         return unreadable(source, digest, problems[0])
+    yaml_clean = not problems  # (they become the file's first errors)
     parsed = ParsedFile(source.name, digest, [], problems, [], set(), [], doc)
     data = doc.data
     if data is None:
@@ -66,51 +81,150 @@ def parse_file(source: Source, raw: bytes, digest: str, limits: Limits) -> Parse
         parsed.errors.append(doc.problem((), "le fichier doit être un dictionnaire de sections"))
         parsed.broken = True
     else:
+        clean: set[tuple[str, int]] = set()
         for key, value in data.items():
-            _parse_section(source, doc, key, value, parsed)
+            clean |= _parse_section(source, doc, key, value, parsed)
         _check_meta_placement(source, doc, parsed)
         _check_rule_sizes(doc, parsed, limits)
+        if found is not None and yaml_clean and _counts_agree(found, data):
+            parsed.segments = _segment_digests(parsed.entries, found, clean)
     doc.forget_text()
     return parsed
 
 
+def _parse_changed(
+    source: Source, found: segments.Cut, digest: str, limits: Limits, previous: ParsedFile
+) -> ParsedFile | None:
+    """The file parsed again where its records changed only; None when that cannot be done
+    (the whole file is then parsed)."""
+    known = previous.reusable()
+    hits = {  # for each list item, the earlier entry of the same text, if any
+        section: [known.get(item_digest) for item_digest in found.digests(section)]
+        for section in found.sections
+        if section.items is not None
+    }
+    if not any(entry is not None for section_hits in hits.values() for entry in section_hits):
+        return None
+    doc, problems = load_yaml(segments.reduce(found, hits), source.name, limits.yaml)
+    if doc is None or not isinstance(doc.data, dict) or not _counts_agree(found, doc.data, hits):
+        return None  # a syntax error, or a record that did not end where the cut thought
+    whole = YamlDocument(source.name, None, found.text, path=source.path)  # positions, if asked
+    yaml_clean = not problems  # (they become the file's first errors)
+    parsed = ParsedFile(source.name, digest, [], problems, [], set(), [], whole)
+    clean: set[tuple[str, int]] = set()
+    for section in found.sections:
+        value, section_hits = doc.data[section.key], hits.get(section)
+        if section_hits is None or not any(entry is not None for entry in section_hits):
+            clean |= _parse_section(source, doc, section.key, value, parsed)
+            continue
+        fresh = [i for i, entry in enumerate(section_hits) if entry is None]
+        before = len(parsed.entries)
+        clean |= _parse_section(source, doc, section.key, value or [], parsed, fresh)
+        parsed_now = {entry.position: entry for entry in parsed.entries[before:]}
+        del parsed.entries[before:]
+        for i, earlier in enumerate(section_hits):
+            if earlier is not None:
+                parsed.entries.append(Entry(section.key, i, earlier.item))
+                clean.add((section.key, i))
+            elif (entry := parsed_now.get(i)) is not None:
+                parsed.entries.append(entry)
+    _check_meta_placement(source, doc, parsed)
+    _check_rule_sizes(whole, parsed, limits)
+    was_clean = previous.clean_items()
+    parsed.clean = bytearray(id(entry.item) in was_clean for entry in parsed.entries)
+    if yaml_clean:
+        parsed.segments = _segment_digests(parsed.entries, found, clean)
+    whole.forget_text()
+    return parsed
+
+
+def _counts_agree(
+    found: segments.Cut,
+    data: dict[Any, Any],
+    hits: Mapping[segments.Section, list[Entry | None]] | None = None,
+) -> bool:
+    """Whether the parsed data has the cut's sections, in order, and one list item per cut item
+    (per item not reused, when `hits` says which are): then the cut's items are the true ones."""
+    if list(data) != [section.key for section in found.sections]:
+        return False
+    for section in found.sections:
+        if section.items is None:
+            continue
+        kept = hits[section].count(None) if hits is not None else len(section.items)
+        value = data[section.key]
+        if not ((isinstance(value, list) and len(value) == kept) or (value is None and not kept)):
+            return False
+    return True
+
+
+def _segment_digests(
+    entries: list[Entry], found: segments.Cut, clean: set[tuple[str, int]]
+) -> bytes:
+    """The digest of each entry's text, in entry order (NO_DIGEST for an entry never reused:
+    not a list item, or one with a problem). The cut's keys are the data's: unique."""
+    digests = {s.key: found.digests(s) for s in found.sections if s.items is not None}
+    none = segments.NO_DIGEST
+    return b"".join(
+        digests[entry.key][entry.position]
+        if entry.position is not None and (entry.key, entry.position) in clean
+        else none
+        for entry in entries
+    )
+
+
 def _parse_section(
-    source: Source, doc: YamlDocument, key: object, value: Any, parsed: ParsedFile
-) -> None:
+    source: Source,
+    doc: YamlDocument,
+    key: object,
+    value: Any,
+    parsed: ParsedFile,
+    positions: list[int] | None = None,
+) -> set[tuple[str, int]]:
+    """Validate one section into `parsed`; the (key, position) of its items found without any
+    problem. `positions`: each list item's position in the file, when `value` holds only some
+    of the section's items (problems are still located in `doc`, by the item's index there)."""
     spec = SECTIONS.get(key) if isinstance(key, str) else None
     if spec is None:
         message = f"section inconnue « {key} »{suggestion(str(key), SECTIONS)}"
         parsed.errors.append(doc.problem((str(key),), message, key=True))
-        return
+        return set()
     if source.kind not in spec.places:
         parsed.errors.append(doc.problem((spec.key,), _misplaced(spec, source), key=True))
-        return
+        return set()
     parsed.keys.append(spec.key)
     if spec.single:
         item = _validate_one(doc, spec.model, value, (spec.key,), parsed)
         if item is not None:
             parsed.entries.append(Entry(spec.key, None, spec.finish(item)))
-        return
+        return set()
     if value is None:
-        return
+        return set()
     if not isinstance(value, list):
         message = f"la section « {spec.key} » doit être une liste (une ligne « - » par élément)"
         parsed.errors.append(doc.problem((spec.key,), message))
-        return
+        return set()
+    clean: set[tuple[str, int]] = set()
     for start in range(0, len(value), _CHUNK):
         chunk = value[start : start + _CHUNK]
         try:
             items = spec.list_adapter().validate_python(chunk, context=_WARNINGS_AS_ERRORS)
+            found_clean: list[int] | range = range(len(chunk))
         except ValidationError:
-            items = [
-                _validate_one(doc, spec.model, v, (spec.key, start + i), parsed)
-                for i, v in enumerate(chunk)
-            ]
+            items, found_clean = [], []
+            for i, v in enumerate(chunk):
+                problems = len(parsed.errors) + len(parsed.warnings)
+                items.append(_validate_one(doc, spec.model, v, (spec.key, start + i), parsed))
+                if len(parsed.errors) + len(parsed.warnings) == problems:
+                    found_clean.append(i)
         for i, item in enumerate(items):
+            at = start + i if positions is None else positions[start + i]
             if item is not None:
-                parsed.entries.append(Entry(spec.key, start + i, spec.finish(item)))
+                parsed.entries.append(Entry(spec.key, at, spec.finish(item)))
             elif isinstance(chunk[i], dict) and isinstance(chunk[i].get("id"), str):
                 parsed.invalid_ids.add(chunk[i]["id"])
+        clean.update((spec.key, start + i if positions is None else positions[start + i])
+                     for i in found_clean)  # fmt: skip
+    return clean
 
 
 def _misplaced(spec: Section, source: Source) -> str:
