@@ -142,15 +142,18 @@ class KnowledgeHolder:
             )
             if knowledge is None:
                 return None, report
-            return (knowledge, self._dialogue_for(knowledge)), report
+            return (knowledge, self._dialogue_for(knowledge, self._current[1])), report
 
-    def _dialogue_for(self, knowledge: KnowledgeBase) -> OrientationDialogue:
+    def _dialogue_for(
+        self, knowledge: KnowledgeBase, earlier: OrientationDialogue | None = None
+    ) -> OrientationDialogue:
         return OrientationDialogue(
             knowledge,
             self._gazetteer,
             self._config.dialogue,
             self._config.departement,
             staff=self._staff,
+            earlier=earlier,
         )
 
     @property

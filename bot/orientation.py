@@ -23,7 +23,7 @@ from bot.kb.models import AskableFact, Meta
 from bot.kb.vocab import IAE_CATEGORIES
 from bot.kept import Kept
 from bot.places import Commune, Gazetteer
-from bot.ranking import Place, Proposal, SearchResult, build_indexes
+from bot.ranking import Place, PlaceIndex, Proposal, SearchResult, build_indexes
 from bot.rules import Facts as RuleFacts
 from bot.rules import RuleBook, Verdict, fact_specs
 from bot.texts import t
@@ -60,12 +60,18 @@ class Orientation:
         gazetteer: Gazetteer,
         home_departement: str,
         today: Callable[[], dt.date] = dt.date.today,
+        earlier: Orientation | None = None,
     ) -> None:
+        """`earlier`: the orientation of the base before a reload (same gazetteer), whose places
+        are kept where their records did not change."""
         self.kb = kb
         self.gazetteer = gazetteer
         self.home = home_departement
         self.today = today  # asked at each turn: a bot runs for months
-        self.services, self.referents = build_indexes(kb, gazetteer)
+        indexes = (earlier.services, earlier.referents) if earlier is not None else None
+        self.services: PlaceIndex
+        self.referents: PlaceIndex
+        self.services, self.referents = build_indexes(kb, gazetteer, indexes)
         specs = fact_specs(kb.faits) if kb.faits else None
         self.rules = (
             RuleBook.compile(kb.rules, kb.zones, gazetteer, specs)

@@ -81,20 +81,37 @@ class _Located:
 class PlaceIndex:
     """Services (or referents) by category, on a grid of CELL_DEG degrees."""
 
-    def __init__(self, places: Iterable[Place]) -> None:
+    def __init__(self, places: Iterable[Place], earlier: PlaceIndex | None = None) -> None:
+        """`earlier`: the index of the base before a reload, whose entries for the same places
+        (the same objects) are kept."""
         self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
         self._searches: Kept[SearchKey, SearchResult] = Kept(SEARCHES_KEPT)
+        known = {id(near.place): near for near in earlier._located()} if earlier else {}
         for place in places:
             self.by_key.setdefault(place.key, place)
             if place.lat is None or place.lon is None or place.remote:
                 self._unlocated[place.categorie].append(place)
             else:
+                located = known.get(id(place))
+                if located is None or located.place is not place:
+                    phi = math.radians(place.lat)
+                    located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
                 cell = _cell(place.lat, place.lon)
-                phi = math.radians(place.lat)
-                located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
                 self._grid[place.categorie].setdefault(cell, []).append(located)
+
+    def places(self) -> Iterator[Place]:
+        """Every place of the index (each once)."""
+        for unlocated in self._unlocated.values():
+            yield from unlocated
+        for near in self._located():
+            yield near.place
+
+    def _located(self) -> Iterator[_Located]:
+        for cells in self._grid.values():
+            for located in cells.values():
+                yield from located
 
     def search(
         self,
@@ -197,15 +214,31 @@ class PlaceIndex:
         return result[0] if result else None
 
 
-def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, PlaceIndex]:
-    """(services index, referents index) for one knowledge base."""
+def build_indexes(
+    kb: KnowledgeBase, gazetteer: Gazetteer, earlier: tuple[PlaceIndex, PlaceIndex] | None = None
+) -> tuple[PlaceIndex, PlaceIndex]:
+    """(services index, referents index) for one knowledge base.
+
+    `earlier`: the indexes of the base before a reload, built with the same gazetteer. A place
+    depends on its service, its structure and, through their `zones`, on the base's zones: the
+    places of the same service and structure objects (a reload keeps unchanged records) without
+    zones are kept as they were.
+    """
     # Places of one territory have equal zones: one set for them all (4 MB less at national
     # scale, where 21,000 places have a few hundred different zones).
     zones: dict[frozenset[str], frozenset[str]] = {}
+    before = {id(p.service): p for p in earlier[0].places()} if earlier else {}
     services: list[Place] = []
     for service in kb.services:
         structure = kb.structures.get(service.structure_id)
         if structure is None or structure.statut != "actif" or service.statut != "actif":
+            continue
+        kept = before.get(id(service))
+        same = kept is not None and kept.service is service and kept.structure is structure
+        if same and not service.zones:  # (zones, which may have changed, are read again)
+            assert kept is not None
+            zones.setdefault(kept.zone_keys, kept.zone_keys)
+            services.append(kept)
             continue
         lat, lon = _coordinates(gazetteer, service, structure)
         remote = service.modes_accueil == ["a-distance"]
@@ -215,9 +248,21 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
         services.append(
             Place(service, structure, service.categorie, lat, lon, zone_keys, remote, dept)
         )
+    earlier_referents: dict[tuple[int, str], Place] = {}
+    for referent in earlier[1].places() if earlier else ():
+        earlier_referents[(id(referent.structure), referent.categorie)] = referent
     referents: list[Place] = []
     for orienteur in kb.orienteurs:
         if orienteur.statut != "actif":
+            continue
+        kept_all = [earlier_referents.get((id(orienteur), cat)) for cat in orienteur.categories]
+        if not orienteur.zones and all(
+            p is not None and p.structure is orienteur for p in kept_all
+        ):
+            for referent_place in kept_all:
+                assert referent_place is not None
+                zones.setdefault(referent_place.zone_keys, referent_place.zone_keys)
+                referents.append(referent_place)
             continue
         lat, lon = _coordinates(gazetteer, None, orienteur)
         zone_keys = _zone_keys(orienteur.zone_eligibilite, orienteur.zones, kb.zones)
@@ -225,7 +270,9 @@ def build_indexes(kb: KnowledgeBase, gazetteer: Gazetteer) -> tuple[PlaceIndex, 
         dept = _dept(gazetteer, orienteur.code_insee)
         for cat in orienteur.categories:
             referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False, dept))
-    return PlaceIndex(services), PlaceIndex(referents)
+    if earlier is None:
+        return PlaceIndex(services), PlaceIndex(referents)
+    return PlaceIndex(services, earlier[0]), PlaceIndex(referents, earlier[1])
 
 
 def _dept(gazetteer: Gazetteer, insee: str | None) -> str | None:

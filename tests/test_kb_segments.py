@@ -14,12 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.config import DEFAULT_KNOWLEDGE
+from bot.config import DEFAULT_KNOWLEDGE, DialogueSettings
+from bot.conversation.dialogue import OrientationDialogue
 from bot.kb import segments
 from bot.kb.cache import KnowledgeCache, ParsedFile, digest_bytes
 from bot.kb.layout import Source
 from bot.kb.loader import load_with_problems
 from bot.kb.parsing import DEFAULT_LIMITS_KB, parse_file
+from bot.messages import Incoming
 from bot.places import Gazetteer
 from tests.test_kb_check import TODAY
 
@@ -331,7 +333,9 @@ def test_a_reload_after_any_edits_reads_what_a_fresh_start_reads(
 ) -> None:
     root = _copy_shipped(tmp_path_factory.mktemp("kb"))
     cache = KnowledgeCache(None)
-    assert load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0] is not None
+    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert first is not None
+    dialogue = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
     files = sorted([*root.glob("commun/*.yaml"), *root.glob("departements/*.yaml")])
     for mutation, file, occurrence in edits:
         pattern, replacement = MUTATIONS[mutation]
@@ -346,3 +350,54 @@ def test_a_reload_after_any_edits_reads_what_a_fresh_start_reads(
         fresh, fresh_report = load_with_problems(root, gazetteer, today=today)
         assert report == fresh_report
         assert kb == fresh
+        if kb is not None:  # and the dialogue rebuilt on it finds what a new one finds
+            settings = DialogueSettings()
+            dialogue = OrientationDialogue(kb, gazetteer, settings, "54", earlier=dialogue)
+            assert _indexes(dialogue) == _indexes(
+                OrientationDialogue(kb, gazetteer, settings, "54")
+            )
+
+
+def _indexes(dialogue: OrientationDialogue) -> list[list[tuple[object, ...]]]:
+    """Every place of the dialogue's indexes, with what a search reads of it."""
+    orientation = dialogue.services.orientation
+    return [
+        sorted(
+            (repr(place), place.lat, place.lon, sorted(place.zone_keys), place.dept)
+            for place in index.places()
+        )
+        for index in (orientation.services, orientation.referents)
+    ]
+
+
+def test_a_dialogue_rebuilt_after_a_reload_keeps_places_and_finds_what_a_new_one_finds(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = _copy_shipped(tmp_path)
+    cache = KnowledgeCache(None)
+    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert first is not None
+    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+
+    def moved(path: Path, text: str) -> str:  # places move, zones change, records come and go
+        if path.parent.name != "departements":
+            return "# version suivante\n" + text
+        text = text.replace("latitude: 48.6851", "latitude: 48.7", 1)
+        text = text.replace("  - id: tzcld-colombey\n", "  - id: tzcld-colombey\n    #\n", 1)
+        return re.sub(r"(?m)^(\s*)statut: actif$", r"\1statut: suspendu", text, count=2)
+
+    _rewrite_every_file(root, moved)
+    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert kb is not None
+    again = OrientationDialogue(
+        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
+    )
+    fresh = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54", today=TODAY)
+    assert _indexes(again) == _indexes(fresh) != _indexes(before)
+    kept = {id(p) for p in before.services.orientation.services.places()}
+    assert sum(id(p) in kept for p in again.services.orientation.services.places()) > 50
+
+    for text in ["je cherche du travail à Nancy", "un garage solidaire vers Lunéville"]:
+        for person in ("a", "b"):
+            incoming = Incoming("test", person, f"{person}{text}", text=text)
+            assert again.step(None, incoming) == fresh.step(None, incoming)

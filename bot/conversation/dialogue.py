@@ -52,17 +52,21 @@ class OrientationDialogue:
         today: dt.date | None = None,
         clock: Callable[[], dt.datetime] | None = None,
         staff: StaffDirectory | None = None,
+        earlier: OrientationDialogue | None = None,
     ) -> None:
         """`today` fixes the date (tests, replays: then the time is 10:00); `clock` the time;
-        `staff` the counsellor codes and channels (bot/staff/directory.py)."""
+        `staff` the counsellor codes and channels (bot/staff/directory.py); `earlier` the
+        dialogue of the base before a reload, with the same gazetteer (what did not change is
+        kept)."""
         now: Callable[[], dt.datetime] = clock or (_morning_of(today) if today else _paris_now)
 
         def day() -> dt.date:
             return now().date()
 
-        orientation = Orientation(kb, gazetteer, home_departement, day)
+        before = earlier.services.orientation if earlier is not None else None
+        orientation = Orientation(kb, gazetteer, home_departement, day, before)
         reader = Reader(kb, gazetteer, home_departement, day)
-        self.services = Services(
+        self.services: Services = Services(
             kb, gazetteer, reader, orientation, settings, now, staff or StaffDirectory()
         )
         self._label_keys: Kept[str, str] = Kept(LABELS_KEPT)  # labels are few

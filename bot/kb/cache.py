@@ -146,6 +146,9 @@ class Entry(NamedTuple):
     item: Any
 
 
+NOT_PASSED: Final[object] = object()  # an entry whose record checks found a problem, or unknown
+
+
 @dataclass(slots=True)
 class ParsedFile:
     """One YAML file, read and validated item by item, with the problems found in it alone."""
@@ -162,9 +165,11 @@ class ParsedFile:
     # the digest of each entry's text, in entry order, for a reload that parses only the records
     # that changed (`bot.kb.segments`; NO_DIGEST: never reused); b"": none known
     segments: bytes = field(default=b"", repr=False)
-    # 1 for each entry whose item's content checks found nothing, in entry order (memory only;
-    # see `bot.kb.checks.check_all`); empty: none known
-    clean: bytearray = field(default_factory=bytearray, repr=False, compare=False)
+    # for each entry, in entry order: NOT_PASSED, or what its record checks depended on when
+    # they last found nothing (a service's structure, else None; see `bot.kb.checks.RecordMemo`);
+    # memory only, empty: nothing known
+    passed: list[object] = field(default_factory=list, repr=False, compare=False)
+    passed_context: tuple[object, ...] | None = field(default=None, repr=False, compare=False)
     # made from the entries when first needed, kept for reloads (never written to disk)
     gathered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     ids: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
@@ -180,11 +185,16 @@ class ParsedFile:
         found.pop(NO_DIGEST, None)
         return found
 
-    def clean_items(self) -> set[int]:
-        """The `id()` of the items whose content checks found nothing (alive: this file holds
-        them). `clean` may be empty (nothing known): then none."""
-        flags = zip(self.entries, self.clean, strict=False)
-        return {id(entry.item) for entry, flag in flags if flag}
+    def passed_items(self) -> dict[int, object]:
+        """`id()` of each item whose record checks found nothing → what they depended on (the
+        items are alive: this file holds them). Empty when nothing is known."""
+        known = zip(self.entries, self.passed, strict=False)
+        return {id(entry.item): depends for entry, depends in known if depends is not NOT_PASSED}
+
+    def keep_passed(self, passed: Mapping[int, object], context: tuple[object, ...] | None) -> None:
+        """Remember which entries' record checks found nothing, under `context`."""
+        self.passed = [passed.get(id(entry.item), NOT_PASSED) for entry in self.entries]
+        self.passed_context = context
 
 
 @dataclass(slots=True)
@@ -331,6 +341,7 @@ class KnowledgeCache:
                 del self._checks[unit]
             for unit in set(self._good) - units:
                 del self._good[unit]
+
             for parsed in self._files.values():
                 parsed.doc.forget_text()
         if self.root is None or not self.root.is_dir():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, TypeVar
 
@@ -157,10 +157,24 @@ class Report:
     warnings: list[Problem] = field(default_factory=list)
     # ids of items that failed validation (already reported): references to them are not errors
     invalid_ids: set[str] = field(default_factory=set)
-    # records whose own content checks (address, phone, web addresses, hours) found nothing, by
-    # `id()`: those checks depend on the record, its file and the gazetteer only (see
-    # `check_all`'s `content_clean`)
-    content_clean: set[int] = field(default_factory=set)
+    # the records whose record checks found nothing: `id()` → what they depended on (a
+    # service's structure, else None), and the context they ran under (see `RecordMemo`)
+    records_passed: dict[int, object] = field(default_factory=dict)
+    record_context: tuple[object, ...] = ()
+
+
+RecordMemo = Sequence[tuple[tuple[object, ...] | None, Mapping[int, object]]]
+"""What the record checks of a part found nothing about at their last run, file by file: the
+context they ran under, and `id(record)` → what the record depended on.
+
+The record checks (of structures, referents and services: commune and zones, categories, the
+service's structure and rule, address, phone, web addresses, hours, freshness, example flag)
+read the record, its file, the service's structure and a context only: the day, the mode, the
+gazetteer, the zones' ids, the rule objects, the ids that failed validation. So a record that
+is the same object as then (a reload keeps unchanged records), under the same context, with the
+same structure, is not checked again. Objects, not ids, are kept and compared (an id could be
+reused by a new object once the old one is freed): the records are held by their file.
+"""
 
 
 def suggestion(value: str, candidates: Iterable[str]) -> str:
@@ -180,15 +194,15 @@ def check_all(
     *,
     shared: Sections | None = None,
     production: bool = False,
-    content_clean: frozenset[int] | set[int] = frozenset(),
+    memo: RecordMemo | None = None,
 ) -> None:
     """Run every cross-reference and content check of `sections`, appending to `report`.
 
     Without `shared`, `sections` are the shared files; with it, one département, whose
     references may point to its own items and to the shared ones (only its problems are
     reported). With `production`, records still flagged as examples are errors.
-    `content_clean`: the `id()` of records (alive, of the same files and gazetteer) whose
-    content checks found nothing before; they are not checked again.
+    `memo`: what the record checks found nothing about before (`RecordMemo`); what they find
+    nothing about now is in `report.records_passed` and `report.record_context`.
     """
     context = shared or _EMPTY
     ids = _Ids(context, sections)
@@ -197,16 +211,55 @@ def check_all(
     _check_categories(sections, ids, report)
     _check_needs_and_rules(sections, ids, report)
     _check_zones(sections, gazetteer, report)
-    _check_places(sections, ids, gazetteer, report)
-    _check_services(sections, ids, report)
-    _check_content(sections, gazetteer, report, content_clean)
+    _check_records(sections, ids, gazetteer, today, production, report, memo)
+    _check_other_contacts(sections, report)
     if shared is None:
         _check_vocabulary(sections, ids, report)
         _check_lexicon(sections, report)
-    _check_freshness(sections, today, report)
+    _check_freshness(sections.faq, today, report)
+    _check_expiry(sections.faq, today, report)
     _check_faq_sources(sections, report, shared)
-    if production:
-        _check_examples(sections, report)
+
+
+def passed_records(
+    sections: Sections,
+    gazetteer: GazetteerLike,
+    today: dt.date,
+    invalid_ids: set[str],
+    *,
+    shared: Sections | None = None,
+    production: bool = False,
+) -> tuple[tuple[object, ...], dict[int, object]]:
+    """The context and the records of a part whose checks are known to have found nothing at
+    all (from the cache): what `check_all` would leave in `report.records_passed`."""
+    ids = _Ids(shared or _EMPTY, sections)
+    context = _record_context(ids, gazetteer, today, production, invalid_ids)
+    passed: dict[int, object] = {
+        id(entry.item): None for entry in _chain(sections.structures, sections.orienteurs)
+    }
+    for service in sections.services:
+        passed[id(service.item)] = ids.structures.get(service.item.structure_id)
+    return context, passed
+
+
+def _record_context(
+    ids: _Ids, gazetteer: GazetteerLike, today: dt.date, production: bool, invalid: set[str]
+) -> tuple[object, ...]:
+    return (today, production, gazetteer, ids.zones, tuple(ids.rules.values()), frozenset(invalid))
+
+
+def _same_context(before: tuple[object, ...] | None, now: tuple[object, ...]) -> bool:
+    if before is None or len(before) != len(now):
+        return False
+    today, production, gazetteer, zones, rules, invalid = before
+    rules_now = now[4]
+    assert isinstance(rules, tuple) and isinstance(rules_now, tuple)
+    return (
+        (today, production, zones, invalid) == (now[0], now[1], now[3], now[5])
+        and gazetteer is now[2]
+        and len(rules) == len(rules_now)
+        and all(a is b for a, b in zip(rules, rules_now, strict=True))
+    )
 
 
 @dataclass(slots=True)
@@ -439,20 +492,21 @@ def eligibility_code_problem(code: str, gazetteer: GazetteerLike) -> str | None:
     )
 
 
-def _check_places(sections: Sections, ids: _Ids, gazetteer: GazetteerLike, report: Report) -> None:
-    places: Iterator[Located[Structure] | Located[Service]] = _chain(
-        sections.structures, sections.orienteurs, sections.services
-    )
-    for entry in places:
-        item = entry.item
-        if item.code_insee is not None and item.code_insee not in gazetteer:
-            message = f"code INSEE inconnu « {item.code_insee} »"
-            report.errors.append(entry.problem(message, "code_insee"))
-        for i, code in enumerate(item.zone_eligibilite):
-            problem = eligibility_code_problem(code, gazetteer)
-            if problem:
-                report.errors.append(entry.problem(problem, "zone_eligibilite", i))
-        _check_list(entry, report, "zone", item.zones, ids.zones, "zones")
+def _check_place(
+    entry: Located[Structure] | Located[Service],
+    ids: _Ids,
+    gazetteer: GazetteerLike,
+    report: Report,
+) -> None:
+    item = entry.item
+    if item.code_insee is not None and item.code_insee not in gazetteer:
+        message = f"code INSEE inconnu « {item.code_insee} »"
+        report.errors.append(entry.problem(message, "code_insee"))
+    for i, code in enumerate(item.zone_eligibilite):
+        problem = eligibility_code_problem(code, gazetteer)
+        if problem:
+            report.errors.append(entry.problem(problem, "zone_eligibilite", i))
+    _check_list(entry, report, "zone", item.zones, ids.zones, "zones")
 
 
 def _chain(*groups: Sequence[T]) -> Iterator[T]:
@@ -460,13 +514,48 @@ def _chain(*groups: Sequence[T]) -> Iterator[T]:
         yield from group
 
 
-def _check_services(sections: Sections, ids: _Ids, report: Report) -> None:
-    for entry in sections.structures:
-        _categories_of_kind(entry, vocab.STRUCTURE_CATEGORIES, "structure", report)
-    for entry in sections.orienteurs:
-        _categories_of_kind(entry, vocab.REFERENT_CATEGORIES, "orienteur", report)
-    for service in sections.services:
-        _check_service(service, ids, report)
+def _check_records(
+    sections: Sections,
+    ids: _Ids,
+    gazetteer: GazetteerLike,
+    today: dt.date,
+    production: bool,
+    report: Report,
+    memo: RecordMemo | None,
+) -> None:
+    """Every check of each structure, referent and service on its own (see `RecordMemo`)."""
+    context = _record_context(ids, gazetteer, today, production, report.invalid_ids)
+    known: dict[int, object] = {}
+    for before, passed_then in memo or ():
+        if _same_context(before, context):
+            known.update(passed_then)
+    report.record_context = context
+    passed = report.records_passed
+    book = gazetteer if isinstance(gazetteer, AddressBook) else None
+    kinds: list[tuple[Sequence[Located[Any]], Sequence[str] | None, str]] = [
+        (sections.structures, vocab.STRUCTURE_CATEGORIES, "structure"),
+        (sections.orienteurs, vocab.REFERENT_CATEGORIES, "orienteur"),
+        (sections.services, None, "service"),
+    ]
+    for entries, allowed, kind in kinds:
+        for entry in entries:
+            item = entry.item
+            depends = ids.structures.get(item.structure_id) if allowed is None else None
+            if id(item) in known and known[id(item)] is depends:
+                passed[id(item)] = depends
+                continue
+            problems = len(report.errors) + len(report.warnings)
+            _check_place(entry, ids, gazetteer, report)
+            if allowed is None:
+                _check_service(entry, ids, report)
+            else:
+                _categories_of_kind(entry, allowed, kind, report)
+            _check_record_content(entry, gazetteer, book, report)
+            _check_freshness([entry], today, report)
+            if production:
+                _check_example(entry, report)
+            if len(report.errors) + len(report.warnings) == problems:
+                passed[id(item)] = depends
 
 
 def _categories_of_kind(
@@ -543,33 +632,6 @@ class _Findings:
             severity, message = "warning", message + IMPORTED_NOTE.format(source=source)
         sink = self.report.errors if severity == "error" else self.report.warnings
         sink.append(self.entry.problem(message, *field, fix=fix, offset=offset))
-
-
-def _check_content(
-    sections: Sections, gazetteer: GazetteerLike, report: Report, clean: frozenset[int] | set[int]
-) -> None:
-    _check_records_content(sections, gazetteer, report, clean)
-    _check_other_contacts(sections, report)
-
-
-def _check_records_content(
-    sections: Sections, gazetteer: GazetteerLike, report: Report, clean: frozenset[int] | set[int]
-) -> None:
-    """Addresses, phones, web addresses and opening hours of structures, referents, services."""
-    book = gazetteer if isinstance(gazetteer, AddressBook) else None
-    places: Iterator[Located[Structure] | Located[Service]] = _chain(
-        sections.structures, sections.orienteurs, sections.services
-    )
-    found_clean = report.content_clean
-    for entry in places:
-        item = entry.item
-        if id(item) in clean:
-            found_clean.add(id(item))
-            continue
-        problems = len(report.errors) + len(report.warnings)
-        _check_record_content(entry, gazetteer, book, report)
-        if len(report.errors) + len(report.warnings) == problems:
-            found_clean.add(id(item))
 
 
 def _check_record_content(
@@ -676,10 +738,11 @@ def _section_problem(sections: Sections, attribute: str, section: str, message: 
     return doc.problem((key,), message, key=True)
 
 
-def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None:
-    dated: Iterator[Located[Structure] | Located[Service] | Located[Faq]] = _chain(
-        sections.structures, sections.orienteurs, sections.services, sections.faq
-    )
+def _check_freshness(
+    dated: Iterable[Located[Structure] | Located[Service] | Located[Faq]],
+    today: dt.date,
+    report: Report,
+) -> None:
     for entry in dated:
         item = entry.item
         if item.date_maj > today and not isinstance(item, Faq):
@@ -703,7 +766,10 @@ def _check_freshness(sections: Sections, today: dt.date, report: Report) -> None
                 message = f"{when} (plus d'un an) : à revérifier"
             fix = f"vérifiez la fiche auprès de la structure, puis date_maj: {today.isoformat()}"
             report.warnings.append(entry.problem(message, "date_maj", fix=fix))
-    for faq in sections.faq:
+
+
+def _check_expiry(faqs: Iterable[Located[Faq]], today: dt.date, report: Report) -> None:
+    for faq in faqs:
         expiry = faq.item.valide_jusqu_au
         if expiry is not None and expiry < today:
             message = f"réponse périmée depuis le {expiry.isoformat()} (valide_jusqu_au)"
@@ -734,18 +800,14 @@ def _check_faq_sources(sections: Sections, report: Report, shared: Sections | No
 # --- examples, categories nobody offers, facts rules may test -----------------------------------
 
 
-def _check_examples(sections: Sections, report: Report) -> None:
-    records: Iterator[Located[Structure] | Located[Service]] = _chain(
-        sections.structures, sections.orienteurs, sections.services
-    )
-    for entry in records:
-        if entry.item.exemple:
-            message = (
-                "fiche d'exemple (exemple: true) : en production, remplacez-la par une fiche "
-                "réelle vérifiée, ou supprimez-la"
-            )
-            fix = "exemple: false, une fois la fiche vérifiée auprès de la structure"
-            report.errors.append(entry.problem(message, "exemple", key=True, fix=fix))
+def _check_example(entry: Located[Structure] | Located[Service], report: Report) -> None:
+    if entry.item.exemple:
+        message = (
+            "fiche d'exemple (exemple: true) : en production, remplacez-la par une fiche "
+            "réelle vérifiée, ou supprimez-la"
+        )
+        fix = "exemple: false, une fois la fiche vérifiée auprès de la structure"
+        report.errors.append(entry.problem(message, "exemple", key=True, fix=fix))
 
 
 def unproposed_categories(shared: Sections, departements: Sequence[Sections]) -> list[Problem]:

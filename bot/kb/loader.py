@@ -252,8 +252,16 @@ class _Loader:
             checked = self._check(part, shared)
             self.cache.keep_checked(unit, checks_key, checked)
         elif not checked.errors and not checked.warnings and not _any_broken(part, shared):
-            for parsed in files:  # every record's content checks found nothing
-                parsed.clean = bytearray(b"\x01") * len(parsed.entries)
+            context, passed = checks.passed_records(  # none found anything: keep that
+                part.sections,
+                self.gazetteer,
+                self.today,
+                _invalid_ids(part, shared),
+                shared=shared.sections if shared is not None else None,
+                production=self.production,
+            )
+            for parsed in files:
+                parsed.keep_passed(passed, context)
         part.errors += checked.errors
         part.warnings += checked.warnings
         return part
@@ -323,25 +331,19 @@ class _Loader:
             # References into an unreadable file cannot be checked: each would be a false
             # "unknown id". The file's own error is enough; the rest comes once it is fixed.
             return Checked((), ())
-        report = Report()
-        for parsed in part.files:
-            report.invalid_ids |= parsed.invalid_ids
-        if shared is not None:
-            for parsed in shared.files:
-                report.invalid_ids |= parsed.invalid_ids
-        context = shared.sections if shared is not None else None
+        report = Report(invalid_ids=_invalid_ids(part, shared))
+        known = [(parsed.passed_context, parsed.passed_items()) for parsed in part.files]
         checks.check_all(
             part.sections,
             self.gazetteer,
             self.today,
             report,
-            shared=context,
+            shared=shared.sections if shared is not None else None,
             production=self.production,
-            content_clean=set().union(*(parsed.clean_items() for parsed in part.files)),
+            memo=known,
         )
-        clean = report.content_clean
         for parsed in part.files:
-            parsed.clean = bytearray(id(entry.item) in clean for entry in parsed.entries)
+            parsed.keep_passed(report.records_passed, report.record_context)
         if shared is None:
             self._book = self._compile_rules(part.sections, report)
         else:
@@ -438,6 +440,12 @@ class _Loader:
         return KnowledgeBase(
             source_dir=self.directory, warnings=warnings, disabled=disabled, **values
         )
+
+
+def _invalid_ids(part: _Part, shared: _Part | None) -> set[str]:
+    """The ids of the items that failed validation, of the part and the shared files."""
+    files = [*part.files, *(shared.files if shared is not None else [])]
+    return set().union(*(parsed.invalid_ids for parsed in files))
 
 
 def _any_broken(part: _Part, shared: _Part | None) -> bool:

@@ -130,8 +130,7 @@ def _parse_changed(
                 parsed.entries.append(entry)
     _check_meta_placement(source, doc, parsed)
     _check_rule_sizes(whole, parsed, limits)
-    was_clean = previous.clean_items()
-    parsed.clean = bytearray(id(entry.item) in was_clean for entry in parsed.entries)
+    parsed.keep_passed(previous.passed_items(), previous.passed_context)  # reused: as they were
     if yaml_clean:
         parsed.segments = _segment_digests(parsed.entries, found, clean)
     whole.forget_text()
