@@ -81,37 +81,29 @@ class _Located:
 class PlaceIndex:
     """Services (or referents) by category, on a grid of CELL_DEG degrees."""
 
-    def __init__(self, places: Iterable[Place], earlier: PlaceIndex | None = None) -> None:
-        """`earlier`: the index of the base before a reload, whose entries for the same places
-        (the same objects) are kept."""
+    def __init__(self, places: Iterable[Place]) -> None:
         self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
         self._searches: Kept[SearchKey, SearchResult] = Kept(SEARCHES_KEPT)
-        known = {id(near.place): near for near in earlier._located()} if earlier else {}
         for place in places:
             self.by_key.setdefault(place.key, place)
             if place.lat is None or place.lon is None or place.remote:
                 self._unlocated[place.categorie].append(place)
             else:
-                located = known.get(id(place))
-                if located is None or located.place is not place:
-                    phi = math.radians(place.lat)
-                    located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
                 cell = _cell(place.lat, place.lon)
+                phi = math.radians(place.lat)
+                located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
                 self._grid[place.categorie].setdefault(cell, []).append(located)
 
     def places(self) -> Iterator[Place]:
         """Every place of the index (each once)."""
         for unlocated in self._unlocated.values():
             yield from unlocated
-        for near in self._located():
-            yield near.place
-
-    def _located(self) -> Iterator[_Located]:
         for cells in self._grid.values():
             for located in cells.values():
-                yield from located
+                for near in located:
+                    yield near.place
 
     def search(
         self,
@@ -270,9 +262,8 @@ def build_indexes(
         dept = _dept(gazetteer, orienteur.code_insee)
         for cat in orienteur.categories:
             referents.append(Place(None, orienteur, cat, lat, lon, zone_keys, False, dept))
-    if earlier is None:
-        return PlaceIndex(services), PlaceIndex(referents)
-    return PlaceIndex(services, earlier[0]), PlaceIndex(referents, earlier[1])
+    del before, earlier_referents  # (before the indexes are built: a lower peak of memory)
+    return PlaceIndex(services), PlaceIndex(referents)
 
 
 def _dept(gazetteer: Gazetteer, insee: str | None) -> str | None:
