@@ -109,12 +109,14 @@ class KnowledgeHolder:
         """Check and load the base again; returns what was found, for admins."""
         target = directory or self._config.knowledge
         async with self._reloading:
-            with short_gil_turns():
-                built, report = await asyncio.to_thread(self._build, target)
+            try:
+                with short_gil_turns():
+                    built, report = await asyncio.to_thread(self._build, target)
+            finally:  # what the build kept to write, even if it failed
+                self._writing = asyncio.create_task(self._write_cache())
             if built is not None:
                 self._current = built
             log_report(report)
-            self._writing = asyncio.create_task(self._write_cache())
             return report
 
     async def _write_cache(self) -> None:

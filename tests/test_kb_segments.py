@@ -130,6 +130,9 @@ EDITS = {
     "an anchor and an alias": lambda t: t.replace("categories:", "categories: &c", 1),
     "a duplicate key in a record": lambda t: t.replace("nom: ", "nom: A\n    nom: ", 1),
     "Windows line ends": lambda t: t.replace("\n", "\r\n"),
+    "a line break YAML counts, in a quoted text": lambda t: t.replace(
+        'nom: "', 'nom: "un\u2028deux ', 1
+    ).replace("nom: ", "nomm: ", 2),
     "a section made empty": lambda t: re.sub(
         r"(?ms)^structures:\n.*?(?=^[^\s#-]|\Z)", "structures:\n", t
     ),
@@ -200,6 +203,71 @@ def test_a_quoted_text_that_only_looks_like_an_item_start_is_not_trusted(tmp_pat
     assert old.segments == b""  # the cut found one item more than the parse: never used
     _, again, _ = reload(tmp_path, tricky, tricky + "# fin\n")
     assert reused(old, again) == 0
+
+
+def test_line_breaks_a_cut_does_not_count_leave_the_file_parsed_whole() -> None:
+    for line_break in ("\x85", "\u2028", "\u2029", "\r"):
+        assert segments.cut(FLUSH_LEFT.replace("Garage C", f"Garage{line_break}C")) is None
+    assert segments.cut(FLUSH_LEFT.replace("\n", "\r\n")) is not None
+
+
+RULE = """\
+  - id: {id}
+    libelle: "{libelle}"
+    si_vrai: eligible
+    si_faux: a_verifier
+    si_inconnu: demander
+    decide_par: "un prescripteur"
+    conditions:
+      fait: statuts
+      contient: |+
+        RSA
+
+"""
+
+
+def test_a_text_kept_with_its_trailing_lines_does_not_take_in_the_reused_records(
+    tmp_path: Path,
+) -> None:
+    before = (
+        "eligibility_rules:\n"
+        + RULE.format(id="r1", libelle="a")
+        + RULE.format(id="r2", libelle="b")
+    )
+    after = before.replace('libelle: "a"', 'libelle: "a, modifié"')
+    source = Source(tmp_path / "regles.yaml", "knowledge/commun/regles.yaml", "commun", "commun")
+    source.path.write_text(before, encoding="utf-8")
+    old = parse_file(source, before.encode(), "1", DEFAULT_LIMITS_KB)
+    assert not old.errors and old.segments
+    source.path.write_text(after, encoding="utf-8")
+    again = parse_file(source, after.encode(), "2", DEFAULT_LIMITS_KB, old)
+    whole = parse_file(source, after.encode(), "2", DEFAULT_LIMITS_KB)
+    assert read(again) == read(whole)
+    assert again.entries[0].item.conditions["contient"] == "RSA\n\n"
+    assert again.entries[1].item is old.entries[1].item  # reused
+
+
+def test_a_shared_structure_that_moves_checks_the_services_that_use_it_again(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = _copy_shipped(tmp_path)
+    departement = root / "departements" / "58.yaml"
+    text = departement.read_text(encoding="utf-8")
+    assert "modes_accueil: [a-distance]" in text
+    departement.write_text(
+        text.replace("modes_accueil: [a-distance]", "modes_accueil: [en-presentiel]", 1),
+        encoding="utf-8",
+    )
+    cache = KnowledgeCache(None)
+    load_with_problems(root, gazetteer, today=TODAY, cache=cache)
+    shared = root / "commun" / "structures.yaml"
+    place = '    code_insee: "54395"\n    latitude: 48.6931\n    longitude: 6.1827\n'
+    assert place in shared.read_text(encoding="utf-8")
+    for path, old, new in [(shared, place, ""), (departement, "nom: ", "nom: Le ")]:
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+        _, report = load_with_problems(root, gazetteer, today=TODAY, cache=cache)
+        assert report == load_with_problems(root, gazetteer, today=TODAY)[1]
+        assert any("sans code_insee" in p.message for p in report.warnings)
 
 
 INDENTED = re.sub(r"(?m)^(?=[- ])", "  ", FLUSH_LEFT)  # the shipped files' layout

@@ -463,9 +463,9 @@ def _cites(checked: Checked, shared_dir: str) -> bool:
 
 
 def _interface(shared: _Part) -> str:
-    """A digest of what a département's checks read from the shared files: ids, categories of
-    structures, rules and zones, failed ids. Editing an answer, the lexicon or a national number
-    changes none of it, so the départements are not checked again."""
+    """A digest of what a département's checks read from the shared files: ids, categories and
+    places of structures, rules and zones, failed ids. Editing an answer, the lexicon or a
+    national number changes none of it, so the départements are not checked again."""
     if shared.interface is None:
         lines: list[str] = []
         for parsed in shared.files:
@@ -474,8 +474,9 @@ def _interface(shared: _Part) -> str:
                 item = entry.item
                 if entry.key in ("eligibility_rules", "zones"):
                     lines.append(f"{entry.key} {item.model_dump_json()}")
-                elif entry.key in ("structures", "orienteurs"):
-                    lines.append(f"{entry.key} {item.id} {item.categories}")
+                elif entry.key in ("structures", "orienteurs"):  # and where (services' checks)
+                    where = (item.code_insee, item.latitude, item.longitude)
+                    lines.append(f"{entry.key} {item.id} {item.categories} {where}")
                 elif entry.key in ("categories", "besoins"):
                     lines.append(f"{entry.key} {item.id}")
                 elif entry.key == "faq":

@@ -4,9 +4,9 @@ only the records whose text changed.
 A file is a mapping of sections; most sections are block lists of records (`services:` then one
 `- ` item per record). `cut` finds, by text alone, each top-level key and, in a block list, the
 span of each item. Each item has a digest of its own text (and its section's key). When a file
-changed, the records whose digest is already known keep their validated items (`reduce` blanks
-their lines out: line numbers do not move), and only the rest is parsed, in a document of the
-same length.
+changed, the records whose digest is already known keep their validated items (`reduce` makes
+their lines comments: line numbers do not move), and only the rest is parsed, in a document of
+the same length.
 
 Why a cut can be trusted:
 
@@ -18,7 +18,8 @@ Why a cut can be trusted:
   are remembered) and the parse of the reduced document (an item that would run on into blanked
   lines swallows the next kept one, or ends the document in an error);
 - files with what a cut cannot follow are never cut: anchors and aliases (a record could depend
-  on another), several documents, directives, complex keys, quoted or inline top-level keys.
+  on another), several documents, directives, complex keys, quoted top-level keys, line breaks
+  other than "\n" and "\r\n" (YAML counts them as lines: positions would move).
 
 Anything unexpected returns None: the file is then parsed whole, as before.
 """
@@ -43,6 +44,8 @@ _TOP_LINE: Final = re.compile(r"\n((?:[^\s#-]|-(?=[^ \t\r\n]))[^\n]*)")
 # whole): "&" or "*" after a space, "[", "{", "," or at the start of a line, then a name.
 _ANCHOR_OR_ALIAS: Final = re.compile(r"[&*][^ \t\r\n]")
 _BEFORE_ANCHOR: Final = frozenset(" \t[{,\n")
+# Line breaks that YAML counts and a cut does not (a cut counts "\n" only, "\r\n" included).
+_OTHER_LINE_BREAKS: Final = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
 _PLAIN_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:[ \t]+(.*))?\r?$")
 _FIRST_CONTENT: Final = re.compile(r"^( *)(\S)", re.M)  # first line that is not blank
 
@@ -86,7 +89,7 @@ def _has_anchors(text: str) -> bool:
 
 def cut(text: str) -> Cut | None:
     """The file's sections and list items, by text alone; None when it cannot be cut safely."""
-    if _has_anchors(text):
+    if _has_anchors(text) or _OTHER_LINE_BREAKS.search(text):
         return None
     lines = "\n" + text  # a match at i in `lines` is the line that starts at i in `text`
     keys: list[tuple[str, bool, int, int]] = []  # (key, value below, line start, line end)
@@ -119,7 +122,8 @@ def _items(text: str, lines: str, begin: int, end: int) -> tuple[tuple[int, int]
 
 def reduce(found: Cut, reused: Mapping[Section, Sequence[object | None]]) -> str:
     """The text with the lines of the reused items (those not None in `reused`, by section and
-    item) left empty: line numbers do not move."""
+    item) made comment lines "#": line numbers do not move. (Not empty lines: a text kept with
+    its trailing empty lines, "|+", would take them in.)"""
     pieces: list[str] = []
     text, at = found.text, 0
     for section in found.sections:
@@ -134,9 +138,9 @@ def reduce(found: Cut, reused: Mapping[Section, Sequence[object | None]]) -> str
                     blank_from = start
                 at = end
             elif blank_from is not None:
-                pieces.append("\n" * text.count("\n", blank_from, at))
+                pieces.append("#\n" * text.count("\n", blank_from, at))
                 blank_from = None
         if blank_from is not None:  # a run ends with its section
-            pieces.append("\n" * text.count("\n", blank_from, at))
+            pieces.append("#\n" * text.count("\n", blank_from, at))
     pieces.append(text[at:])
     return "".join(pieces)
