@@ -205,6 +205,23 @@ def test_a_quoted_text_that_only_looks_like_an_item_start_is_not_trusted(tmp_pat
     assert reused(old, again) == 0
 
 
+def test_a_list_written_in_brackets_is_read_and_never_reused(tmp_path: Path) -> None:
+    flow = FLUSH_LEFT.split("structures:")[0] + (
+        "structures: [\n  {source: local, id: local--54-a, nom: Atelier, date_maj: '2026-11-01',"
+        " commune: Nancy, code_insee: '54395', categories: [aci]}\n]\n"
+    )
+    old, again, whole = reload(tmp_path, flow, flow + "# fin\n")
+    assert not whole.errors and records(whole) == 1
+    assert reused(old, again) == 0
+
+
+def test_spaces_or_a_comment_after_a_key_still_let_its_list_be_cut(tmp_path: Path) -> None:
+    for after_key in ("   ", "  # les structures", "\t"):
+        text = FLUSH_LEFT.replace("structures:\n", f"structures:{after_key}\n")
+        old, again, _ = reload(tmp_path, text, text + "# fin\n")
+        assert reused(old, again) == 2  # all but the last record
+
+
 def test_line_breaks_a_cut_does_not_count_leave_the_file_parsed_whole() -> None:
     for line_break in ("\x85", "\u2028", "\u2029", "\r"):
         assert segments.cut(FLUSH_LEFT.replace("Garage C", f"Garage{line_break}C")) is None
@@ -290,6 +307,20 @@ SNIPPETS = [
     "- \n",
     "  : x\n",
     "\t- tab\n",
+    "  description: |+\n",
+    "    texte\n",
+    "  description: >-\n",
+    "  description: |2\n",
+    "  categories: [ei,\n",
+    "  ]\n",
+    "  nom: 'a\n",
+    "- b'\n",
+    "  nom: plain\n   continued\n",
+    "structures: []\n",
+    "structures:   \n",
+    "structures: # c\n",
+    "  nom: Y\r\n",
+    "...\n",
 ]
 
 

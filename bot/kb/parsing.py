@@ -165,7 +165,9 @@ def _segment_digests(
     none = segments.NO_DIGEST
     return b"".join(
         digests[entry.key][entry.position]
-        if entry.position is not None and (entry.key, entry.position) in clean
+        if entry.position is not None
+        and entry.key in digests  # (a list written [...] is not cut: never reused)
+        and (entry.key, entry.position) in clean
         else none
         for entry in entries
     )

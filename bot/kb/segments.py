@@ -97,7 +97,8 @@ def cut(text: str) -> Cut | None:
         plain = _PLAIN_KEY.fullmatch(line.group(1))
         if plain is None:
             return None
-        inline = plain.group(2) is not None and not plain.group(2).lstrip().startswith("#")
+        value = (plain.group(2) or "").strip()
+        inline = bool(value) and not value.startswith("#")
         keys.append((plain.group(1), not inline, line.start(), line.end() - 1))
     sections = []
     for index, (key, block, _, key_end) in enumerate(keys):
