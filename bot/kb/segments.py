@@ -45,7 +45,14 @@ _TOP_LINE: Final = re.compile(r"\n((?:[^\s#-]|-(?=[^ \t\r\n]))[^\n]*)")
 _ANCHOR_OR_ALIAS: Final = re.compile(r"[&*][^ \t\r\n]")
 _BEFORE_ANCHOR: Final = frozenset(" \t[{,\n")
 # Line breaks that YAML counts and a cut does not (a cut counts "\n" only, "\r\n" included).
-_OTHER_LINE_BREAKS: Final = re.compile("[\x85\u2028\u2029]|\r(?!\n)")
+_OTHER_LINE_BREAKS: Final = ("\x85", "\u2028", "\u2029")
+_LONE_CR: Final = re.compile("\r(?!\n)")
+
+
+def _other_line_breaks(text: str) -> bool:
+    if any(line_break in text for line_break in _OTHER_LINE_BREAKS):
+        return True
+    return "\r" in text and _LONE_CR.search(text) is not None
 _PLAIN_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:[ \t]+(.*))?\r?$")
 _FIRST_CONTENT: Final = re.compile(r"^( *)(\S)", re.M)  # first line that is not blank
 
@@ -89,7 +96,7 @@ def _has_anchors(text: str) -> bool:
 
 def cut(text: str) -> Cut | None:
     """The file's sections and list items, by text alone; None when it cannot be cut safely."""
-    if _has_anchors(text) or _OTHER_LINE_BREAKS.search(text):
+    if _has_anchors(text) or _other_line_breaks(text):
         return None
     lines = "\n" + text  # a match at i in `lines` is the line that starts at i in `text`
     keys: list[tuple[str, bool, int, int]] = []  # (key, value below, line start, line end)
