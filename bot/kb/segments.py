@@ -53,6 +53,8 @@ def _other_line_breaks(text: str) -> bool:
     if any(line_break in text for line_break in _OTHER_LINE_BREAKS):
         return True
     return "\r" in text and _LONE_CR.search(text) is not None
+
+
 _PLAIN_KEY: Final = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?:[ \t]+(.*))?\r?$")
 _FIRST_CONTENT: Final = re.compile(r"^( *)(\S)", re.M)  # first line that is not blank
 
