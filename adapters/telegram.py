@@ -571,7 +571,8 @@ class TelegramAdapter:
         return kept
 
     async def _answered(self, update: Update) -> None:
-        await self._store.answered(self._queue, self._event_id(update))
+        # in the transaction of the next database job (no round trip of its own)
+        self._store.answered_soon(self._queue, self._event_id(update))
 
     def _event_id(self, update: Update) -> str:
         return event_id_for(self._bot, update.update_id)

@@ -358,6 +358,7 @@ class Store:
         self._path = path
         self._scrub = scrub
         self._sent: list[tuple[str, str, str]] = []  # confirmations not yet handed to the thread
+        self._answered: list[tuple[str, str]] = []  # (platform, event id) kept bodies to forget
         self._flush_timer: asyncio.TimerHandle | None = None
         self._reported: dict[str, float] = {}  # StoreError message -> when it was last logged
         self._keys: dict[tuple[str, str], str] = {}  # (platform, conversation) -> pseudonym
@@ -492,6 +493,16 @@ class Store:
         job's transaction (at the latest the cursor the adapter writes next, since it goes first
         in the one queue), or is written on its own after `SENT_FLUSH_S` if nothing comes."""
         self._sent.append((platform, key, event_id))
+        self._flush_later()
+
+    def answered_soon(self, platform: str, event_id: str) -> None:
+        """`answered`, without a round trip of its own (as `mark_sent_soon`; a kill before it is
+        written only means the event is offered again at the next start, and the inbox knows
+        it)."""
+        self._answered.append((platform, event_id))
+        self._flush_later()
+
+    def _flush_later(self) -> None:
         if self._flush_timer is None:
             loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(SENT_FLUSH_S, self._flush_sent)
@@ -501,10 +512,11 @@ class Store:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        if not self._sent:
+        if not self._sent and not self._answered:
             return
         sent, self._sent = self._sent, []
-        self._thread.submit_nowait(lambda db: _mark_sent(db, sent))
+        answered, self._answered = self._answered, []
+        self._thread.submit_nowait(lambda db: _confirm(db, sent, answered))
 
     async def unsent(self, platform: str) -> list[tuple[str, Turn]]:
         """Turns computed but not confirmed sent (a crash between commit and send)."""
@@ -1045,6 +1057,13 @@ def _inbox_entry(
         return None
     turn = Turn.from_storage(json.loads(row[0])) if row[0] else None
     return InboxEntry(turn=turn, sent=bool(row[1]))
+
+
+def _confirm(
+    db: sqlite3.Connection, sent: list[tuple[str, str, str]], answered: list[tuple[str, str]]
+) -> None:
+    _mark_sent(db, sent)
+    db.executemany("DELETE FROM received WHERE platform = ? AND event_id = ?", answered)
 
 
 def _mark_sent(db: sqlite3.Connection, events: list[tuple[str, str, str]]) -> None:

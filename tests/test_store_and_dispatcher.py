@@ -378,3 +378,16 @@ async def test_jobs_sharing_a_transaction_fail_alone(store: Store) -> None:
     assert isinstance(results[1], RuntimeError)
     assert await store.get_cursor("before") == "1" and await store.get_cursor("after") == "2"
     assert await store.get_cursor("half-done") is None  # its own writes were rolled back
+
+
+async def test_an_answered_event_is_forgotten_with_the_next_write_or_at_close(
+    tmp_path: Path,
+) -> None:
+    """Telegram's kept updates are forgotten without a database round trip of their own."""
+    async with Store.open(tmp_path / "a.db") as store:
+        await store.receive("telegram:1", [("1:5", "{}"), ("1:6", "{}")], [("offset", "7")])
+        store.answered_soon("telegram:1", "1:5")
+        assert [e for e, _ in await store.received("telegram:1")] == ["1:6"]  # the next job
+        store.answered_soon("telegram:1", "1:6")
+    async with Store.open(tmp_path / "a.db") as store:  # written when the store closed
+        assert await store.received("telegram:1") == []
