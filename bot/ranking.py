@@ -226,9 +226,12 @@ def build_indexes(
         if structure is None or structure.statut != "actif" or service.statut != "actif":
             continue
         kept = before.get(id(service))
-        same = kept is not None and kept.service is service and kept.structure is structure
-        if same and not service.zones:  # (zones, which may have changed, are read again)
-            assert kept is not None
+        if (  # the same records, and no zones (which may have changed): the same place
+            kept is not None
+            and kept.service is service
+            and kept.structure is structure
+            and not service.zones
+        ):
             zones.setdefault(kept.zone_keys, kept.zone_keys)
             services.append(kept)
             continue
@@ -247,14 +250,12 @@ def build_indexes(
     for orienteur in kb.orienteurs:
         if orienteur.statut != "actif":
             continue
-        kept_all = [earlier_referents.get((id(orienteur), cat)) for cat in orienteur.categories]
-        if not orienteur.zones and all(
-            p is not None and p.structure is orienteur for p in kept_all
-        ):
-            for referent_place in kept_all:
-                assert referent_place is not None
-                zones.setdefault(referent_place.zone_keys, referent_place.zone_keys)
-                referents.append(referent_place)
+        same = [earlier_referents.get((id(orienteur), cat)) for cat in orienteur.categories]
+        kept_places = [p for p in same if p is not None and p.structure is orienteur]
+        if not orienteur.zones and len(kept_places) == len(same):
+            for place in kept_places:
+                zones.setdefault(place.zone_keys, place.zone_keys)
+            referents += kept_places
             continue
         lat, lon = _coordinates(gazetteer, None, orienteur)
         zone_keys = _zone_keys(orienteur.zone_eligibilite, orienteur.zones, kb.zones)

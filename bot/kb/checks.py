@@ -234,12 +234,7 @@ def passed_records(
     all (from the cache): what `check_all` would leave in `report.records_passed`."""
     ids = _Ids(shared or _EMPTY, sections)
     context = _record_context(ids, gazetteer, today, production, invalid_ids)
-    passed: dict[int, object] = {
-        id(entry.item): None for entry in _chain(sections.structures, sections.orienteurs)
-    }
-    for service in sections.services:
-        passed[id(service.item)] = ids.structures.get(service.item.structure_id)
-    return context, passed
+    return context, {id(entry.item): depends for entry, _, _, depends in _records(sections, ids)}
 
 
 def _record_context(
@@ -252,11 +247,11 @@ def _same_context(before: tuple[object, ...] | None, now: tuple[object, ...]) ->
     if before is None or len(before) != len(now):
         return False
     today, production, gazetteer, zones, rules, invalid = before
-    rules_now = now[4]
+    today_now, production_now, gazetteer_now, zones_now, rules_now, invalid_now = now
     assert isinstance(rules, tuple) and isinstance(rules_now, tuple)
     return (
-        (today, production, zones, invalid) == (now[0], now[1], now[3], now[5])
-        and gazetteer is now[2]
+        (today, production, zones, invalid) == (today_now, production_now, zones_now, invalid_now)
+        and gazetteer is gazetteer_now
         and len(rules) == len(rules_now)
         and all(a is b for a, b in zip(rules, rules_now, strict=True))
     )
@@ -532,6 +527,30 @@ def _check_records(
     report.record_context = context
     passed = report.records_passed
     book = gazetteer if isinstance(gazetteer, AddressBook) else None
+    for entry, allowed, kind, depends in _records(sections, ids):
+        item = entry.item
+        if id(item) in known and known[id(item)] is depends:
+            passed[id(item)] = depends
+            continue
+        problems = len(report.errors) + len(report.warnings)
+        _check_place(entry, ids, gazetteer, report)
+        if allowed is None:
+            _check_service(entry, ids, report)
+        else:
+            _categories_of_kind(entry, allowed, kind, report)
+        _check_record_content(entry, gazetteer, book, report)
+        _check_freshness([entry], today, report)
+        if production:
+            _check_example(entry, report)
+        if len(report.errors) + len(report.warnings) == problems:
+            passed[id(item)] = depends
+
+
+def _records(
+    sections: Sections, ids: _Ids
+) -> Iterator[tuple[Located[Any], Sequence[str] | None, str, object]]:
+    """(entry, categories allowed or None for a service, kind, what its checks depend on: a
+    service's structure, else None) of each structure, referent and service."""
     kinds: list[tuple[Sequence[Located[Any]], Sequence[str] | None, str]] = [
         (sections.structures, vocab.STRUCTURE_CATEGORIES, "structure"),
         (sections.orienteurs, vocab.REFERENT_CATEGORIES, "orienteur"),
@@ -539,23 +558,8 @@ def _check_records(
     ]
     for entries, allowed, kind in kinds:
         for entry in entries:
-            item = entry.item
-            depends = ids.structures.get(item.structure_id) if allowed is None else None
-            if id(item) in known and known[id(item)] is depends:
-                passed[id(item)] = depends
-                continue
-            problems = len(report.errors) + len(report.warnings)
-            _check_place(entry, ids, gazetteer, report)
-            if allowed is None:
-                _check_service(entry, ids, report)
-            else:
-                _categories_of_kind(entry, allowed, kind, report)
-            _check_record_content(entry, gazetteer, book, report)
-            _check_freshness([entry], today, report)
-            if production:
-                _check_example(entry, report)
-            if len(report.errors) + len(report.warnings) == problems:
-                passed[id(item)] = depends
+            depends = ids.structures.get(entry.item.structure_id) if allowed is None else None
+            yield entry, allowed, kind, depends
 
 
 def _categories_of_kind(

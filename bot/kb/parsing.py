@@ -217,14 +217,13 @@ def _parse_section(
                 items.append(_validate_one(doc, spec.model, v, (spec.key, start + i), parsed))
                 if len(parsed.errors) + len(parsed.warnings) == problems:
                     found_clean.append(i)
+        at = range(start, start + len(chunk)) if positions is None else positions[start:]
         for i, item in enumerate(items):
-            at = start + i if positions is None else positions[start + i]
             if item is not None:
-                parsed.entries.append(Entry(spec.key, at, spec.finish(item)))
+                parsed.entries.append(Entry(spec.key, at[i], spec.finish(item)))
             elif isinstance(chunk[i], dict) and isinstance(chunk[i].get("id"), str):
                 parsed.invalid_ids.add(chunk[i]["id"])
-        clean.update((spec.key, start + i if positions is None else positions[start + i])
-                     for i in found_clean)  # fmt: skip
+        clean.update((spec.key, at[i]) for i in found_clean)
     return clean
 
 

@@ -22,7 +22,7 @@ MOMENT_FOR_COUNSELLOR = {
     "apres_midi": "l'après-midi",
     "indifferent": "peu importe",
 }
-MOMENTS = tuple(MOMENT_FOR_COUNSELLOR)  # "cb:moment:<id>"  # fmt: skip
+MOMENTS = tuple(MOMENT_FOR_COUNSELLOR)  # "cb:moment:<id>"
 
 
 def act(frame: Frame, state: ConversationState, services: Services, turn: TurnInfo) -> Act | None:
