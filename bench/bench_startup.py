@@ -19,10 +19,8 @@ bench/national_kb.py), with the full communes gazetteer:
   again), (c) every file rewritten as a new release or an import writes it (a line added at the
   top of each, so that every line moves, and one record in 20 changed), (d) every record
   changed (the worst case: every file parsed whole). For each: the CPU time of one reload
-  alone, reload wall time with people writing (until the new base serves; the compiled cache
-  is written after, in the background, timed apart), the longest turn that overlapped a reload
-  or its cache writing, the same without a reload (the floor), and the event loop's longest
-  stall;
+  alone, reload wall time with people writing, the longest turn that overlapped a reload, the
+  same without a reload (the floor), and the event loop's longest stall;
 - **memory**: peak RSS (VmHWM) of each process, gazetteer included, reloads included, and the RSS
   after each reload (it must not grow).
 """
@@ -200,42 +198,35 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     await asyncio.sleep(0.002)
                     stalls.append((expected, time.perf_counter() - expected))
 
-            quiet_cpu: dict[str, tuple[float, float]] = {}
+            quiet_cpu: dict[str, float] = {}
             for label, edit in EDITS.items():  # alone first: the CPU a reload costs
                 edit(knowledge, 99)
                 cpu = time.process_time()
                 assert (await app.knowledge.reload()).applied
-                serving = time.process_time()
-                await app.knowledge.settled()  # the compiled cache written, after the swap
-                quiet_cpu[label] = (serving - cpu, time.process_time() - serving)
+                quiet_cpu[label] = time.process_time() - cpu
             tasks = [asyncio.create_task(person(f"p{u}", period * u / users)) for u in range(users)]
             tasks.append(asyncio.create_task(ticker()))
             await asyncio.sleep(3)  # the floor: turns without a reload
             quiet_end = time.perf_counter()
             rss_after: list[float] = []
             for label, edit in EDITS.items():
-                windows, durations, writes = [], [], []
+                windows, durations = [], []
                 for n in range(reloads):
                     edit(knowledge, n)
                     began = time.perf_counter()
                     report = await app.knowledge.reload()
-                    ended = time.perf_counter()  # the new base serves
-                    await app.knowledge.settled()
-                    written = time.perf_counter()
+                    ended = time.perf_counter()
                     assert report.applied, report.summary()
-                    windows.append((began, written))
+                    windows.append((began, ended))
                     durations.append(ended - began)
-                    writes.append(written - ended)
                     rss_after.append(round(_status_mb("self", "VmRSS"), 1))
                     await asyncio.sleep(0.5)
                 during = [e - s for s, e in turns if any(s < we and e > ws for ws, we in windows)]
                 lags = [lag for at, lag in stalls if any(ws <= at <= we for ws, we in windows)]
                 results[label] = {
-                    "reload_cpu_s (no traffic)": round(quiet_cpu[label][0], 3),
+                    "reload_cpu_s (no traffic)": round(quiet_cpu[label], 3),
                     "reload_median_s": _median(durations),
                     "reload_max_s": round(max(durations), 3),
-                    "then cache written: cpu_s (no traffic)": round(quiet_cpu[label][1], 3),
-                    "then cache written: median_s": _median(writes),
                     "turns_during_reloads": len(during),
                     "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),
                     "max_turn_during_reload_ms": round(max(during) * 1000, 1),

@@ -92,7 +92,6 @@ class KnowledgeHolder:
         self._cache = cache or KnowledgeCache(None)
         self._current = (knowledge, self._dialogue_for(knowledge))
         self._reloading = asyncio.Lock()
-        self._writing: asyncio.Task[None] | None = None
 
     @property
     def current(self) -> KnowledgeBase:
@@ -109,35 +108,16 @@ class KnowledgeHolder:
         """Check and load the base again; returns what was found, for admins."""
         target = directory or self._config.knowledge
         async with self._reloading:
-            try:
-                with short_gil_turns():
-                    built, report = await asyncio.to_thread(self._build, target)
-            finally:  # what the build kept to write, even if it failed
-                self._writing = asyncio.create_task(self._write_cache())
+            with short_gil_turns():
+                built, report = await asyncio.to_thread(self._build, target)
             if built is not None:
                 self._current = built
             log_report(report)
             return report
 
-    async def _write_cache(self) -> None:
-        """The compiled cache of a reload, written once the new base serves (the next reload
-        and the bot's stop wait for it)."""
-        async with self._reloading:
-            try:
-                with short_gil_turns():
-                    await asyncio.to_thread(self._cache.flush_writes)
-            except Exception:  # the cache only saves time: the bot serves without it
-                log.exception("compiled knowledge cache not written")
-
-    async def settled(self) -> None:
-        """Wait until the last reload's compiled cache is on disk."""
-        if self._writing is not None:
-            await self._writing
-
     def _build(
         self, directory: Path
     ) -> tuple[tuple[KnowledgeBase, OrientationDialogue] | None, LoadReport]:
-        self._cache.defer_writes()
         with paused_gc():
             knowledge, report = load_with_problems(
                 directory, self._gazetteer, cache=self._cache, keep_last_good=True
@@ -204,10 +184,7 @@ async def open_app(config: Config) -> AsyncIterator[App]:
         staff = StaffServices.build(config, store, holder.staff, lambda: holder.current)
         app = App(config, holder.gazetteer, holder, store, dispatcher, staff)
         staff.admins.reload = lambda: _reload_for_admins(app)
-        try:
-            yield app
-        finally:
-            await holder.settled()
+        yield app
 
 
 async def _reload_for_admins(app: App) -> LoadReport | None:

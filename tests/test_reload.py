@@ -139,22 +139,3 @@ def test_the_report_for_admins_names_the_first_errors() -> None:
         "… et 1 autre erreur : lancez « aiguillage check ». / … and 1 more: run `aiguillage "
         "check`.",
     ]
-
-
-async def test_the_compiled_cache_of_a_reload_is_written_once_the_new_base_serves(
-    tmp_path: Path, gazetteer: Gazetteer
-) -> None:
-    copy, holder = running_bot(tmp_path, gazetteer)
-    entry = copy / ".cache" / "files--knowledge__departements__54.yaml.jsonl"
-    before = entry.read_bytes()
-    edit(copy / "departements" / "54.yaml", "nom: ", "nom: Nouveau ")
-
-    report = await holder.reload()
-    assert report.applied and holder.current.metas["54"].nom.startswith("Nouveau")
-    assert entry.read_bytes() == before  # the new base serves; its cache is written after
-    await holder.settled()
-    assert entry.read_bytes() != before
-
-    restarted = KnowledgeCache.beside(copy)  # a new process: the new version, from the cache
-    again = load_knowledge(copy, gazetteer, cache=restarted)
-    assert restarted.stats.files_parsed == 0 and again == holder.current
