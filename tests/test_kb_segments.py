@@ -506,3 +506,41 @@ def test_a_dialogue_rebuilt_after_a_reload_keeps_places_and_finds_what_a_new_one
         for person in ("a", "b"):
             incoming = Incoming("test", person, f"{person}{text}", text=text)
             assert again.step(None, incoming) == fresh.step(None, incoming)
+
+
+def test_a_dialogue_rebuilt_after_a_reload_keeps_its_reader_only_while_the_words_are_the_same(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = _copy_shipped(tmp_path)
+    cache = KnowledgeCache(None)
+    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert first is not None
+    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+    question = Incoming("test", "a", "q1", text="kézako le machin-truc d'insertion")
+
+    _rewrite_every_file(root, lambda path, text: "# version suivante\n" + text)
+    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert kb is not None
+    again = OrientationDialogue(
+        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
+    )
+    assert again.services.reader._named is before.services.reader._named  # indexes kept
+    assert again.services.reader._kb is kb  # but it reads the new base
+
+    faq = root / "commun" / "faq.yaml"
+    edit_text = faq.read_text(encoding="utf-8")
+    faq.write_text(
+        edit_text.replace("      - c quoi un chantier d'insertion\n",
+                          "      - c quoi un chantier d'insertion\n"
+                          "      - kézako le machin-truc d'insertion\n", 1),
+        encoding="utf-8",
+    )  # fmt: skip
+    edited = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert edited is not None
+    third = OrientationDialogue(
+        edited, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=again
+    )
+    fresh = OrientationDialogue(edited, gazetteer, DialogueSettings(), "54", today=TODAY)
+    assert third.services.reader._named is not again.services.reader._named  # built again
+    assert third.step(None, question) == fresh.step(None, question)
+    assert third.step(None, question) != again.step(None, question)  # the new phrasing counts

@@ -5,6 +5,7 @@ file never does, and a broken département keeps its last good version while the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import shutil
 import time
 from pathlib import Path
@@ -139,3 +140,52 @@ def test_the_report_for_admins_names_the_first_errors() -> None:
         "… et 1 autre erreur : lancez « aiguillage check ». / … and 1 more: run `aiguillage "
         "check`.",
     ]
+
+
+async def test_the_compiled_cache_of_a_reload_is_written_once_the_new_base_serves(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    copy, holder = running_bot(tmp_path, gazetteer)
+    entry = copy / ".cache" / "files--knowledge__departements__54.yaml.jsonl"
+    before = entry.read_bytes()
+    edit(copy / "departements" / "54.yaml", "nom: ", "nom: Nouveau ")
+
+    report = await holder.reload()
+    assert report.applied and holder.current.metas["54"].nom.startswith("Nouveau")
+    assert entry.read_bytes() == before  # the new base serves; its cache is written after
+    await holder.settled()
+    assert entry.read_bytes() != before
+
+    restarted = KnowledgeCache.beside(copy)  # a new process: the new version, from the cache
+    again = load_knowledge(copy, gazetteer, cache=restarted)
+    assert restarted.stats.files_parsed == 0 and again == holder.current
+
+
+async def test_the_compiled_cache_is_written_one_file_at_a_time_between_turns(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    copy, holder = running_bot(tmp_path, gazetteer)
+    for path in sorted(copy.glob("*/*.yaml")):  # every file changed: every entry written
+        path.write_text("# version suivante\n" + path.read_text(encoding="utf-8"), "utf-8")
+    entries = sorted((copy / ".cache").glob("files--*"))
+    assert len(entries) >= 10
+    written_at: list[int] = []  # how many files were written at each turn of the event loop
+    ticks = 0
+
+    async def turns_meanwhile() -> None:
+        nonlocal ticks
+        while True:
+            written_at.append(sum(e.read_bytes() != before[e] for e in entries))
+            ticks += 1
+            await asyncio.sleep(0)
+
+    before = {entry: entry.read_bytes() for entry in entries}
+    report = await holder.reload()
+    assert report.applied
+    meanwhile = asyncio.create_task(turns_meanwhile())
+    await holder.settled()
+    meanwhile.cancel()
+    assert all(e.read_bytes() != before[e] for e in entries)  # all written in the end
+    steps = [b - a for a, b in itertools.pairwise(written_at)]
+    assert max(steps) <= 1  # the loop ran between any two files
+    assert ticks >= len(entries)

@@ -63,9 +63,13 @@ class OrientationDialogue:
         def day() -> dt.date:
             return now().date()
 
-        before = earlier.services.orientation if earlier is not None else None
-        orientation = Orientation(kb, gazetteer, home_departement, day, before)
-        reader = Reader(kb, gazetteer, home_departement, day)
+        before = earlier.services if earlier is not None else None
+        orientation = Orientation(
+            kb, gazetteer, home_departement, day, before.orientation if before else None
+        )
+        reader = Reader.for_base(
+            kb, gazetteer, home_departement, day, before.reader if before else None
+        )
         self.services: Services = Services(
             kb, gazetteer, reader, orientation, settings, now, staff or StaffDirectory()
         )

@@ -18,6 +18,7 @@ No decision is taken here: the planner (bot/conversation/planner.py) decides.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
@@ -69,7 +70,34 @@ class Expecting:
     commune: bool = False  # the commune: a short answer is a name, typos included
 
 
+def _vocabularies(kb: KnowledgeBase) -> tuple[object, ...]:
+    """Everything of the base a reader's indexes are built from (its services are not)."""
+    return (kb.lexique, kb.statuts, kb.categories, kb.needs, kb.national, kb.langage, kb.faq)
+
+
 class Reader:
+    @classmethod
+    def for_base(
+        cls,
+        kb: KnowledgeBase,
+        gazetteer: Gazetteer,
+        home_departement: str,
+        today: Callable[[], dt.date],
+        earlier: Reader | None = None,
+    ) -> Reader:
+        """A reader of `kb`; `earlier`'s indexes are kept when it was built from equal
+        vocabularies, with the same gazetteer (after most reloads: only services changed)."""
+        if (
+            earlier is None
+            or earlier._gazetteer is not gazetteer
+            or earlier._home != home_departement
+            or earlier._vocabularies != _vocabularies(kb)  # the same objects compare fast
+        ):
+            return cls(kb, gazetteer, home_departement, today)
+        kept = copy.copy(earlier)
+        kept._kb, kept._today = kb, today
+        return kept
+
     def __init__(
         self,
         kb: KnowledgeBase,
@@ -78,6 +106,7 @@ class Reader:
         today: Callable[[], dt.date],
     ) -> None:
         self._kb = kb
+        self._vocabularies = _vocabularies(kb)
         self._gazetteer = gazetteer
         self._home = home_departement
         self._today = today
