@@ -903,21 +903,24 @@ class TelegramAdapter:
         user = query.from_user
         name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
         desk = self._staff.desk
+        event = (PLATFORM, f"press:{query.id}")  # a press delivered again is not obeyed twice
         if action == "prendre":
-            taken = await desk.take(callback_id, name, via=PLATFORM)
+            taken = await desk.take(callback_id, name, via=PLATFORM, event=event)
             toast = {
                 "pris": "C'est à vous : la personne est prévenue. / It is yours.",
                 "deja": f"Déjà prise par {taken.by}. / Already taken.",
                 "inconnu": "Cette demande n'existe plus. / This request is gone.",
+                "repete": None,
             }[taken.status]
         else:
-            result = await desk.record_outcome(callback_id, action, name)
+            result = await desk.record_outcome(callback_id, action, name, event=event)
             toast = {
                 "ok": "Résultat noté, merci. / Outcome recorded.",
                 "inconnu": "Cette demande n'existe plus. / This request is gone.",
                 "resultat_inconnu": "Bouton inconnu. / Unknown button.",
+                "repete": None,
             }[result]
-        await self._acknowledge(query, toast)
+        await self._acknowledge(query, toast)  # a press delivered again: no toast
 
     async def _staff_reply(self, message: Message, replied_to: int) -> None:
         """A counsellor's reply to a request in the group: « je prends », « jointe »,
@@ -930,7 +933,10 @@ class TelegramAdapter:
             return
         user = message.from_user
         name = " ".join(p for p in (user.first_name, (user.last_name or "")[:1]) if p)
-        answer = await self._staff.desk.act_on_reply(callback_id, action, note, name, PLATFORM)
+        event = (PLATFORM, f"message:{chat}:{message.message_id}")  # not obeyed twice
+        answer = await self._staff.desk.act_on_reply(
+            callback_id, action, note, name, PLATFORM, event
+        )
         if answer:
             await self._retry_network(lambda: self.bot.send_message(chat, answer), "sendMessage")
 

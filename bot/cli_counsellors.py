@@ -254,7 +254,7 @@ async def _rappels(config: Config, args: argparse.Namespace) -> int:
             raw_id, text = args.ecrire
             if not raw_id.isdigit():
                 raise Refused(f"« {raw_id} » n'est pas un numéro de demande.")
-            if not await desk.write(int(raw_id), args.par or "un conseiller", text):
+            if await desk.write(int(raw_id), args.par or "un conseiller", text) != "ok":
                 raise Refused(f"demande n°{raw_id} introuvable, ou message vide.")
             print(f"Message transmis à la personne (demande n°{raw_id}). / Message queued.")
             return 0

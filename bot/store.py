@@ -21,7 +21,10 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
 - events taken from the platform and not answered yet (`received`, Telegram), sealed like the
   call-back chats and deleted as soon as each is answered, usually within a second: so that
   the platform can be told at once that they are safe here, and one person writing fast (or
-  Telegram's one-message-a-second limit in their chat) never holds back anyone else.
+  Telegram's one-message-a-second limit in their chat) never holds back anyone else;
+- the platform ids of counsellors' replies and button presses acted on (`staff_events`, two
+  days): so that one delivered again is not obeyed twice (a message to the person sent twice).
+  No text, no name.
 
 `/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
 rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the
@@ -244,6 +247,16 @@ MIGRATIONS: Sequence[str] = (
         platform TEXT NOT NULL,
         event_id TEXT NOT NULL,
         body BLOB NOT NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    """,
+    # 6: counsellors' replies and button presses acted on (`bot.callbacks.desk`): a platform
+    # that delivers one again is not obeyed twice
+    """
+    CREATE TABLE staff_events (
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
         received_at REAL NOT NULL,
         PRIMARY KEY (platform, event_id)
     );
@@ -536,7 +549,8 @@ class Store:
     ) -> int:
         """Forget what is no longer needed; returns how many rows went.
 
-        Inbox rows and events received but never answered after two days; conversations
+        Inbox rows, events received but never answered and counsellors' events acted on,
+        after two days; conversations
         untouched for six months (with their unanswered questions, call-backs and outbox
         rows); call-backs with an outcome after
         the retention period (30 days by default, `conseillers.conservation_jours`), and the
@@ -551,6 +565,7 @@ class Store:
             for sql, limit in (
                 ("DELETE FROM inbox WHERE received_at < ?", moment - INBOX_RETENTION_S),
                 ("DELETE FROM received WHERE received_at < ?", moment - INBOX_RETENTION_S),
+                ("DELETE FROM staff_events WHERE received_at < ?", moment - INBOX_RETENTION_S),
                 ("DELETE FROM unanswered WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import html
 import itertools
 import json
@@ -346,6 +347,7 @@ class FakeTelegram:
         self.strict_rate = strict_rate  # answer 429 when a chat exceeds the rate
         self.port = 0
         self.updates: list[dict[str, Any]] = []
+        self._every_update: dict[int, dict[str, Any]] = {}  # confirmed ones too
         self.confirmed = 0  # every update_id < confirmed was confirmed by an offset
         self.sent: dict[int, list[Sent]] = defaultdict(list)
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -426,6 +428,7 @@ class FakeTelegram:
         update_id = next(self._ids)
         async with self._new:
             self.updates.append({"update_id": update_id, kind: payload})
+            self._every_update[update_id] = {kind: payload}
             self._new.notify_all()
         return update_id
 
@@ -509,6 +512,12 @@ class FakeTelegram:
 
     def inject_raw(self, update: dict[str, Any]) -> None:
         self.updates.append(update)
+
+    async def deliver_again(self, update_id: int) -> int:
+        """The update delivered once more, as Telegram does when a bot stopped before it
+        confirmed it (here under a new update_id, so that a running bot gets it too)."""
+        [(kind, payload)] = self._every_update[update_id].items()
+        return await self._push(kind, copy.deepcopy(payload))
 
     # --- reading what the bot did ------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,6 +253,52 @@ async def test_the_outcome_is_recorded_and_the_person_asked_later_whether_it_hel
         assert "content que cela vous ait aidé" in person.text and turn.trace.asking is None
         figures = await bot.store.usage_summary("2000-01-01")
         assert figures["par_type"].get("suivi_utile") == 1
+
+
+async def test_a_counsellors_reply_delivered_twice_is_obeyed_once(
+    tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    """A platform may deliver an event again (after a restart, say): the person must not get
+    the counsellor's message twice, nor the team the same notice twice."""
+    async with staffed(tmp_path, knowledge, gazetteer, config_with()) as bot:
+        await _ask_callback(Conversation(bot.dispatcher, platform="console"))
+        desk = bot.staff.desk
+
+        async def kinds() -> list[str]:
+            return sorted(m["kind"] for m in await bot.outbox())
+
+        taking = ("matrix", "$reply-1")
+        assert (await desk.take(1, "Marie", event=taking)).status == "pris"
+        after_taking = await kinds()
+        assert (await desk.take(1, "Marie", event=taking)).status == "repete"
+        assert await kinds() == after_taking
+
+        writing, words = ("matrix", "$reply-2"), "Je vous appelle demain."
+        notice = await desk.act_on_reply(1, "ecrire", words, "Marie", "matrix", writing)
+        assert notice == "Message transmis à la personne. / Message sent."
+        after_writing = await kinds()
+        assert after_writing.count("personne") == after_taking.count("personne") + 1
+        again = await desk.act_on_reply(1, "ecrire", words, "Marie", "matrix", writing)
+        assert again == "" and await kinds() == after_writing  # nothing said, nothing sent
+
+        outcome = ("telegram", "press:q7")
+        assert await desk.record_outcome(1, "joint", "Marie", event=outcome) == "ok"
+        after_outcome = await kinds()
+        assert await desk.record_outcome(1, "joint", "Marie", event=outcome) == "repete"
+        assert await kinds() == after_outcome
+        # another reply with the same words is a new event: it is obeyed
+        assert (
+            await desk.write(1, "Marie", "Je vous appelle demain.", ("matrix", "$reply-3")) == "ok"
+        )
+        assert (await kinds()).count("personne") == after_writing.count("personne") + 1
+
+        # the events acted on are forgotten after two days, like the inbox
+        def acted_on(db: Any) -> int:
+            return int(db.execute("SELECT count(*) FROM staff_events").fetchone()[0])
+
+        assert await bot.store.run(acted_on) == 4
+        await bot.store.prune(bot.clock.now + 3 * 24 * 3600)
+        assert await bot.store.run(acted_on) == 0
 
 
 async def test_requests_with_an_outcome_are_purged_after_the_retention_period(

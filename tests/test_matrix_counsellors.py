@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,8 @@ from tests.synapse_fixture import Person, Synapse, check, person, synapse_server
 
 pytestmark = pytest.mark.synapse
 
+Restart = Callable[[tuple[str, str]], Awaitable[None]]
+
 
 @asynccontextmanager
 async def bot_with_staff(
@@ -31,8 +34,9 @@ async def bot_with_staff(
     gazetteer: Gazetteer,
     counsellor: Person,
     admin_id: str,
-) -> AsyncIterator[tuple[str, str, Staffed]]:
-    """The bot, a counsellors' room it was invited to, and its staff services."""
+) -> AsyncIterator[tuple[str, str, Staffed, Restart]]:
+    """The bot, a counsellors' room it was invited to, its staff services, and a way to stop
+    its adapter and start it again from an earlier sync position."""
     user_id, password = synapse.register("bot")
     os.environ["TEST_STAFF_BOT_PW"] = password
     created = check(
@@ -52,9 +56,21 @@ async def bot_with_staff(
     async with staffed(tmp_path, knowledge, gazetteer, config) as bot:
         context = AdapterContext(bot.dispatcher, bot.store, raw, str(tmp_path), staff=bot.staff)
         adapter = mx.create(context)
-        stop = asyncio.Event()
-        task = asyncio.create_task(adapter.run(stop))
+        stop, adapter_stop = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(adapter.run(adapter_stop))
         loops = asyncio.create_task(bot.staff.run(stop))
+
+        async def restart_from(cursor: tuple[str, str]) -> None:
+            nonlocal task, adapter_stop
+            adapter_stop.set()
+            async with asyncio.timeout(20):
+                await task
+            await bot.store.set_cursor(*cursor)
+            again, adapter_stop = mx.create(context), asyncio.Event()
+            task = asyncio.create_task(again.run(adapter_stop))
+            async with asyncio.timeout(30):
+                await again.ready.wait()
+
         try:
             async with asyncio.timeout(30):
                 await adapter.ready.wait()
@@ -69,9 +85,10 @@ async def bot_with_staff(
                 ),
                 what="bot joins the room",
             )
-            yield user_id, room, bot
+            yield user_id, room, bot, restart_from
         finally:
             stop.set()
+            adapter_stop.set()
             async with asyncio.timeout(20):
                 await task
                 await loops
@@ -84,7 +101,7 @@ async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
         counsellor.bot_id = ""  # set below, once the bot exists
         async with bot_with_staff(
             synapse, tmp_path, knowledge, gazetteer, counsellor, "@admin:localhost"
-        ) as (bot_id, room, bot):
+        ) as (bot_id, room, bot, _):
             counsellor.bot_id = bot_id
             async with person(synapse, bot_id) as ben:
                 dm = await ben.dm()
@@ -158,6 +175,57 @@ async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
                 assert rows[0]["outcome_note"] == "vers la mission locale"
 
 
+async def test_a_counsellors_reply_synced_again_after_a_restart_is_obeyed_once(
+    synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    """The bot stops before its sync position passed the counsellor's reply (here: the position
+    is set back): the next start syncs the reply again, and the person gets the message once."""
+    async with person(synapse, "@nobody:localhost") as counsellor:
+        counsellor.bot_id = ""
+        async with bot_with_staff(
+            synapse, tmp_path, knowledge, gazetteer, counsellor, "@admin:localhost"
+        ) as (bot_id, room, bot, restart_from):
+            counsellor.bot_id = bot_id
+            async with person(synapse, bot_id) as ben:
+                dm = await ben.dm()
+                await ben.collect(dm, 0)
+                for text in ("je cherche une auto-école solidaire à Nancy", "/conseiller", "1"):
+                    await ben.ask(dm, text)
+                await ben.ask(dm, "oui")
+                await ben.ask(dm, "mon numéro : 06 11 22 33 44")
+                request = (await counsellor.wait_replies(room, 1))[0]
+                before_reply = await _matrix_cursor(bot)
+                await counsellor.send(
+                    room,
+                    {
+                        "msgtype": "m.text",
+                        "body": "écrire : Je vous appelle demain matin.",
+                        "m.relates_to": {"m.in_reply_to": {"event_id": request.event_id}},
+                    },
+                )
+
+                def told() -> int:
+                    return sum("Je vous appelle demain matin" in r.body for r in ben.replies(dm))
+
+                await ben.wait_for(lambda: told() == 1, what="the person gets the message")
+                seen = len(counsellor.replies(room))
+                await restart_from(before_reply)  # syncs the reply again
+                await asyncio.sleep(2)  # what it would send, it would have sent by now
+                assert told() == 1 and len(counsellor.replies(room)) == seen
+
+
+async def _matrix_cursor(bot: Staffed) -> tuple[str, str]:
+    """The adapter's stored sync position: (its name, its value)."""
+
+    def job(db: Any) -> tuple[str, str]:
+        [(name, value)] = db.execute(
+            "SELECT name, value FROM cursors WHERE name LIKE 'matrix:@%:next_batch'"
+        ).fetchall()
+        return str(name), str(value)
+
+    return await bot.store.run(job)
+
+
 async def test_admin_commands_on_matrix(
     synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
 ) -> None:
@@ -166,6 +234,7 @@ async def test_admin_commands_on_matrix(
         person(synapse, "@nobody:localhost") as admin,
         bot_with_staff(synapse, tmp_path, knowledge, gazetteer, counsellor, admin.user_id) as (
             bot_id,
+            _,
             _,
             _,
         ),

@@ -108,6 +108,40 @@ async def test_the_group_gets_the_request_a_counsellor_takes_it_the_person_is_to
         await tg.wait_for(lambda: any("Déjà prise" in a for a in tg.callback_answers.values()))
 
 
+async def test_a_counsellors_reply_or_press_delivered_again_is_obeyed_once(
+    tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    async with serving(tmp_path, knowledge, gazetteer) as (tg, bot):
+        await tg.send_text(PERSON, "/conseiller")
+        await tg.replies(PERSON)
+        await tg.press(PERSON, "cb:ask")
+        await tg.replies(PERSON)
+        await tg.press(PERSON, "cb:yes")
+        await tg.replies(PERSON)
+        await tg.send_text(PERSON, "07 98 76 54 32")
+        await tg.replies(PERSON)
+        await tg.wait_for(lambda: bool(tg.sent[GROUP]))
+        await tg.press(GROUP, "staff:prendre:1", tg.sent[GROUP][0], by=COUNSELLOR)
+        await tg.wait_for(lambda: len(tg.sent[GROUP]) >= 2)
+        confirmation = tg.sent[GROUP][1]
+
+        reply = await tg.send_group_text(
+            GROUP, COUNSELLOR, "écrire : Je vous appelle demain.", reply_to=confirmation
+        )
+        await tg.wait_for(lambda: "Je vous appelle demain" in tg.sent[PERSON][-1].text)
+        press = await tg.press(GROUP, "staff:joint:1", confirmation, by=COUNSELLOR)
+        await tg.wait_for(lambda: any("Personne jointe" in s.text for s in tg.sent[GROUP]))
+        seen = (len(tg.sent[PERSON]), len(tg.sent[GROUP]))
+
+        last = max(await tg.deliver_again(reply), await tg.deliver_again(press))
+        await tg.wait_confirmed(last)
+        await asyncio.sleep(0.3)  # what the bot would send, it would have sent by now
+        assert (len(tg.sent[PERSON]), len(tg.sent[GROUP])) == seen
+        messages = [s.text for s in tg.sent[PERSON] if "Je vous appelle demain" in s.text]
+        assert len(messages) == 1
+        assert (await bot.requests())[0]["status"] == "joint"
+
+
 async def test_admin_commands_work_for_admins_only(
     tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
 ) -> None:

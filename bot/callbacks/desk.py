@@ -32,8 +32,10 @@ MAX_NAME = 60
 MAX_NOTE = 200
 MAX_MESSAGE = 2000
 
-TakeStatus = Literal["pris", "deja", "inconnu"]
-OutcomeStatus = Literal["ok", "inconnu", "resultat_inconnu"]
+TakeStatus = Literal["pris", "deja", "inconnu", "repete"]
+OutcomeStatus = Literal["ok", "inconnu", "resultat_inconnu", "repete"]
+WriteStatus = Literal["ok", "inconnu", "repete"]
+Event = tuple[str, str]  # (platform, event id) of the counsellor's reply or button press
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +58,17 @@ class CallbackDesk:
         self._follow_up_after_s = follow_up_after_s
         self._clock = clock
 
-    async def take(self, callback_id: int, by: str, via: str = "cli") -> Taken:
-        """`by` takes the request (first one wins); the person is told who took it."""
+    async def take(
+        self, callback_id: int, by: str, via: str = "cli", event: Event | None = None
+    ) -> Taken:
+        """`by` takes the request (first one wins); the person is told who took it. `event`:
+        the platform event that says so ("repete" when it was acted on already)."""
         name = _clean_name(by)
         now = self._clock()
 
         def job(db: sqlite3.Connection) -> Taken:
+            if not _first_time(db, event, now):
+                return Taken("repete")
             row = db.execute(
                 "SELECT status, taken_by, key, platform, address, lang, contact, phone, handler"
                 " FROM callbacks WHERE id = ?",
@@ -101,7 +108,12 @@ class CallbackDesk:
         return taken
 
     async def record_outcome(
-        self, callback_id: int, outcome: str, by: str, note: str | None = None
+        self,
+        callback_id: int,
+        outcome: str,
+        by: str,
+        note: str | None = None,
+        event: Event | None = None,
     ) -> OutcomeStatus:
         """Record what came of the request; queue the follow-up if the person opted in."""
         if outcome not in OUTCOMES:
@@ -111,6 +123,8 @@ class CallbackDesk:
         now = self._clock()
 
         def job(db: sqlite3.Connection) -> OutcomeStatus:
+            if not _first_time(db, event, now):
+                return "repete"
             row = db.execute(
                 "SELECT key, platform, address, lang, follow_up, followed_up_at FROM callbacks"
                 " WHERE id = ?",
@@ -152,22 +166,26 @@ class CallbackDesk:
             self._outbox.wake()
         return result
 
-    async def write(self, callback_id: int, by: str, text: str) -> bool:
+    async def write(
+        self, callback_id: int, by: str, text: str, event: Event | None = None
+    ) -> WriteStatus:
         """A counsellor's message to the person ("écrivez-moi ici"), through the outbox to
-        their own chat. False if the request is gone or the text empty."""
+        their own chat. "inconnu" if the request is gone or the text empty."""
         message = text.strip()[:MAX_MESSAGE]
         if not message:
-            return False
+            return "inconnu"
         name = _clean_name(by)
         now = self._clock()
 
-        def job(db: sqlite3.Connection) -> bool:
+        def job(db: sqlite3.Connection) -> WriteStatus:
+            if not _first_time(db, event, now):
+                return "repete"
             row = db.execute(
                 "SELECT key, platform, address, lang, handler FROM callbacks WHERE id = ?",
                 (callback_id,),
             ).fetchone()
             if row is None or row[2] is None:
-                return False
+                return "inconnu"
             key, platform, address, lang, handler = row
             who = f"{name} ({handler})" if handler else name
             db.execute(
@@ -180,32 +198,54 @@ class CallbackDesk:
                 t(str(lang or "fr"), "callback_message", who=who, message=message),
                 now=now, callback_id=callback_id, key=str(key), sealed=bytes(address),
             )  # fmt: skip
-            return True
+            return "ok"
 
         written = await self._store.run(job)
-        if written:
+        if written == "ok":
             log.info("call-back %d: a counsellor's message queued for the person", callback_id)
             self._outbox.wake()
         return written
 
     async def act_on_reply(
-        self, callback_id: int, action: str, note: str | None, by: str, via: str
+        self,
+        callback_id: int,
+        action: str,
+        note: str | None,
+        by: str,
+        via: str,
+        event: Event | None = None,
     ) -> str:
         """What a counsellor's reply to a request says (`staff_action`), done: take it, write
         to the person, or record the outcome. Returns the notice for the staff chat ("" when
-        the request's own update says it all)."""
+        the request's own update says it all, or when `event` was acted on already)."""
         if action == "prendre":
-            taken = await self.take(callback_id, by, via=via)
+            taken = await self.take(callback_id, by, via=via, event=event)
             if taken.status == "deja":
                 return f"Demande n°{callback_id} déjà prise par {taken.by}. / Already taken."
             return ""
         if action == "ecrire":
-            if await self.write(callback_id, by, note or ""):
+            written = await self.write(callback_id, by, note or "", event=event)
+            if written == "repete":
+                return ""
+            if written == "ok":
                 return "Message transmis à la personne. / Message sent."
             return f"Demande n°{callback_id} : message non transmis. / Not sent."
-        if await self.record_outcome(callback_id, action, by, note) != "ok":
+        if await self.record_outcome(callback_id, action, by, note, event) not in ("ok", "repete"):
             return f"Demande n°{callback_id} introuvable. / Request not found."
         return ""
+
+
+def _first_time(db: sqlite3.Connection, event: Event | None, now: float) -> bool:
+    """Whether `event` is acted on for the first time. It is noted in the transaction of the
+    action itself: either both are written or neither, so a platform that delivers the event
+    again (after a restart, say) is not obeyed twice."""
+    if event is None:
+        return True
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO staff_events (platform, event_id, received_at) VALUES (?, ?, ?)",
+        (*event, now),
+    )
+    return cursor.rowcount == 1
 
 
 def _staff_targets(db: sqlite3.Connection, callback_id: int) -> list[tuple[str, str]]:
