@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -109,9 +110,17 @@ class KnowledgeHolder:
         """Check and load the base again; returns what was found, for admins."""
         target = directory or self._config.knowledge
         async with self._reloading:
+            await self.settled()  # the last reload's cache first: never an older entry after
+            self._cache.defer_writes()
+            build = asyncio.ensure_future(self._build_off_the_loop(target))
             try:
-                with short_gil_turns():
-                    built, report = await asyncio.to_thread(self._build, target)
+                built, report = await asyncio.shield(build)
+            except asyncio.CancelledError:
+                # A thread cannot be stopped: keep the lock until it ends (never two builds at
+                # once), then write what it parsed, and stop.
+                with contextlib.suppress(Exception):
+                    await build
+                raise
             finally:  # what the build kept to write, even if it failed
                 writes = self._cache.deferred_writes()
                 self._writing = asyncio.create_task(self._write_cache(writes))
@@ -119,6 +128,12 @@ class KnowledgeHolder:
                 self._current = built
             log_report(report)
             return report
+
+    async def _build_off_the_loop(
+        self, directory: Path
+    ) -> tuple[tuple[KnowledgeBase, OrientationDialogue] | None, LoadReport]:
+        with short_gil_turns():
+            return await asyncio.to_thread(self._build, directory)
 
     async def _write_cache(self, writes: list[Callable[[], None]]) -> None:
         """The compiled cache of a reload, written once the new base serves.
@@ -128,14 +143,17 @@ class KnowledgeHolder:
         while it runs (0.3 s of CPU at national scale). The next reload and the bot's stop
         wait for it.
         """
-        async with self._reloading:
-            for write in writes:
-                try:
-                    write()
-                except Exception:  # the cache only saves time: the bot serves without it
-                    log.exception("compiled knowledge cache not written")
-                    return
-                await asyncio.sleep(0)
+        failed = 0
+        for write in writes:
+            try:
+                write()
+            except Exception:  # the cache only saves time: the bot serves without it
+                if not failed:
+                    log.exception("compiled knowledge cache: an entry not written")
+                failed += 1
+            await asyncio.sleep(0)
+        if failed > 1:
+            log.warning("compiled knowledge cache: %d entries not written", failed)
 
     async def settled(self) -> None:
         """Wait until the last reload's compiled cache is on disk."""
@@ -145,7 +163,6 @@ class KnowledgeHolder:
     def _build(
         self, directory: Path
     ) -> tuple[tuple[KnowledgeBase, OrientationDialogue] | None, LoadReport]:
-        self._cache.defer_writes()
         with paused_gc():
             knowledge, report = load_with_problems(
                 directory, self._gazetteer, cache=self._cache, keep_last_good=True

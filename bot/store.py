@@ -22,9 +22,9 @@ What is kept, and why (shown to people by /mes_donnees, erased by /oubli):
   call-back chats and deleted as soon as each is answered, usually within a second: so that
   the platform can be told at once that they are safe here, and one person writing fast (or
   Telegram's one-message-a-second limit in their chat) never holds back anyone else;
-- the platform ids of counsellors' replies and button presses acted on (`staff_events`, two
-  days): so that one delivered again is not obeyed twice (a message to the person sent twice).
-  No text, no name.
+- the platform ids of counsellors' replies and button presses acted on (`staff_events`, 30
+  days: Matrix syncs again from an old position after a long stop): so that one delivered
+  again is not obeyed twice (a message to the person sent twice). No text, no name.
 
 `/oubli` deletes every row about the person: state, inbox rows, questions, call-backs, outbox
 rows, usage events, and the adapters' per-person cursors (any cursor whose name holds the
@@ -264,7 +264,10 @@ MIGRATIONS: Sequence[str] = (
 )
 
 DAY_S = 24 * 3600
-INBOX_RETENTION_S = 2 * DAY_S  # platforms re-deliver for less than 24 hours
+INBOX_RETENTION_S = 2 * DAY_S  # Telegram re-delivers for less than 24 hours
+# Matrix syncs again from the last position stored, however old: a bot down for days must still
+# not obey a counsellor's reply twice (these rows hold no text and no name)
+STAFF_EVENTS_RETENTION_S = 30 * DAY_S
 STATE_RETENTION_S = 180 * DAY_S  # a conversation untouched for six months is forgotten
 CALLBACK_DONE_RETENTION_S = 30 * DAY_S  # a call-back marked done keeps its number 30 days
 OPEN_STATUSES = "('nouveau', 'pris')"  # call-backs waiting for a counsellor or being handled
@@ -549,8 +552,8 @@ class Store:
     ) -> int:
         """Forget what is no longer needed; returns how many rows went.
 
-        Inbox rows, events received but never answered and counsellors' events acted on,
-        after two days; conversations
+        Inbox rows and events received but never answered after two days; counsellors'
+        events acted on after 30 days; conversations
         untouched for six months (with their unanswered questions, call-backs and outbox
         rows); call-backs with an outcome after
         the retention period (30 days by default, `conseillers.conservation_jours`), and the
@@ -565,7 +568,8 @@ class Store:
             for sql, limit in (
                 ("DELETE FROM inbox WHERE received_at < ?", moment - INBOX_RETENTION_S),
                 ("DELETE FROM received WHERE received_at < ?", moment - INBOX_RETENTION_S),
-                ("DELETE FROM staff_events WHERE received_at < ?", moment - INBOX_RETENTION_S),
+                ("DELETE FROM staff_events WHERE received_at < ?",
+                 moment - STAFF_EVENTS_RETENTION_S),
                 ("DELETE FROM unanswered WHERE key IN (SELECT key FROM conversations"
                  " WHERE updated_at < ?)", idle),
                 ("DELETE FROM callbacks WHERE key IN (SELECT key FROM conversations"

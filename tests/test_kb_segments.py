@@ -544,3 +544,31 @@ def test_a_dialogue_rebuilt_after_a_reload_keeps_its_reader_only_while_the_words
     assert third.services.reader._named is not again.services.reader._named  # built again
     assert third.step(None, question) == fresh.step(None, question)
     assert third.step(None, question) != again.step(None, question)  # the new phrasing counts
+
+
+def test_a_dialogue_rebuilt_after_the_needs_were_reordered_reads_like_a_new_one(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    """The order of the needs counts ("garage solidaire" heads the first need that has it):
+    records equal one by one, but in another order, make the reader be built again."""
+    root = _copy_shipped(tmp_path)
+    cache = KnowledgeCache(None)
+    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert first is not None
+    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+    needs = root / "commun" / "besoins.yaml"
+    head, _, body = needs.read_text(encoding="utf-8").partition("besoins:\n")
+    preamble, *records = re.split(r"(?m)^(?=  - id: )", body)
+    records = [r if r.endswith("\n\n") else r + "\n" for r in records]
+    needs.write_text(head + "besoins:\n" + preamble + "".join(reversed(records)), "utf-8")
+
+    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert kb is not None and kb.needs == first.needs and list(kb.needs) != list(first.needs)
+    again = OrientationDialogue(
+        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
+    )
+    fresh = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54", today=TODAY)
+    assert again.services.reader._named is not before.services.reader._named  # built again
+    for text in ["garage solidaire", "je veux passer le permis", "une voiture pas chère"]:
+        incoming = Incoming("test", "a", f"a{text}", text=text)
+        assert again.step(None, incoming) == fresh.step(None, incoming)

@@ -7,8 +7,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
+import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.app import KnowledgeHolder
 from bot.config import DEFAULT_KNOWLEDGE, Config
@@ -189,3 +193,80 @@ async def test_the_compiled_cache_is_written_one_file_at_a_time_between_turns(
     steps = [b - a for a, b in itertools.pairwise(written_at)]
     assert max(steps) <= 1  # the loop ran between any two files
     assert ticks >= len(entries)
+
+
+async def test_a_reload_cancelled_while_it_builds_holds_on_until_its_build_ends(
+    tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher is cancelled when the bot stops; a thread cannot be. The cancelled reload
+    keeps its lock until its build ends (never two builds at once), and what it parsed is
+    written on the event loop, as for any reload."""
+    copy, holder = running_bot(tmp_path, gazetteer)
+    for path in sorted(copy.glob("*/*.yaml")):
+        path.write_text("# version suivante\n" + path.read_text(encoding="utf-8"), "utf-8")
+    release, builds = threading.Event(), []
+    build = holder._build
+
+    def slow_build(directory: Path) -> Any:
+        release.wait(10)
+        began = time.perf_counter()
+        try:
+            return build(directory)
+        finally:
+            builds.append((began, time.perf_counter()))
+
+    writers: list[int] = []
+    write_now = holder._cache._write_now
+
+    def spied(path: Path, encode: Any) -> None:
+        writers.append(threading.get_ident())
+        write_now(path, encode)
+
+    monkeypatch.setattr(holder, "_build", slow_build)
+    monkeypatch.setattr(holder._cache, "_write_now", spied)
+    first = asyncio.create_task(holder.reload())
+    await asyncio.sleep(0.05)  # its build waits in its thread
+    first.cancel()
+    second = asyncio.create_task(holder.reload())
+    await asyncio.sleep(0.05)
+    assert not first.done()  # it holds on while its thread runs
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert (await second).applied
+    await holder.settled()
+    assert len(builds) == 2 and builds[0][1] <= builds[1][0]  # one after the other
+    assert writers and set(writers) == {threading.get_ident()}  # on the event loop
+    assert holder.current == load_knowledge(copy, gazetteer)
+
+
+async def test_two_reloads_close_together_leave_the_cache_of_the_last_one(
+    tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second reload asked while the first builds (a SIGHUP, /reload), the file put back
+    meanwhile: the first one's entry must not land on disk after the second one's."""
+    copy, holder = running_bot(tmp_path, gazetteer)
+    built, build = threading.Event(), holder._build
+
+    def slow_build(directory: Path) -> Any:
+        out = build(directory)
+        built.set()
+        time.sleep(0.3)  # the end of a big build: the second reload waits meanwhile
+        return out
+
+    monkeypatch.setattr(holder, "_build", slow_build)
+    path = copy / "departements" / "54.yaml"
+    original = path.read_bytes()
+    path.write_bytes(original.replace(b"nom: ", b"nom: Nouveau ", 1))
+    first = asyncio.create_task(holder.reload())
+    while not built.is_set():
+        await asyncio.sleep(0.01)
+    path.write_bytes(original)  # put back (an admin's undo)
+    second = asyncio.create_task(holder.reload())
+    await first
+    await second
+    await holder.settled()
+
+    restarted = KnowledgeCache.beside(copy)  # a new process: everything from the cache
+    assert load_knowledge(copy, gazetteer, cache=restarted) == holder.current
+    assert restarted.stats.files_parsed == 0

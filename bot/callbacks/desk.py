@@ -172,14 +172,14 @@ class CallbackDesk:
         """A counsellor's message to the person ("écrivez-moi ici"), through the outbox to
         their own chat. "inconnu" if the request is gone or the text empty."""
         message = text.strip()[:MAX_MESSAGE]
-        if not message:
-            return "inconnu"
         name = _clean_name(by)
         now = self._clock()
 
         def job(db: sqlite3.Connection) -> WriteStatus:
             if not _first_time(db, event, now):
                 return "repete"
+            if not message:
+                return "inconnu"
             row = db.execute(
                 "SELECT key, platform, address, lang, handler FROM callbacks WHERE id = ?",
                 (callback_id,),

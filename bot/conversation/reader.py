@@ -70,9 +70,29 @@ class Expecting:
     commune: bool = False  # the commune: a short answer is a name, typos included
 
 
-def _vocabularies(kb: KnowledgeBase) -> tuple[object, ...]:
-    """Everything of the base a reader's indexes are built from (its services are not)."""
-    return (kb.lexique, kb.statuts, kb.categories, kb.needs, kb.national, kb.langage, kb.faq)
+Vocabularies = tuple[tuple[object, ...], ...]
+
+
+def _vocabularies(kb: KnowledgeBase) -> Vocabularies:
+    """Everything of the base a reader's indexes are built from (its services are not), in
+    order: the order counts ("else the first need that has it")."""
+    named = (kb.categories, kb.needs, kb.faq)
+    keys = [tuple(records) for records in named]
+    records = [tuple(records.values()) for records in named]
+    return (kb.lexique, kb.statuts, *keys, *records, (kb.national, kb.langage))
+
+
+def _same_words(before: Vocabularies, now: Vocabularies) -> bool:
+    """Whether two vocabularies are the same, order included: each record the same object (a
+    reload keeps unchanged records) or one of the same text (`repr` keeps the order of the
+    dictionaries in it, which `==` ignores; an unordered set may only make them differ)."""
+    if [len(part) for part in before] != [len(part) for part in now]:
+        return False
+    return all(
+        a is b or repr(a) == repr(b)
+        for old, new in zip(before, now, strict=True)
+        for a, b in zip(old, new, strict=True)
+    )
 
 
 class Reader:
@@ -85,13 +105,14 @@ class Reader:
         today: Callable[[], dt.date],
         earlier: Reader | None = None,
     ) -> Reader:
-        """A reader of `kb`; `earlier`'s indexes are kept when it was built from equal
-        vocabularies, with the same gazetteer (after most reloads: only services changed)."""
+        """A reader of `kb`; `earlier`'s indexes are kept when it was built from the same
+        vocabularies, in the same order, with the same gazetteer (after most reloads: only
+        services changed)."""
         if (
             earlier is None
             or earlier._gazetteer is not gazetteer
             or earlier._home != home_departement
-            or earlier._vocabularies != _vocabularies(kb)  # the same objects compare fast
+            or not _same_words(earlier._vocabularies, _vocabularies(kb))
         ):
             return cls(kb, gazetteer, home_departement, today)
         kept = copy.copy(earlier)
