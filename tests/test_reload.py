@@ -17,6 +17,7 @@ import pytest
 from bot.app import KnowledgeHolder
 from bot.config import DEFAULT_KNOWLEDGE, Config
 from bot.dispatcher import Dispatcher
+from bot.kb import cache as cache_module
 from bot.kb.cache import KnowledgeCache
 from bot.kb.loader import load_knowledge
 from bot.places import Gazetteer
@@ -270,3 +271,25 @@ async def test_two_reloads_close_together_leave_the_cache_of_the_last_one(
     restarted = KnowledgeCache.beside(copy)  # a new process: everything from the cache
     assert load_knowledge(copy, gazetteer, cache=restarted) == holder.current
     assert restarted.stats.files_parsed == 0
+
+
+async def test_an_entry_that_cannot_be_written_does_not_keep_the_others_from_disk(
+    tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy, holder = running_bot(tmp_path, gazetteer)
+    for path in sorted(copy.glob("*/*.yaml")):
+        path.write_text("# version suivante\n" + path.read_text(encoding="utf-8"), "utf-8")
+    encode = cache_module._encode_parsed
+
+    def broken_for_one(parsed: Any) -> bytes:
+        if parsed.name.endswith("faq.yaml"):
+            raise ValueError("a bug in the encoding of one entry")
+        return encode(parsed)
+
+    monkeypatch.setattr(cache_module, "_encode_parsed", broken_for_one)
+    assert (await holder.reload()).applied
+    await holder.settled()
+    monkeypatch.undo()
+    restarted = KnowledgeCache.beside(copy)  # a new process
+    assert load_knowledge(copy, gazetteer, cache=restarted) == holder.current
+    assert restarted.stats.files_parsed == 1  # only the one whose entry failed
