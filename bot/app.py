@@ -145,13 +145,13 @@ class KnowledgeHolder:
         """
         failed = 0
         for write in writes:
+            await asyncio.sleep(0)  # first the turns that wait (the swap itself freed the old base)
             try:
                 write()
             except Exception:  # the cache only saves time: the bot serves without it
                 if not failed:
                     log.exception("compiled knowledge cache: an entry not written")
                 failed += 1
-            await asyncio.sleep(0)
         if failed > 1:
             log.warning("compiled knowledge cache: %d entries not written", failed)
 
