@@ -12,6 +12,7 @@ pre-screen of a structure shown ("vous semblez remplir les conditions" instead o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -185,14 +186,7 @@ class Orientation:
             rule_id, facts, service_zone=in_service_zone, is_iae=place.categorie in IAE_CATEGORIES
         )
         if verdict.result is None:  # still unknown: the structure will see
-            verdict = Verdict(
-                verdict.rule_id,
-                "a_verifier",
-                verdict.missing,
-                verdict.explanation,
-                verdict.decide_par,
-                verdict.question,
-            )
+            verdict = dataclasses.replace(verdict, result="a_verifier")
         return verdict
 
     def rule_statuts(self, rule_id: str) -> frozenset[str]:

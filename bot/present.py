@@ -133,19 +133,20 @@ def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) 
     said = ""
     if reasons and verdict.result == "eligible":
         said = t(lang, "you_said", what=", ".join(r[:1].lower() + r[1:] for r in reasons)) + " "
-    if verdict.result == "eligible" and verdict.explanation:
-        return said + first_sentence(verdict.explanation)
+    explanation = verdict.explanation_in(lang)
+    if verdict.result == "eligible" and explanation:
+        return said + first_sentence(explanation)
     if verdict.result == "a_verifier":
-        return said + (
-            first_sentence(verdict.explanation) if verdict.explanation else t(lang, "to_check")
-        )
+        return said + (first_sentence(explanation) if explanation else t(lang, "to_check"))
     return said.strip()
 
 
 def deciders_text(verdicts: Sequence[Verdict | None], lang: str) -> str:
     """ "Qui décide : …", said once for each distinct decider of the structures shown."""
     seen = list(
-        dict.fromkeys(first_sentence(v.decide_par.strip()) for v in verdicts if v and v.decide_par)
+        dict.fromkeys(
+            first_sentence(v.decider_in(lang).strip()) for v in verdicts if v and v.decide_par
+        )
     )
     colon = " :" if lang == "fr" else ":"
     return "\n".join(f"{t(lang, 'who_decides')}{colon} {d}" for d in seen)
@@ -165,7 +166,7 @@ def refusal_text(
     if said:
         lines.append(t(lang, "you_told_me", what=said))
     if verdict.explanation:
-        lines.append(verdict.explanation)
+        lines.append(verdict.explanation_in(lang))
     lines.append(deciders_text([verdict], lang))
     return "\n".join(line for line in lines if line)
 

@@ -142,6 +142,14 @@ class Verdict:
     explanation: str
     decide_par: str
     question: str | None  # the rule's question for missing[0], if it has one
+    explanation_en: str = ""  # the explanation and who decides in English ("": none written)
+    decide_par_en: str = ""
+
+    def explanation_in(self, lang: str) -> str:
+        return (self.explanation_en if lang == "en" else "") or self.explanation
+
+    def decider_in(self, lang: str) -> str:
+        return (self.decide_par_en if lang == "en" else "") or self.decide_par
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,12 +623,13 @@ def _verdict(
     ordered = tuple(name for name, spec in facts.items() if spec.asked_as and name in missing)
     result: Result | None
     if value is True:
-        result, explanation = rule.si_vrai, rule.explication_si_vrai
+        result, explanation = rule.si_vrai, (rule.explication_si_vrai, rule.explication_si_vrai_en)
     elif value is False:
-        result, explanation = rule.si_faux, rule.explication_si_faux
+        result, explanation = rule.si_faux, (rule.explication_si_faux, rule.explication_si_faux_en)
     else:
         ask = rule.si_inconnu == "demander" and bool(ordered)
-        result, explanation = (None if ask else "a_verifier"), rule.explication_si_inconnu
+        result = None if ask else "a_verifier"
+        explanation = (rule.explication_si_inconnu, rule.explication_si_inconnu_en)
     if is_iae and result == "non_eligible":
         result = "a_verifier"
     question = None
@@ -628,4 +637,7 @@ def _verdict(
         first = ordered[0]
         asked_as = facts[first].asked_as or first
         question = rule.questions.get(first) or rule.questions.get(asked_as)
-    return Verdict(rule.id, result, ordered, explanation, rule.decide_par, question)
+    french, english = explanation
+    return Verdict(
+        rule.id, result, ordered, french, rule.decide_par, question, english, rule.decide_par_en
+    )

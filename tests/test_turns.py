@@ -313,3 +313,19 @@ async def test_the_same_request_said_twice_is_answered_twice(person: Conversatio
     assert first.trace.structures
     assert again.trace.structures == first.trace.structures
     assert "pas compris" not in person.text
+
+
+async def test_someone_writing_in_english_reads_the_pre_screen_in_english(
+    person: Conversation,
+) -> None:
+    await person.say("I am looking for a job in Nancy, I receive RSA")
+    assert "Why: You told me" in person.text
+    assert "You seem to meet the conditions: the employer will confirm" in person.text
+    assert "Who decides: The integration employer checks your criteria" in person.text
+    assert "Vous semblez" not in person.text and "vérifie vos critères" not in person.text
+
+
+async def test_someone_writing_in_french_reads_it_in_french(person: Conversation) -> None:
+    await person.say("je cherche du travail à Nancy, je suis au RSA")
+    assert "Vous semblez remplir les conditions : la structure le confirmera" in person.text
+    assert "Qui décide : La structure d'insertion vérifie vos critères" in person.text

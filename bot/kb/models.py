@@ -300,6 +300,11 @@ class Rule(Strict):
     explication_si_vrai: str = ""
     explication_si_faux: str = ""
     explication_si_inconnu: str = ""  # what the structure will check when facts are missing
+    # the same in English, for people who write in English (else the French is shown)
+    decide_par_en: str = ""
+    explication_si_vrai_en: str = ""
+    explication_si_faux_en: str = ""
+    explication_si_inconnu_en: str = ""
     alternatives: list[StructureCategoryId] = []  # what to offer when non_eligible
     sources: list[Url] = Field(default_factory=list)
 
