@@ -252,7 +252,7 @@ async def _converse(
         out.flush()
         line = await anext(source, None)
         if line is None:
-            out.write("\nÀ bientôt !\n")
+            out.write("\nÀ bientôt ! / Goodbye!\n")
             return
         if isinstance(line, OversizedLine):
             out.write("\nMessage trop long : je ne l'ai pas lu. / Message too long: not read.\n")

@@ -214,7 +214,8 @@ def faq_text(faq: Faq, lang: str, *, short: bool = False) -> str:
     if faq.non_verifie:
         answer += " (à vérifier)" if lang == "fr" else " (to be checked)"
     source = faq.liens[0].url if faq.liens else faq.sources[0]
-    return f"{answer}\n{t(lang, 'faq_source')} : {source}"
+    colon = " :" if lang == "fr" else ":"  # French puts a space before a colon, English not
+    return f"{answer}\n{t(lang, 'faq_source')}{colon} {source}"
 
 
 # --- what a person needs to act: contact, hours, season, how to get in -------------------------

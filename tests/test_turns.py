@@ -329,3 +329,10 @@ async def test_someone_writing_in_french_reads_it_in_french(person: Conversation
     await person.say("je cherche du travail à Nancy, je suis au RSA")
     assert "Vous semblez remplir les conditions : la structure le confirmera" in person.text
     assert "Qui décide : La structure d'insertion vérifie vos critères" in person.text
+
+
+async def test_an_answer_in_english_gives_its_source_the_english_way(
+    person: Conversation,
+) -> None:
+    await person.say("what is an ACI?")
+    assert "\nSource: https://" in person.text and "Source :" not in person.text
