@@ -22,6 +22,7 @@ from bot.orientation import Routed, in_season
 from bot.places import Commune, distance_km
 from bot.ranking import Place
 from bot.rules import Verdict
+from bot.text import inside_a_sentence
 from bot.texts import t
 
 
@@ -132,7 +133,7 @@ def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) 
         return ""
     said = ""
     if reasons and verdict.result == "eligible":
-        said = t(lang, "you_said", what=", ".join(r[:1].lower() + r[1:] for r in reasons)) + " "
+        said = t(lang, "you_said", what=", ".join(inside_a_sentence(r) for r in reasons)) + " "
     explanation = verdict.explanation_in(lang)
     if verdict.result == "eligible" and explanation:
         return said + first_sentence(explanation)

@@ -79,6 +79,15 @@ def fold(text: str) -> str:
     return _NON_ALNUM.sub(" ", text).strip()
 
 
+def inside_a_sentence(label: str) -> str:
+    """A label as it reads inside a sentence: its first letter in lower case, unless its first
+    word is an acronym ("RSA recipient", "AI", not "rSA recipient", "aI")."""
+    first = label.split(" ", 1)[0]
+    if len(first) > 1 and first.isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
 def did_you_mean(value: str, candidates: Iterable[str], cutoff: float = 60) -> str | None:
     """The candidate closest to `value`, if it is close enough to be a likely typo."""
     pool = list(candidates)

@@ -34,6 +34,7 @@ from bot.present import (
     why_text,
 )
 from bot.store import UsageEvent
+from bot.text import inside_a_sentence
 from bot.texts import t
 
 MAX_QUESTIONS = 2  # per need: one before the first answer, one follow-up (commune excluded)
@@ -371,7 +372,7 @@ def _none_near(
     lang = state.lang
     kb = services.kb
     names = [category_name(kb, c, lang) for c in categories[:3]]
-    kinds = ", ".join(n if n[:2].isupper() else n[:1].lower() + n[1:] for n in names)
+    kinds = ", ".join(inside_a_sentence(n) for n in names)
     lines = [t(lang, "results_none", kind=kinds, max=f"{radius_km:g}", commune=commune.name)]
     facts = services.orientation.rule_facts(state)
     for cat in categories[:1]:
