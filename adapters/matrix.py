@@ -1033,9 +1033,9 @@ class MatrixAdapter:
         sender = str(event.sender)
         name = room.user_name(sender) if room is not None else None
         name = name or sender.split(":", 1)[0].lstrip("@")
-        event_id = (PLATFORM, str(event.event_id))  # an event synced again is not obeyed twice
+        seen_as = (PLATFORM, str(event.event_id))  # an event synced again is not obeyed twice
         notice = await self._staff.desk.act_on_reply(
-            callback_id, action, note, name, PLATFORM, event_id
+            callback_id, action, note, name, PLATFORM, seen_as
         )
         if notice:
             await self._send(room_id, reply_content(Reply(notice)), txn_id(event.event_id, 0))

@@ -123,8 +123,7 @@ def why_line(routed: Routed, lang: str) -> str:
     why = why_text(routed.verdict, lang, routed.reasons)
     if not why:
         return ""
-    why = why[:1].upper() + why[1:]
-    return f"{t(lang, 'why')} : {why}" if lang == "fr" else f"Why: {why}"
+    return labelled(lang, "why", why[:1].upper() + why[1:])
 
 
 def why_text(verdict: Verdict | None, lang: str, reasons: tuple[str, ...] = ()) -> str:
@@ -149,8 +148,12 @@ def deciders_text(verdicts: Sequence[Verdict | None], lang: str) -> str:
             first_sentence(v.decider_in(lang).strip()) for v in verdicts if v and v.decide_par
         )
     )
-    colon = " :" if lang == "fr" else ":"
-    return "\n".join(f"{t(lang, 'who_decides')}{colon} {d}" for d in seen)
+    return "\n".join(labelled(lang, "who_decides", d) for d in seen)
+
+
+def labelled(lang: str, label: str, text: str) -> str:
+    """ "Label : text" in French, "Label: text" in English (no space before the colon)."""
+    return f"{t(lang, label)}{' :' if lang == 'fr' else ':'} {text}"
 
 
 def first_sentence(text: str) -> str:
@@ -215,8 +218,7 @@ def faq_text(faq: Faq, lang: str, *, short: bool = False) -> str:
     if faq.non_verifie:
         answer += " (à vérifier)" if lang == "fr" else " (to be checked)"
     source = faq.liens[0].url if faq.liens else faq.sources[0]
-    colon = " :" if lang == "fr" else ":"  # French puts a space before a colon, English not
-    return f"{answer}\n{t(lang, 'faq_source')}{colon} {source}"
+    return f"{answer}\n{labelled(lang, 'faq_source', source)}"
 
 
 # --- what a person needs to act: contact, hours, season, how to get in -------------------------

@@ -274,6 +274,7 @@ OPEN_STATUSES = "('nouveau', 'pris')"  # call-backs waiting for a counsellor or 
 BUSY_TIMEOUT_MS = 5000
 SENT_FLUSH_S = 0.05  # a confirmation waits at most this long for a job to travel with
 KEY_CACHE_SIZE = 20_000  # pseudonyms remembered in memory (never written anywhere)
+_FORGET_RECEIVED = "DELETE FROM received WHERE platform = ? AND event_id = ?"
 PERSON_LENGTH = 12  # the usage rows' pseudonym: enough to count people, shorter than the key
 
 
@@ -672,9 +673,7 @@ class Store:
 
     async def answered(self, platform: str, event_id: str) -> None:
         """The event was answered (or given up): forget its body."""
-        await self._write(
-            "DELETE FROM received WHERE platform = ? AND event_id = ?", (platform, event_id)
-        )
+        await self._write(_FORGET_RECEIVED, (platform, event_id))
 
     # --- referral codes ------------------------------------------------------------------------
 
@@ -1082,7 +1081,7 @@ def _confirm(
     db: sqlite3.Connection, sent: list[tuple[str, str, str]], answered: list[tuple[str, str]]
 ) -> None:
     _mark_sent(db, sent)
-    db.executemany("DELETE FROM received WHERE platform = ? AND event_id = ?", answered)
+    db.executemany(_FORGET_RECEIVED, answered)
 
 
 def _mark_sent(db: sqlite3.Connection, events: list[tuple[str, str, str]]) -> None:

@@ -18,6 +18,7 @@ from bot.config import DEFAULT_KNOWLEDGE, DialogueSettings
 from bot.conversation.dialogue import OrientationDialogue
 from bot.kb import segments
 from bot.kb.cache import KnowledgeCache, ParsedFile, digest_bytes
+from bot.kb.knowledge import KnowledgeBase
 from bot.kb.layout import Source
 from bot.kb.loader import load_with_problems
 from bot.kb.parsing import DEFAULT_LIMITS_KB, parse_file
@@ -475,14 +476,39 @@ def _indexes(dialogue: OrientationDialogue) -> list[list[tuple[object, ...]]]:
     ]
 
 
+def _started(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> tuple[Path, KnowledgeCache, OrientationDialogue]:
+    """A copy of the shipped base, loaded with a cache kept for its reloads, and its dialogue."""
+    root = _copy_shipped(tmp_path)
+    cache = KnowledgeCache(None)
+    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert kb is not None
+    return root, cache, _dialogue(kb, gazetteer)
+
+
+def _reloaded(
+    root: Path, gazetteer: Gazetteer, cache: KnowledgeCache, earlier: OrientationDialogue
+) -> tuple[OrientationDialogue, OrientationDialogue]:
+    """The base loaded again: (the dialogue rebuilt as a reload does, keeping what it can of
+    `earlier`; the dialogue a new bot builds on it)."""
+    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
+    assert kb is not None
+    return _dialogue(kb, gazetteer, earlier), _dialogue(kb, gazetteer)
+
+
+def _dialogue(
+    kb: KnowledgeBase, gazetteer: Gazetteer, earlier: OrientationDialogue | None = None
+) -> OrientationDialogue:
+    return OrientationDialogue(
+        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=earlier
+    )
+
+
 def test_a_dialogue_rebuilt_after_a_reload_keeps_places_and_finds_what_a_new_one_finds(
     tmp_path: Path, gazetteer: Gazetteer
 ) -> None:
-    root = _copy_shipped(tmp_path)
-    cache = KnowledgeCache(None)
-    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert first is not None
-    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+    root, cache, before = _started(tmp_path, gazetteer)
 
     def moved(path: Path, text: str) -> str:  # places move, zones change, records come and go
         if path.parent.name != "departements":
@@ -492,12 +518,7 @@ def test_a_dialogue_rebuilt_after_a_reload_keeps_places_and_finds_what_a_new_one
         return re.sub(r"(?m)^(\s*)statut: actif$", r"\1statut: suspendu", text, count=2)
 
     _rewrite_every_file(root, moved)
-    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert kb is not None
-    again = OrientationDialogue(
-        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
-    )
-    fresh = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54", today=TODAY)
+    again, fresh = _reloaded(root, gazetteer, cache, before)
     assert _indexes(again) == _indexes(fresh) != _indexes(before)
     kept = {id(p) for p in before.services.orientation.services.places()}
     assert sum(id(p) in kept for p in again.services.orientation.services.places()) > 50
@@ -511,21 +532,13 @@ def test_a_dialogue_rebuilt_after_a_reload_keeps_places_and_finds_what_a_new_one
 def test_a_dialogue_rebuilt_after_a_reload_keeps_its_reader_only_while_the_words_are_the_same(
     tmp_path: Path, gazetteer: Gazetteer
 ) -> None:
-    root = _copy_shipped(tmp_path)
-    cache = KnowledgeCache(None)
-    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert first is not None
-    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+    root, cache, before = _started(tmp_path, gazetteer)
     question = Incoming("test", "a", "q1", text="kézako le machin-truc d'insertion")
 
     _rewrite_every_file(root, lambda path, text: "# version suivante\n" + text)
-    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert kb is not None
-    again = OrientationDialogue(
-        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
-    )
+    again, _ = _reloaded(root, gazetteer, cache, before)
     assert again.services.reader._named is before.services.reader._named  # indexes kept
-    assert again.services.reader._kb is kb  # but it reads the new base
+    assert again.services.reader._kb is again.services.kb  # but it reads the new base
 
     faq = root / "commun" / "faq.yaml"
     edit_text = faq.read_text(encoding="utf-8")
@@ -535,12 +548,7 @@ def test_a_dialogue_rebuilt_after_a_reload_keeps_its_reader_only_while_the_words
                           "      - kézako le machin-truc d'insertion\n", 1),
         encoding="utf-8",
     )  # fmt: skip
-    edited = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert edited is not None
-    third = OrientationDialogue(
-        edited, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=again
-    )
-    fresh = OrientationDialogue(edited, gazetteer, DialogueSettings(), "54", today=TODAY)
+    third, fresh = _reloaded(root, gazetteer, cache, again)
     assert third.services.reader._named is not again.services.reader._named  # built again
     assert third.step(None, question) == fresh.step(None, question)
     assert third.step(None, question) != again.step(None, question)  # the new phrasing counts
@@ -551,23 +559,16 @@ def test_a_dialogue_rebuilt_after_the_needs_were_reordered_reads_like_a_new_one(
 ) -> None:
     """The order of the needs counts ("garage solidaire" heads the first need that has it):
     records equal one by one, but in another order, make the reader be built again."""
-    root = _copy_shipped(tmp_path)
-    cache = KnowledgeCache(None)
-    first = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert first is not None
-    before = OrientationDialogue(first, gazetteer, DialogueSettings(), "54", today=TODAY)
+    root, cache, before = _started(tmp_path, gazetteer)
     needs = root / "commun" / "besoins.yaml"
     head, _, body = needs.read_text(encoding="utf-8").partition("besoins:\n")
     preamble, *records = re.split(r"(?m)^(?=  - id: )", body)
     records = [r if r.endswith("\n\n") else r + "\n" for r in records]
     needs.write_text(head + "besoins:\n" + preamble + "".join(reversed(records)), "utf-8")
 
-    kb = load_with_problems(root, gazetteer, today=TODAY, cache=cache)[0]
-    assert kb is not None and kb.needs == first.needs and list(kb.needs) != list(first.needs)
-    again = OrientationDialogue(
-        kb, gazetteer, DialogueSettings(), "54", today=TODAY, earlier=before
-    )
-    fresh = OrientationDialogue(kb, gazetteer, DialogueSettings(), "54", today=TODAY)
+    again, fresh = _reloaded(root, gazetteer, cache, before)
+    now, then = again.services.kb.needs, before.services.kb.needs
+    assert now == then and list(now) != list(then)  # the same needs, in another order
     assert again.services.reader._named is not before.services.reader._named  # built again
     for text in ["garage solidaire", "je veux passer le permis", "une voiture pas chère"]:
         incoming = Incoming("test", "a", f"a{text}", text=text)

@@ -94,6 +94,14 @@ async def bot_with_staff(
                 await loops
 
 
+async def ask_to_be_called_back(ben: Person, dm: str) -> str:
+    """The person asks to be called back, agrees and gives a number; the bot's last words."""
+    await ben.collect(dm, 0)
+    for text in ("je cherche une auto-école solidaire à Nancy", "/conseiller", "1", "oui"):
+        await ben.ask(dm, text)
+    return (await ben.ask(dm, "mon numéro : 06 11 22 33 44"))[-1].body
+
+
 async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
     synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
 ) -> None:
@@ -105,16 +113,8 @@ async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
             counsellor.bot_id = bot_id
             async with person(synapse, bot_id) as ben:
                 dm = await ben.dm()
-                await ben.collect(dm, 0)
-                for text in (
-                    "je cherche une auto-école solidaire à Nancy",
-                    "/conseiller",
-                    "1",
-                    "oui",
-                ):
-                    await ben.ask(dm, text)
-                done = await ben.ask(dm, "mon numéro : 06 11 22 33 44")
-                assert "L'équipe insertion va vous rappeler au 06 11 22 33 44" in done[-1].body
+                done = await ask_to_be_called_back(ben, dm)
+                assert "L'équipe insertion va vous rappeler au 06 11 22 33 44" in done
                 requests = await counsellor.wait_replies(room, 1)
                 request = requests[0]
                 assert "Demande de rappel n°1" in request.body
@@ -188,11 +188,7 @@ async def test_a_counsellors_reply_synced_again_after_a_restart_is_obeyed_once(
             counsellor.bot_id = bot_id
             async with person(synapse, bot_id) as ben:
                 dm = await ben.dm()
-                await ben.collect(dm, 0)
-                for text in ("je cherche une auto-école solidaire à Nancy", "/conseiller", "1"):
-                    await ben.ask(dm, text)
-                await ben.ask(dm, "oui")
-                await ben.ask(dm, "mon numéro : 06 11 22 33 44")
+                await ask_to_be_called_back(ben, dm)
                 request = (await counsellor.wait_replies(room, 1))[0]
                 before_reply = await _matrix_cursor(bot)
                 await counsellor.send(
@@ -210,7 +206,9 @@ async def test_a_counsellors_reply_synced_again_after_a_restart_is_obeyed_once(
                 await ben.wait_for(lambda: told() == 1, what="the person gets the message")
                 seen = len(counsellor.replies(room))
                 await restart_from(before_reply)  # syncs the reply again
-                await asyncio.sleep(2)  # what it would send, it would have sent by now
+                # The bot answers in order: what it sent for the reply synced again comes
+                # before its answer to the person's next message.
+                await ben.ask(dm, "merci")
                 assert told() == 1 and len(counsellor.replies(room)) == seen
 
 

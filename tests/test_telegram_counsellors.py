@@ -55,24 +55,31 @@ async def serving(
                 await loops
 
 
+async def ask_to_be_called_back(tg: FakeTelegram) -> tuple[str, str]:
+    """The person asks to be called back, agrees and gives a number, and the request reaches
+    the group; (the consent question, the confirmation) the person read."""
+    await tg.send_text(PERSON, "je cherche un garage solidaire à Nancy")
+    await tg.replies(PERSON)
+    await tg.send_text(PERSON, "/conseiller")
+    await tg.replies(PERSON)
+    await tg.press(PERSON, "cb:ask")
+    consent = await tg.replies(PERSON)
+    await tg.press(PERSON, "cb:yes")
+    await tg.replies(PERSON)
+    await tg.send_text(PERSON, "07 98 76 54 32")
+    done = await tg.replies(PERSON)
+    await tg.wait_for(lambda: bool(tg.sent[GROUP]))
+    return consent[-1].text, done[-1].text
+
+
 async def test_the_group_gets_the_request_a_counsellor_takes_it_the_person_is_told(
     tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
 ) -> None:
     async with serving(tmp_path, knowledge, gazetteer) as (tg, bot):
-        await tg.send_text(PERSON, "je cherche un garage solidaire à Nancy")
-        await tg.replies(PERSON)
-        await tg.send_text(PERSON, "/conseiller")
-        await tg.replies(PERSON)
-        await tg.press(PERSON, "cb:ask")
-        consent = await tg.replies(PERSON)
-        assert "L'équipe insertion de Nancy le verra" in consent[-1].text
-        await tg.press(PERSON, "cb:yes")
-        await tg.replies(PERSON)
-        await tg.send_text(PERSON, "07 98 76 54 32")
-        done = await tg.replies(PERSON)
-        assert "L'équipe insertion de Nancy va vous rappeler au 07 98 76 54 32" in done[-1].text
+        consent, done = await ask_to_be_called_back(tg)
+        assert "L'équipe insertion de Nancy le verra" in consent
+        assert "L'équipe insertion de Nancy va vous rappeler au 07 98 76 54 32" in done
 
-        await tg.wait_for(lambda: bool(tg.sent[GROUP]))
         request = tg.sent[GROUP][0]
         assert "Demande de rappel n°1" in request.text and "Commune : Nancy (54)" in request.text
         assert "Joindre : au 07 98 76 54 32" in request.text
@@ -112,15 +119,7 @@ async def test_a_counsellors_reply_or_press_delivered_again_is_obeyed_once(
     tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
 ) -> None:
     async with serving(tmp_path, knowledge, gazetteer) as (tg, bot):
-        await tg.send_text(PERSON, "/conseiller")
-        await tg.replies(PERSON)
-        await tg.press(PERSON, "cb:ask")
-        await tg.replies(PERSON)
-        await tg.press(PERSON, "cb:yes")
-        await tg.replies(PERSON)
-        await tg.send_text(PERSON, "07 98 76 54 32")
-        await tg.replies(PERSON)
-        await tg.wait_for(lambda: bool(tg.sent[GROUP]))
+        await ask_to_be_called_back(tg)
         await tg.press(GROUP, "staff:prendre:1", tg.sent[GROUP][0], by=COUNSELLOR)
         await tg.wait_for(lambda: len(tg.sent[GROUP]) >= 2)
         confirmation = tg.sent[GROUP][1]
@@ -134,8 +133,7 @@ async def test_a_counsellors_reply_or_press_delivered_again_is_obeyed_once(
         seen = (len(tg.sent[PERSON]), len(tg.sent[GROUP]))
 
         last = max(await tg.deliver_again(reply), await tg.deliver_again(press))
-        await tg.wait_confirmed(last)
-        await asyncio.sleep(0.3)  # what the bot would send, it would have sent by now
+        await tg.wait_answered(last, bot.store.path)  # taken, handled and forgotten
         assert (len(tg.sent[PERSON]), len(tg.sent[GROUP])) == seen
         messages = [s.text for s in tg.sent[PERSON] if "Je vous appelle demain" in s.text]
         assert len(messages) == 1

@@ -108,15 +108,17 @@ class Reader:
         """A reader of `kb`; `earlier`'s indexes are kept when it was built from the same
         vocabularies, in the same order, with the same gazetteer (after most reloads: only
         services changed)."""
+        words = _vocabularies(kb)
         if (
             earlier is None
             or earlier._gazetteer is not gazetteer
             or earlier._home != home_departement
-            or not _same_words(earlier._vocabularies, _vocabularies(kb))
+            or not _same_words(earlier._vocabularies, words)
         ):
             return cls(kb, gazetteer, home_departement, today)
         kept = copy.copy(earlier)
-        kept._kb, kept._today = kb, today
+        # this base's records, so that the next reload compares objects, not texts
+        kept._kb, kept._today, kept._vocabularies = kb, today, words
         return kept
 
     def __init__(
