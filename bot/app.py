@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +15,7 @@ from bot.config import Config
 from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.flood import FloodControl
-from bot.kb.cache import KnowledgeCache, paused_gc
+from bot.kb.cache import DeferredEntry, KnowledgeCache, paused_gc
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, LoadReport
 from bot.kb.loader import load_with_problems
 from bot.places import Gazetteer
@@ -135,23 +135,27 @@ class KnowledgeHolder:
         with short_gil_turns():
             return await asyncio.to_thread(self._build, directory)
 
-    async def _write_cache(self, writes: list[Callable[[], None]]) -> None:
+    async def _write_cache(self, entries: list[DeferredEntry]) -> None:
         """The compiled cache of a reload, written once the new base serves.
 
-        One file at a time, on the event loop, between turns: a turn waits for one file's
-        encoding at most (a few ms). In a thread, it would slow every turn of the new base
-        while it runs (0.3 s of CPU at national scale). The next reload and the bot's stop
-        wait for it.
+        One file at a time, between turns. Each entry is encoded on the event loop: a turn
+        waits for one file's encoding at most (a few ms). In a thread, the encoding would slow
+        every turn of the new base while it runs (0.3 s of CPU at national scale). The bytes
+        go to the disk from a worker thread: a slow or busy disk (one write took 55 ms at
+        national scale, just after the files were saved) must not stall the turns. Entries
+        are written in order, one at a time. The next reload and the bot's stop wait for it.
         """
         failed = 0
-        for write in writes:
+        for entry in entries:
             await asyncio.sleep(0)  # first the turns that wait (the swap itself freed the old base)
             try:
-                write()
+                data = entry.encode()
             except Exception:  # the cache only saves time: the bot serves without it
                 if not failed:
                     log.exception("compiled knowledge cache: an entry not written")
                 failed += 1
+                continue
+            await asyncio.to_thread(self._cache.store, entry.path, data)
         if failed > 1:
             log.warning("compiled knowledge cache: %d entries not written", failed)
 

@@ -196,12 +196,46 @@ async def test_the_compiled_cache_is_written_one_file_at_a_time_between_turns(
     assert ticks >= len(entries)
 
 
+async def test_a_slow_disk_does_not_stall_the_turns_while_the_cache_is_written(
+    tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Saving the files just before a reload keeps the disk busy: one entry took 55 ms to
+    reach it at national scale. The event loop must go on answering meanwhile."""
+    copy, holder = running_bot(tmp_path, gazetteer)
+    for path in sorted(copy.glob("*/*.yaml")):
+        path.write_text("# version suivante\n" + path.read_text(encoding="utf-8"), "utf-8")
+    store, stored = holder._cache.store, []
+
+    def slow_disk(path: Path, data: bytes) -> None:
+        time.sleep(0.1)
+        store(path, data)
+        stored.append(threading.get_ident())
+
+    monkeypatch.setattr(holder._cache, "store", slow_disk)
+    assert (await holder.reload()).applied
+    ticks: list[float] = []
+
+    async def turns_meanwhile() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0.005)
+
+    meanwhile = asyncio.create_task(turns_meanwhile())
+    await holder.settled()
+    meanwhile.cancel()
+    assert len(stored) >= 10 and threading.get_ident() not in stored
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.08  # not one 0.1 s wait
+    restarted = KnowledgeCache.beside(copy)  # and every entry is on disk
+    assert load_knowledge(copy, gazetteer, cache=restarted) == holder.current
+    assert restarted.stats.files_parsed == 0
+
+
 async def test_a_reload_cancelled_while_it_builds_holds_on_until_its_build_ends(
     tmp_path: Path, gazetteer: Gazetteer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The watcher is cancelled when the bot stops; a thread cannot be. The cancelled reload
     keeps its lock until its build ends (never two builds at once), and what it parsed is
-    written on the event loop, as for any reload."""
+    encoded on the event loop and written, as for any reload."""
     copy, holder = running_bot(tmp_path, gazetteer)
     for path in sorted(copy.glob("*/*.yaml")):
         path.write_text("# version suivante\n" + path.read_text(encoding="utf-8"), "utf-8")
@@ -216,15 +250,15 @@ async def test_a_reload_cancelled_while_it_builds_holds_on_until_its_build_ends(
         finally:
             builds.append((began, time.perf_counter()))
 
-    writers: list[int] = []
-    write_now = holder._cache._write_now
+    encoders: list[int] = []
+    encode = cache_module._encode_parsed
 
-    def spied(path: Path, encode: Any) -> None:
-        writers.append(threading.get_ident())
-        write_now(path, encode)
+    def spied(parsed: Any) -> bytes:
+        encoders.append(threading.get_ident())
+        return encode(parsed)
 
     monkeypatch.setattr(holder, "_build", slow_build)
-    monkeypatch.setattr(holder._cache, "_write_now", spied)
+    monkeypatch.setattr(cache_module, "_encode_parsed", spied)
     first = asyncio.create_task(holder.reload())
     await asyncio.sleep(0.05)  # its build waits in its thread
     first.cancel()
@@ -237,7 +271,7 @@ async def test_a_reload_cancelled_while_it_builds_holds_on_until_its_build_ends(
     assert (await second).applied
     await holder.settled()
     assert len(builds) == 2 and builds[0][1] <= builds[1][0]  # one after the other
-    assert writers and set(writers) == {threading.get_ident()}  # on the event loop
+    assert encoders and set(encoders) == {threading.get_ident()}  # on the event loop
     assert holder.current == load_knowledge(copy, gazetteer)
 
 

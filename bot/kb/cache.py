@@ -367,32 +367,42 @@ class KnowledgeCache:
             if self._pending is None:
                 self._pending = []
 
-    def deferred_writes(self) -> list[Callable[[], None]]:
-        """The deferred entries as writes of one file each, in the order they came (a path
-        kept twice: the last); later writes are immediate again."""
+    def deferred_writes(self) -> list[DeferredEntry]:
+        """The deferred entries, one per file, in the order they came (a path kept twice: the
+        last); later writes are immediate again."""
         with self._lock:
             pending, self._pending = self._pending or [], None
         latest = {path: encode for path, encode in pending}
-        return [functools.partial(self._write_now, path, encode) for path, encode in latest.items()]
+        return [DeferredEntry(path, encode) for path, encode in latest.items()]
 
     def _write(self, path: Path, encode: Callable[[], bytes]) -> None:
         with self._lock:
             if self._pending is not None:
                 self._pending.append((path, encode))
                 return
-        self._write_now(path, encode)
+        self.store(path, encode())
 
-    def _write_now(self, path: Path, encode: Callable[[], bytes]) -> None:
-        """Write atomically (a reader sees the old entry or the new one, never half of one)."""
+    def store(self, path: Path, data: bytes) -> None:
+        """Write one encoded entry atomically (a reader sees the old entry or the new one,
+        never half of one). A disk error only loses the speed: it is logged, never raised."""
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(encode())
+            tmp.write_bytes(data)
             os.replace(tmp, path)
         except OSError as error:
             log.debug("cache not written (%s): %s", path.name, type(error).__name__)
             with contextlib.suppress(OSError):
                 tmp.unlink()
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredEntry:
+    """One file's cache entry kept for later: `encode` it (CPU), then `KnowledgeCache.store`
+    the bytes (the disk), each where it costs the turns least."""
+
+    path: Path
+    encode: Callable[[], bytes]
 
 
 def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
