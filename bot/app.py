@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import sys
@@ -18,6 +19,7 @@ from bot.flood import FloodControl
 from bot.kb.cache import DeferredEntry, KnowledgeCache, paused_gc
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, LoadReport
 from bot.kb.loader import load_with_problems
+from bot.memory import release_freed_memory
 from bot.places import Gazetteer
 from bot.staff.directory import StaffDirectory
 from bot.staff.services import StaffServices
@@ -146,16 +148,25 @@ class KnowledgeHolder:
         are written in order, one at a time. The next reload and the bot's stop wait for it.
         """
         failed = 0
-        for entry in entries:
-            await asyncio.sleep(0)  # first the turns that wait (the swap itself freed the old base)
-            try:
-                data = entry.encode()
-            except Exception:  # the cache only saves time: the bot serves without it
-                if not failed:
-                    log.exception("compiled knowledge cache: an entry not written")
-                failed += 1
-                continue
-            await asyncio.to_thread(self._cache.store, entry.path, data)
+        loop = asyncio.get_running_loop()
+        # Its own thread, not the default executor's: the builds run there and their memory
+        # stays in that thread's allocator arena; sharing it, a build could land on a second
+        # thread, and each thread's arena would keep its freed memory (+10 MB of peak RSS).
+        disk = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="knowledge-cache")
+        try:
+            for entry in entries:
+                await asyncio.sleep(0)  # first the turns that wait (the swap freed the old base)
+                try:
+                    data = entry.encode()
+                except Exception:  # the cache only saves time: the bot serves without it
+                    if not failed:
+                        log.exception("compiled knowledge cache: an entry not written")
+                    failed += 1
+                    continue
+                await loop.run_in_executor(disk, self._cache.store, entry.path, data)
+            await loop.run_in_executor(disk, release_freed_memory)  # the old base's pages
+        finally:
+            disk.shutdown(wait=False)
         if failed > 1:
             log.warning("compiled knowledge cache: %d entries not written", failed)
 
@@ -226,6 +237,7 @@ def _start(config: Config, cache: KnowledgeCache) -> KnowledgeHolder:
 @asynccontextmanager
 async def open_app(config: Config) -> AsyncIterator[App]:
     holder = await asyncio.to_thread(_start, config, knowledge_cache(config.knowledge))
+    await asyncio.to_thread(release_freed_memory)  # what reading the base left behind
     async with Store.open(config.database) as store:
         await store.prune(callback_retention_s=config.conseillers.conservation_jours * 24 * 3600)
         holder.staff.refresh(await store.referrals())
