@@ -71,6 +71,7 @@ from bot.messages import Turn
 from bot.privacy import mask_personal
 from bot.store_errors import StoreError
 from bot.store_files import DatabaseFiles, WriterLock, new_key
+from bot.walcheckpoint import SAFETY_NET_PAGES, WalCheckpointer
 
 __all__ = [
     "MIGRATIONS",
@@ -402,10 +403,13 @@ class Store:
                     thread.run(lambda db: _set_up(db, target, files), transaction=False), target
                 )
                 store = cls(thread, secret, target, scrub)
+                checkpointer = None if in_memory else WalCheckpointer.start(_checkpoints(target))
                 try:
                     yield store
                 finally:
                     store._flush_sent()
+                    if checkpointer is not None:
+                        await checkpointer.stop()
             finally:
                 await thread.close()
         finally:
@@ -939,12 +943,24 @@ def _connect(path: Path) -> sqlite3.Connection:
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.execute("PRAGMA journal_mode = WAL")  # reads the header: a corrupted file fails here
         db.execute("PRAGMA synchronous = NORMAL")
+        db.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")  # bot/walcheckpoint.py
         db.execute("PRAGMA secure_delete = ON")
         db.create_function("mask_personal", 1, _sql_mask, deterministic=True)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _checkpoints(path: Path) -> Callable[[], sqlite3.Connection]:
+    """How the checkpointer opens its own connection (it only copies the log)."""
+
+    def connect() -> sqlite3.Connection:
+        db = sqlite3.connect(str(path), isolation_level=None)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return db
+
+    return connect
 
 
 class Scrub:
