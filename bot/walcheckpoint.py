@@ -4,8 +4,9 @@ SQLite's automatic checkpoint runs in the connection that commits, once the log 
 pages: the turn whose commit crossed that line waits for the copy and its `fsync`. On a busy
 disk (just after the knowledge files were saved, say) one such commit took 12–174 ms in a test
 here, where a commit otherwise takes 0.3 ms. This thread checkpoints every second instead, with
-its own connection, in PASSIVE mode: it never takes a lock the database thread waits for. The
-database thread keeps an automatic checkpoint only as a safety net, at a larger size
+its own connection, in PASSIVE mode: commits go on while it copies (only the rare forced
+checkpoint after a person's data is erased, `store.Scrub`, may wait for it). The database
+thread keeps an automatic checkpoint only as a safety net, at a larger size
 (`SAFETY_NET_PAGES`), should this thread fall behind.
 """
 
