@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,11 @@ class Orientation:
             REFERENTS_KEPT
         )
         self._numbers_of_rule: dict[str, list[str]] = {}
+
+    def places(self) -> Iterator[Place]:
+        """Every place of its two indexes, services and referents."""
+        yield from self.services.places()
+        yield from self.referents.places()
 
     # --- facts and rules ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -29,6 +29,7 @@ from bot.kept import Kept
 from bot.messages import Incoming, Reply, Turn
 from bot.orientation import Orientation
 from bot.places import Gazetteer
+from bot.ranking import Place
 from bot.staff.directory import StaffDirectory
 from bot.store import UsageEvent
 from bot.texts import t
@@ -74,6 +75,10 @@ class OrientationDialogue:
             kb, gazetteer, reader, orientation, settings, now, staff or StaffDirectory()
         )
         self._label_keys: Kept[str, str] = Kept(LABELS_KEPT)  # labels are few
+
+    def places(self) -> Iterator[Place]:
+        """The places it searches (services and referents), for the reload that replaces it."""
+        return self.services.orientation.places()
 
     # --- the Dialogue protocol -----------------------------------------------------------------
 
