@@ -369,15 +369,15 @@ def details_text(
         said = ". ".join(p[:1].upper() + p[1:] for p in (week, state) if p)
         if said:
             lines.append(f"🕘 {said}.")
-    lines += [f"{t(lang, 'to_get_in')} : {line}" for line in how_to_get_in(kb, routed, lang)[:1]]
+    lines += [labelled(lang, "to_get_in", line) for line in how_to_get_in(kb, routed, lang)[:1]]
     lines += how_to_get_in(kb, routed, lang)[1:]
     if service is not None and service.conditions_acces:
-        lines.append(f"{t(lang, 'conditions')} : {service.conditions_acces}")
+        lines.append(labelled(lang, "conditions", service.conditions_acces))
     cost = cost_text(place, lang)
     if cost:
-        lines.append(f"{t(lang, 'cost')} : {cost}")
+        lines.append(labelled(lang, "cost", cost))
     if structure.accessibilite_lieu:
-        lines.append(f"{t(lang, 'accessibility')} : {structure.accessibilite_lieu}")
+        lines.append(labelled(lang, "accessibility", structure.accessibilite_lieu))
     if structure.site_web:
         lines.append(f"🌐 {structure.site_web}")
     if structure.exemple or (service is not None and service.exemple):

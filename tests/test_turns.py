@@ -336,3 +336,23 @@ async def test_an_answer_in_english_gives_its_source_the_english_way(
 ) -> None:
     await person.say("what is an ACI?")
     assert "\nSource: https://" in person.text and "Source :" not in person.text
+
+
+async def test_in_english_a_structure_s_details_and_my_data_read_the_english_way(
+    person: Conversation,
+) -> None:
+    await person.say("I am looking for a job in Nancy, I receive RSA")
+    await person.say("1")
+    assert "\nHow to get in: " in person.text and "\nCost: free" in person.text
+    await person.say("/mes_donnees")
+    assert "• Town: Nancy" in person.text and "• Situation: RSA recipient" in person.text
+    labels = ("How to get in", "Conditions", "Cost", "Accessibility", "Town", "Situation", "Need")
+    assert not any(f"{label} :" in person.text for label in labels)
+
+
+async def test_in_french_they_keep_the_space_before_the_colon(person: Conversation) -> None:
+    await person.say("je cherche du travail à Nancy, je suis au RSA")
+    await person.say("1")
+    assert "\nPour y entrer : " in person.text and "\nCoût : gratuit" in person.text
+    await person.say("/mes_donnees")
+    assert "• Commune : Nancy" in person.text

@@ -29,6 +29,7 @@ from bot.kept import Kept
 from bot.messages import Incoming, Reply, Turn
 from bot.orientation import Orientation
 from bot.places import Gazetteer
+from bot.present import labelled
 from bot.ranking import Place
 from bot.staff.directory import StaffDirectory
 from bot.store import UsageEvent
@@ -162,7 +163,7 @@ class OrientationDialogue:
                 ", ".join(f"{c['telephone']} ({c['statut']})" for c in data.get("callbacks", [])),
             ),
         ]
-        shown = [f"• {t(lang, label)} : {value}" for label, value in rows if value]
+        shown = ["• " + labelled(lang, label, value) for label, value in rows if value]
         lines += shown or [t(lang, "my_data_nothing")]
         lines.append(t(lang, "my_data_why"))
         return Reply("\n".join(lines))

@@ -22,6 +22,7 @@ from bot.present import (
     field,
     how_to_get_in,
     km,
+    labelled,
     phone_text,
     remote,
     trace_entry,
@@ -151,7 +152,7 @@ def _aspect(aspect: str, routed: Routed, services: Services, state: Conversation
         )
     if aspect == "cout":
         cost = cost_text(place, lang)
-        return [f"{t(lang, 'cost')} : {cost}"] if cost else [t(lang, "unknown_cost")]
+        return [labelled(lang, "cost", cost)] if cost else [t(lang, "unknown_cost")]
     if aspect == "acces":
         return how_to_get_in(services.kb, routed, lang)
     if aspect == "distance":

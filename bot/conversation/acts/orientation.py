@@ -27,6 +27,7 @@ from bot.present import (
     faq_text,
     first_sentence,
     km,
+    labelled,
     listing,
     refusal_text,
     trace_entry,
@@ -379,7 +380,7 @@ def _none_near(
         verdict = services.orientation.category_verdict(cat, facts)
         why = why_text(verdict, lang) if verdict and verdict.result else ""
         if why:
-            lines.append(f"{t(lang, 'why')} : {first_sentence(why)}")
+            lines.append(labelled(lang, "why", first_sentence(why)))
     far = services.orientation.services.search(categories, commune, BEYOND_KM, BEYOND_KM).proposals
     shown: list[Routed] = []
     if far:
