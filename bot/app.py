@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,10 +90,10 @@ def _records_and_places(pair: tuple[KnowledgeBase, OrientationDialogue]) -> list
     parts: list[object] = []
     for spec in dataclasses.fields(knowledge):
         value = getattr(knowledge, spec.name)
-        if isinstance(value, tuple):
-            parts.extend(value)
-        elif isinstance(value, dict):
+        if isinstance(value, Mapping):
             parts.extend(value.values())
+        elif isinstance(value, Collection) and not isinstance(value, str | bytes):
+            parts.extend(value)
     parts.extend(dialogue.places())
     return parts
 
@@ -148,9 +148,11 @@ class KnowledgeHolder:
                 built, report = await asyncio.shield(build)
             except asyncio.CancelledError:
                 # A thread cannot be stopped: keep the lock until it ends (never two builds at
-                # once), then write what it parsed, and stop.
-                with contextlib.suppress(Exception):
-                    await build
+                # once), however often we are cancelled meanwhile, then write what it parsed,
+                # and stop.
+                while not build.done():
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await asyncio.shield(build)
                 raise
             finally:  # what the build kept to write, even if it failed
                 writes = self._cache.deferred_writes()
@@ -207,9 +209,23 @@ class KnowledgeHolder:
             log.warning("compiled knowledge cache: %d entries not written", failed)
 
     async def settled(self) -> None:
-        """Wait until the last reload has freed the old base and written its compiled cache."""
-        if self._writing is not None:
-            await self._writing
+        """Wait until the last reload has freed the old base and written its compiled cache.
+
+        A caller cancelled while it waits does not cancel that work (the next reload, or the
+        bot's stop, waits for it in turn); work that was cancelled or failed counts as done:
+        the cache only saves time."""
+        writing = self._writing
+        if writing is None:
+            return
+        try:
+            await asyncio.shield(writing)
+        except asyncio.CancelledError:
+            if not writing.cancelled():
+                raise  # the caller was cancelled, not the writing
+        except Exception:
+            log.exception("compiled knowledge cache: the writing after a reload failed")
+        if self._writing is writing:
+            self._writing = None
 
     def _build(self, directory: Path) -> tuple[Built | None, LoadReport]:
         with paused_gc():

@@ -58,6 +58,7 @@ import hmac
 import json
 import logging
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -393,7 +394,8 @@ class Store:
             files.prepare()
             if exclusive:
                 lock = files.lock_writer()
-        scrub = Scrub()
+        checkpoints = threading.Lock()  # one checkpoint at a time: the scrub's, or the thread's
+        scrub = Scrub(checkpoints)
         try:
             thread = await _translated(
                 DatabaseThread.start(lambda: _connect(target), scrub.after_commit), target
@@ -403,7 +405,11 @@ class Store:
                     thread.run(lambda db: _set_up(db, target, files), transaction=False), target
                 )
                 store = cls(thread, secret, target, scrub)
-                checkpointer = None if in_memory else WalCheckpointer.start(_checkpoints(target))
+                checkpointer = (  # the bot's own store; not an admin command's beside it
+                    WalCheckpointer.start(_checkpoints(target), checkpoints)
+                    if files is not None and exclusive
+                    else None
+                )
                 try:
                     yield store
                 finally:
@@ -953,10 +959,12 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _checkpoints(path: Path) -> Callable[[], sqlite3.Connection]:
-    """How the checkpointer opens its own connection (it only copies the log)."""
+    """How the checkpointer opens its own connection: it only copies the log, and never
+    creates the file (`mode=rw`: a database removed meanwhile is not made again, world-readable)."""
 
     def connect() -> sqlite3.Connection:
-        db = sqlite3.connect(str(path), isolation_level=None)
+        uri = f"{path.resolve().as_uri()}?mode=rw"
+        db = sqlite3.connect(uri, uri=True, isolation_level=None)
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         return db
 
@@ -966,17 +974,22 @@ def _checkpoints(path: Path) -> Callable[[], sqlite3.Connection]:
 class Scrub:
     """Deleted personal data may still sit in the WAL: after the commit that deleted it, copy
     the WAL into the database and truncate it, so the text is in no file any more. Used on the
-    database thread only."""
+    database thread only.
 
-    def __init__(self) -> None:
+    `checkpoints` is held by the log's checkpointer (bot/walcheckpoint.py) while it copies:
+    SQLite refuses a second checkpoint at once without waiting, so the scrub waits for it."""
+
+    def __init__(self, checkpoints: threading.Lock | None = None) -> None:
         self.wanted = False
+        self._checkpoints = checkpoints or threading.Lock()
 
     def after_commit(self, db: sqlite3.Connection) -> None:
         if not self.wanted:
             return
-        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        with self._checkpoints:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         if busy:
-            log.warning("WAL checkpoint postponed: a reader is still open")
+            log.warning("WAL checkpoint postponed: a reader still uses the log")
             return
         self.wanted = False
 

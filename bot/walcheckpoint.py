@@ -28,8 +28,11 @@ SAFETY_NET_PAGES = 10_000  # about 40 MB of log: the database thread checkpoints
 class WalCheckpointer:
     """Start with `WalCheckpointer.start(connect)`, stop with `await checkpointer.stop()`."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], interval_s: float) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], lock: threading.Lock, interval_s: float
+    ) -> None:
         self._connect = connect
+        self._lock = lock  # shared with the scrub after an erasure (store.Scrub)
         self._interval = interval_s
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._main, name="aiguillage-wal", daemon=True)
@@ -37,9 +40,14 @@ class WalCheckpointer:
 
     @classmethod
     def start(
-        cls, connect: Callable[[], sqlite3.Connection], interval_s: float = INTERVAL_S
+        cls,
+        connect: Callable[[], sqlite3.Connection],
+        lock: threading.Lock,
+        interval_s: float = INTERVAL_S,
     ) -> WalCheckpointer:
-        self = cls(connect, interval_s)
+        """`lock` is held while a checkpoint runs: SQLite refuses a second one at once without
+        waiting, and the one that must not fail (the scrub after an erasure) takes it too."""
+        self = cls(connect, lock, interval_s)
         self._thread.start()
         return self
 
@@ -53,7 +61,8 @@ class WalCheckpointer:
             while not self._stopping.wait(self._interval):
                 try:
                     connection = connection or self._connect()
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    with self._lock:
+                        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as error:  # the safety net checkpoints meanwhile
                     self._report(error)
         finally:
