@@ -207,10 +207,9 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     await asyncio.sleep(0.002)
                     stalls.append((expected, time.perf_counter() - expected))
 
-            quiet_cpu: dict[str, tuple[float, float]] = {}
-            quiet_wall: dict[str, float] = {}
+            quiet: dict[str, dict[str, float]] = {}  # label → figures of a reload alone
             for label, edit in EDITS.items():  # alone first: the CPU a reload costs
-                cpus, writes_cpu, walls = [], [], []
+                cpus, walls, writes_cpu = [], [], []
                 for n in range(QUIET_RELOADS):  # (the first reload after a start is the quickest)
                     edit(knowledge, 90 + n)
                     cpu, wall = time.process_time(), time.perf_counter()
@@ -218,10 +217,13 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     serving, served = time.process_time(), time.perf_counter()
                     await app.knowledge.settled()  # the compiled cache written, after the swap
                     cpus.append(serving - cpu)
-                    writes_cpu.append(time.process_time() - serving)
                     walls.append(served - wall)
-                quiet_cpu[label] = (statistics.median(cpus), statistics.median(writes_cpu))
-                quiet_wall[label] = statistics.median(walls)
+                    writes_cpu.append(time.process_time() - serving)
+                quiet[label] = {
+                    "reload_cpu_s (no traffic)": _median(cpus),
+                    "reload_wall_s (no traffic)": _median(walls),
+                    "then cache written: cpu_s (no traffic)": _median(writes_cpu),
+                }
             tasks = [asyncio.create_task(person(f"p{u}", period * u / users)) for u in range(users)]
             tasks.append(asyncio.create_task(ticker()))
             await asyncio.sleep(3)  # the floor: turns without a reload
@@ -251,11 +253,9 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                 during = [e - s for s, e in turns if any(s < we and e > ws for ws, we in windows)]
                 lags = [lag for at, lag in stalls if any(ws <= at <= we for ws, we in windows)]
                 results[label] = {
-                    "reload_cpu_s (no traffic)": round(quiet_cpu[label][0], 3),
-                    "reload_wall_s (no traffic)": round(quiet_wall[label], 3),
+                    **quiet[label],
                     "reload_median_s": _median(durations),
                     "reload_max_s": round(max(durations), 3),
-                    "then cache written: cpu_s (no traffic)": round(quiet_cpu[label][1], 3),
                     "then cache written: median_s": _median(writes),
                     "turns_during_reloads": len(during),
                     "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),

@@ -282,13 +282,14 @@ def load_static(
 def _start(config: Config, cache: KnowledgeCache) -> KnowledgeHolder:
     with paused_gc():  # then frozen: everything built here lives as long as the process
         gazetteer, knowledge = load_static(config, cache)
-        return KnowledgeHolder(config, gazetteer, knowledge, cache=cache)
+        holder = KnowledgeHolder(config, gazetteer, knowledge, cache=cache)
+    release_freed_memory()  # what reading the base left behind
+    return holder
 
 
 @asynccontextmanager
 async def open_app(config: Config) -> AsyncIterator[App]:
     holder = await asyncio.to_thread(_start, config, knowledge_cache(config.knowledge))
-    await asyncio.to_thread(release_freed_memory)  # what reading the base left behind
     async with Store.open(config.database) as store:
         await store.prune(callback_retention_s=config.conseillers.conservation_jours * 24 * 3600)
         holder.staff.refresh(await store.referrals())

@@ -979,9 +979,9 @@ class Scrub:
     `checkpoints` is held by the log's checkpointer (bot/walcheckpoint.py) while it copies:
     SQLite refuses a second checkpoint at once without waiting, so the scrub waits for it."""
 
-    def __init__(self, checkpoints: threading.Lock | None = None) -> None:
+    def __init__(self, checkpoints: threading.Lock) -> None:
         self.wanted = False
-        self._checkpoints = checkpoints or threading.Lock()
+        self._checkpoints = checkpoints
 
     def after_commit(self, db: sqlite3.Connection) -> None:
         if not self.wanted:

@@ -9,6 +9,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from adapters.base import AdapterContext
 from bot.kb.knowledge import KnowledgeBase
 from bot.places import Gazetteer
 from tests.counsellors_support import Staffed, config_with, staffed
-from tests.synapse_fixture import Person, Synapse, check, person, synapse_server  # noqa: F401
+from tests.synapse_fixture import (  # noqa: F401
+    Person,
+    Received,
+    Synapse,
+    check,
+    person,
+    synapse_server,
+)
 
 pytestmark = pytest.mark.synapse
 
@@ -102,77 +110,89 @@ async def ask_to_be_called_back(ben: Person, dm: str) -> str:
     return (await ben.ask(dm, "mon numéro : 06 11 22 33 44"))[-1].body
 
 
-async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
+@dataclass(frozen=True, slots=True)
+class Requested:
+    """A person (ben) asked to be called back: the request is in the counsellors' room."""
+
+    counsellor: Person
+    ben: Person
+    dm: str  # ben's room with the bot
+    room: str  # the counsellors' room
+    bot: Staffed
+    restart_from: Restart
+    done: str  # the bot's last words to ben
+    request: Received  # the request, as the counsellor sees it
+
+
+@asynccontextmanager
+async def a_request_in_the_room(
     synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
-) -> None:
+) -> AsyncIterator[Requested]:
     async with person(synapse, "@nobody:localhost") as counsellor:
         counsellor.bot_id = ""  # set below, once the bot exists
         async with bot_with_staff(
             synapse, tmp_path, knowledge, gazetteer, counsellor, "@admin:localhost"
-        ) as (bot_id, room, bot, _):
+        ) as (bot_id, room, bot, restart_from):
             counsellor.bot_id = bot_id
             async with person(synapse, bot_id) as ben:
                 dm = await ben.dm()
                 done = await ask_to_be_called_back(ben, dm)
-                assert "L'équipe insertion va vous rappeler au 06 11 22 33 44" in done
-                requests = await counsellor.wait_replies(room, 1)
-                request = requests[0]
-                assert "Demande de rappel n°1" in request.body
-                assert "Commune : Nancy (54)" in request.body
-                assert "répondez « je prends »" in request.body
+                request = (await counsellor.wait_replies(room, 1))[0]
+                yield Requested(counsellor, ben, dm, room, bot, restart_from, done, request)
 
-                await counsellor.send(
-                    room,
-                    {
-                        "msgtype": "m.text",
-                        "body": "je prends",
-                        "m.relates_to": {"m.in_reply_to": {"event_id": request.event_id}},
-                    },
-                )
-                await ben.wait_for(
-                    lambda: any("a pris votre demande" in r.body for r in ben.replies(dm)),
-                    what="the person is told",
-                )
-                told = next(r.body for r in ben.replies(dm) if "a pris votre demande" in r.body)
-                assert "(L'équipe insertion) a pris votre demande" in told
-                confirmation = (await counsellor.wait_replies(room, 2))[1]
-                assert "prise par" in confirmation.body
 
-                check(
-                    await counsellor.client.room_send(
-                        room,
-                        "m.reaction",
-                        {
-                            "m.relates_to": {
-                                "rel_type": "m.annotation",
-                                "event_id": request.event_id,
-                                "key": "👍",
-                            }
-                        },
-                    )
-                )
-                await counsellor.wait_for(
-                    lambda: any("déjà prise" in r.body for r in counsellor.replies(room)),
-                    what="already taken",
-                )
+async def reply(counsellor: Person, room: str, to: Received, body: str) -> None:
+    """The counsellor answers `to` with Matrix's reply."""
+    relation = {"m.in_reply_to": {"event_id": to.event_id}}
+    await counsellor.send(room, {"msgtype": "m.text", "body": body, "m.relates_to": relation})
 
-                await counsellor.send(
-                    room,
-                    {
-                        "msgtype": "m.text",
-                        "body": "orientée vers la mission locale",
-                        "m.relates_to": {"m.in_reply_to": {"event_id": confirmation.event_id}},
-                    },
-                )
-                await counsellor.wait_for(
-                    lambda: any(
-                        "Orientée vers une structure" in r.body for r in counsellor.replies(room)
-                    ),
-                    what="outcome",
-                )
-                rows = await bot.requests()
-                assert rows[0]["status"] == "oriente"
-                assert rows[0]["outcome_note"] == "vers la mission locale"
+
+async def test_a_counsellor_takes_a_request_by_replying_in_the_room(
+    synapse: Synapse, tmp_path: Path, knowledge: KnowledgeBase, gazetteer: Gazetteer
+) -> None:
+    async with a_request_in_the_room(synapse, tmp_path, knowledge, gazetteer) as asked:
+        counsellor, ben, dm, room = asked.counsellor, asked.ben, asked.dm, asked.room
+        assert "L'équipe insertion va vous rappeler au 06 11 22 33 44" in asked.done
+        assert "Demande de rappel n°1" in asked.request.body
+        assert "Commune : Nancy (54)" in asked.request.body
+        assert "répondez « je prends »" in asked.request.body
+
+        await reply(counsellor, room, asked.request, "je prends")
+        await ben.wait_for(
+            lambda: any("a pris votre demande" in r.body for r in ben.replies(dm)),
+            what="the person is told",
+        )
+        told = next(r.body for r in ben.replies(dm) if "a pris votre demande" in r.body)
+        assert "(L'équipe insertion) a pris votre demande" in told
+        confirmation = (await counsellor.wait_replies(room, 2))[1]
+        assert "prise par" in confirmation.body
+
+        check(
+            await counsellor.client.room_send(
+                room,
+                "m.reaction",
+                {
+                    "m.relates_to": {
+                        "rel_type": "m.annotation",
+                        "event_id": asked.request.event_id,
+                        "key": "👍",
+                    }
+                },
+            )
+        )
+        await counsellor.wait_for(
+            lambda: any("déjà prise" in r.body for r in counsellor.replies(room)),
+            what="already taken",
+        )
+
+        await reply(counsellor, room, confirmation, "orientée vers la mission locale")
+        await counsellor.wait_for(
+            lambda: any("Orientée vers une structure" in r.body for r in counsellor.replies(room)),
+            what="outcome",
+        )
+        rows = await asked.bot.requests()
+        assert rows[0]["status"] == "oriente"
+        assert rows[0]["outcome_note"] == "vers la mission locale"
 
 
 async def test_a_counsellors_reply_synced_again_after_a_restart_is_obeyed_once(
@@ -180,36 +200,21 @@ async def test_a_counsellors_reply_synced_again_after_a_restart_is_obeyed_once(
 ) -> None:
     """The bot stops before its sync position passed the counsellor's reply (here: the position
     is set back): the next start syncs the reply again, and the person gets the message once."""
-    async with person(synapse, "@nobody:localhost") as counsellor:
-        counsellor.bot_id = ""
-        async with bot_with_staff(
-            synapse, tmp_path, knowledge, gazetteer, counsellor, "@admin:localhost"
-        ) as (bot_id, room, bot, restart_from):
-            counsellor.bot_id = bot_id
-            async with person(synapse, bot_id) as ben:
-                dm = await ben.dm()
-                await ask_to_be_called_back(ben, dm)
-                request = (await counsellor.wait_replies(room, 1))[0]
-                before_reply = await _matrix_cursor(bot)
-                await counsellor.send(
-                    room,
-                    {
-                        "msgtype": "m.text",
-                        "body": "écrire : Je vous appelle demain matin.",
-                        "m.relates_to": {"m.in_reply_to": {"event_id": request.event_id}},
-                    },
-                )
+    async with a_request_in_the_room(synapse, tmp_path, knowledge, gazetteer) as asked:
+        counsellor, ben, dm, room = asked.counsellor, asked.ben, asked.dm, asked.room
+        before_reply = await _matrix_cursor(asked.bot)
+        await reply(counsellor, room, asked.request, "écrire : Je vous appelle demain matin.")
 
-                def told() -> int:
-                    return sum("Je vous appelle demain matin" in r.body for r in ben.replies(dm))
+        def told() -> int:
+            return sum("Je vous appelle demain matin" in r.body for r in ben.replies(dm))
 
-                await ben.wait_for(lambda: told() == 1, what="the person gets the message")
-                seen = len(counsellor.replies(room))
-                await restart_from(before_reply)  # syncs the reply again
-                # The bot answers in order: what it sent for the reply synced again comes
-                # before its answer to the person's next message.
-                await ben.ask(dm, "merci")
-                assert told() == 1 and len(counsellor.replies(room)) == seen
+        await ben.wait_for(lambda: told() == 1, what="the person gets the message")
+        seen = len(counsellor.replies(room))
+        await asked.restart_from(before_reply)  # syncs the reply again
+        # The bot answers in order: what it sent for the reply synced again comes before its
+        # answer to the person's next message.
+        await ben.ask(dm, "merci")
+        assert told() == 1 and len(counsellor.replies(room)) == seen
 
 
 async def _matrix_cursor(bot: Staffed) -> tuple[str, str]:
