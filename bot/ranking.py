@@ -66,44 +66,34 @@ def person_keys(commune: Commune) -> frozenset[str]:
     return frozenset(keys)
 
 
-@dataclass(frozen=True, slots=True)
-class _Located:
-    """A place on the grid, with its latitude in radians and that latitude's cosine: the parts
-    of the haversine distance that do not depend on the person, computed once."""
-
-    place: Place
-    lat: float
-    lon: float
-    phi: float
-    cos_phi: float
+# A place on the grid: (place, longitude, latitude in radians, that latitude's cosine), the parts
+# of the haversine distance that do not depend on the person, computed once. A tuple: built for
+# every place at each reload, and unpacked in every search.
+_Located = tuple[Place, float, float, float]
 
 
 class PlaceIndex:
     """Services (or referents) by category, on a grid of CELL_DEG degrees."""
 
     def __init__(self, places: Iterable[Place]) -> None:
+        self._places = list(places)
         self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
         self._searches: Kept[SearchKey, SearchResult] = Kept(SEARCHES_KEPT)
-        for place in places:
+        for place in self._places:
             self.by_key.setdefault(place.key, place)
-            if place.lat is None or place.lon is None or place.remote:
+            lat, lon = place.lat, place.lon
+            if lat is None or lon is None or place.remote:
                 self._unlocated[place.categorie].append(place)
             else:
-                cell = _cell(place.lat, place.lon)
-                phi = math.radians(place.lat)
-                located = _Located(place, place.lat, place.lon, phi, math.cos(phi))
-                self._grid[place.categorie].setdefault(cell, []).append(located)
+                phi = math.radians(lat)
+                located = (place, lon, phi, math.cos(phi))
+                self._grid[place.categorie].setdefault(_cell(lat, lon), []).append(located)
 
     def places(self) -> Iterator[Place]:
-        """Every place of the index (each once)."""
-        for unlocated in self._unlocated.values():
-            yield from unlocated
-        for cells in self._grid.values():
-            for located in cells.values():
-                for near in located:
-                    yield near.place
+        """Every place of the index (each once), in the order given."""
+        return iter(self._places)
 
     def search(
         self,
@@ -156,16 +146,15 @@ class PlaceIndex:
             cos_phi = math.cos(phi)
             # a place further north or south than the radius is further than the radius
             max_dphi = km / EARTH_RADIUS_KM * (1 + 1e-9)
-            for near in self._near(cat, lat, lon, km):
-                place = near.place
+            for place, place_lon, place_phi, place_cos_phi in self._near(cat, lat, lon, km):
                 in_zone = bool(place.zone_keys & keys)
                 if place.zone_keys and not in_zone:
                     continue
-                dphi = near.phi - phi
+                dphi = place_phi - phi
                 if not zone_only and abs(dphi) > max_dphi:
                     continue
-                dlambda = math.radians(near.lon - lon)
-                h = math.sin(dphi / 2) ** 2 + cos_phi * near.cos_phi * math.sin(dlambda / 2) ** 2
+                dlambda = math.radians(place_lon - lon)
+                h = math.sin(dphi / 2) ** 2 + cos_phi * place_cos_phi * math.sin(dlambda / 2) ** 2
                 distance = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
                 if zone_only:
                     if in_zone:

@@ -313,6 +313,53 @@ def test_a_category_no_active_service_offers_is_a_warning_at_the_need(
     ]
 
 
+def test_the_categories_no_active_service_offers_are_those_a_reading_of_every_part_finds() -> None:
+    # the check stops reading once every category is found; it must find what reading every
+    # part finds, whatever the order of the parts and where a service's structure is
+    import random
+    from types import SimpleNamespace
+
+    from bot.kb.checks import Located, Sections, unproposed_categories
+    from bot.kb.yamlpos import YamlDocument
+
+    categories = ["aci", "cjm", "garage", "ebe"]
+    doc = YamlDocument("f.yaml", None, "besoins: []\n")
+    for seed in range(300):
+        draw = random.Random(seed)
+        parts = [Sections() for _ in range(draw.randint(1, 4))]
+        ids = [f"s{n}" for n in range(draw.randint(1, 6))]
+        for n, structure_id in enumerate(ids):
+            kind = draw.choice(["structures", "orienteurs"])
+            item = SimpleNamespace(id=structure_id, statut=draw.choice(["actif", "ferme"]))
+            draw.choice(parts).of(kind).append(Located(item, doc, (kind, n)))
+        for n in range(draw.randint(0, 8)):
+            service = SimpleNamespace(
+                categorie=draw.choice(categories),
+                statut=draw.choice(["actif", "actif", "suspendu"]),
+                structure_id=draw.choice([*ids, "ailleurs"]),
+            )
+            draw.choice(parts).services.append(Located(service, doc, ("services", n)))
+        need = SimpleNamespace(id="besoin", categories=categories)
+        parts[0].needs.append(Located(need, doc, ("besoins", 0)))
+        active = {
+            e.item.id
+            for p in parts
+            for e in (*p.structures, *p.orienteurs)
+            if e.item.statut == "actif"
+        }
+        offered = {
+            e.item.categorie
+            for p in parts
+            for e in p.services
+            if e.item.statut == "actif" and e.item.structure_id in active
+        }
+        warned = [
+            p.message.split("« ")[1].split(" »")[0]
+            for p in unproposed_categories(parts[0], parts[1:])
+        ]
+        assert warned == [c for c in categories if c not in offered], seed
+
+
 def _other_needs() -> list[str]:
     from bot.kb import vocab
 

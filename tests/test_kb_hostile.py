@@ -18,7 +18,9 @@ import pytest
 from bot.app import KnowledgeHolder
 from bot.config import Config
 from bot.kb.cache import KnowledgeCache
+from bot.kb.knowledge import Problem
 from bot.kb.loader import MIB, Limits, load_knowledge, load_with_problems
+from bot.kb.yamlpos import _NOT_PRINTABLE, decode_yaml_bytes
 from bot.places import Gazetteer
 from tests.test_kb_check import DEPT, RULES, _faq, _needs, write_kb
 
@@ -141,6 +143,10 @@ KINDS = [
          "caractère de contrôle interdit U+0000", 3),
     Kind("terminal escape", DEPT_FILE, replace("nom: Meurthe", "nom: \x1b[31mMeurthe"),
          "caractère de contrôle interdit U+001B", 3),
+    Kind("C1 control", DEPT_FILE, replace("nom: Meurthe", "nom: Meu\x9brthe"),
+         "caractère de contrôle interdit U+009B", 3),
+    Kind("non-character", DEPT_FILE, replace("nom: Meurthe", "nom: Meurthe\uffff"),
+         "caractère de contrôle interdit U+FFFF", 3),
     Kind("UTF-8 with a BOM loads", DEPT_FILE, lambda t: b"\xef\xbb\xbf" + t.encode(), "", None,
          "ok"),
     # --- wrong types and formats ---------------------------------------------------------------
@@ -286,7 +292,20 @@ def _write(path: Path, change: Transform | str | bytes, original: str) -> None:
 
 
 def test_there_are_many_kinds() -> None:
-    assert len(KINDS) >= 61
+    assert len(KINDS) >= 63
+
+
+def test_the_bytes_check_refuses_exactly_the_characters_yaml_refuses() -> None:
+    # the quick check on bytes must agree with YAML 1.1's printable set, character by character
+    # (the whole Basic Multilingual Plane but the surrogates, and the edges of the others)
+    planes = [0x10000, 0x1FFFE, 0x1FFFF, 0xEFFFF, 0x10FFFF]
+    for point in [*range(0xD800), *range(0xE000, 0x10000), *planes]:
+        character = chr(point)
+        refused = _NOT_PRINTABLE.search(character) is not None
+        decoded = decode_yaml_bytes(f"nom: a{character}b\n".encode(), "f.yaml")
+        assert isinstance(decoded, Problem) is refused, f"U+{point:04X}"
+        if refused:
+            assert isinstance(decoded, Problem) and (decoded.line, decoded.column) == (1, 7)
 
 
 async def test_too_many_files_for_one_departement(tmp_path: Path, gazetteer: Gazetteer) -> None:

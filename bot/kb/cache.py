@@ -174,14 +174,14 @@ class ParsedFile:
     gathered: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     ids: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
-    def reusable(self) -> dict[bytes, Entry]:
-        """The entries that a new version of the file may keep, by the digest of their text."""
+    def reusable(self) -> dict[bytes, int]:
+        """The entries that a new version of the file may keep: their index in `entries`, by
+        the digest of their text."""
         size = len(NO_DIGEST)
         if len(self.segments) != size * len(self.entries):
             return {}
-        found = {
-            self.segments[i * size : (i + 1) * size]: entry for i, entry in enumerate(self.entries)
-        }
+        segments = self.segments
+        found = {segments[i * size : (i + 1) * size]: i for i in range(len(self.entries))}
         found.pop(NO_DIGEST, None)
         return found
 

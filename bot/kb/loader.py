@@ -30,6 +30,8 @@ Adding a section is one entry in `bot.kb.sections.SECTIONS` (and its field on `K
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,11 +143,15 @@ class _Part:
 def _sections_of(files: list[ParsedFile], shared_dir: str) -> Sections:
     sections = Sections(shared_dir=shared_dir)
     for parsed in files:
+        doc = parsed.doc
         for key in parsed.keys:
-            sections.anchors.setdefault(SECTIONS[key].attribute, (parsed.doc, key))
-        for entry in parsed.entries:
-            path = (entry.key,) if entry.position is None else (entry.key, entry.position)
-            sections.of(SECTIONS[entry.key].attribute).append(Located(entry.item, parsed.doc, path))
+            sections.anchors.setdefault(SECTIONS[key].attribute, (doc, key))
+        lists: dict[str, list[Located[Any]]] = {}  # by section key (one lookup per key)
+        for key, position, item in parsed.entries:
+            found = lists.get(key)
+            if found is None:
+                found = lists[key] = sections.of(SECTIONS[key].attribute)
+            found.append(Located(item, doc, (key,) if position is None else (key, position)))
     return sections
 
 
@@ -502,10 +508,10 @@ def _ids(parsed: ParsedFile) -> dict[str, frozenset[str]]:
     """The ids that must be unique in the whole base, of one file, by group (kept with it)."""
     if parsed.ids is None:
         ids: dict[str, set[str]] = {}
-        for entry in parsed.entries:
-            group = ID_GROUPS.get(entry.key)
+        for key, run in itertools.groupby(parsed.entries, operator.itemgetter(0)):
+            group = ID_GROUPS.get(key)  # (a file's entries come section by section)
             if group is not None:
-                ids.setdefault(group, set()).add(entry.item.id)
+                ids.setdefault(group, set()).update([item.id for _, _, item in run])
         parsed.ids = {group: frozenset(found) for group, found in ids.items()}
     return parsed.ids
 

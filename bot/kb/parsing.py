@@ -13,7 +13,7 @@ from typing import Any, Final
 from pydantic import BaseModel, ValidationError
 
 from bot.kb import segments
-from bot.kb.cache import Entry, ParsedFile
+from bot.kb.cache import NOT_PASSED, Entry, ParsedFile
 from bot.kb.checks import suggestion
 from bot.kb.explain import pydantic_problem
 from bot.kb.knowledge import Problem
@@ -98,12 +98,12 @@ def _parse_changed(
     """The file parsed again where its records changed only; None when that cannot be done
     (the whole file is then parsed)."""
     known = previous.reusable()
-    hits = {  # for each list item, the earlier entry of the same text, if any
+    hits = {  # for each list item, the index of the earlier entry of the same text, if any
         section: [known.get(item_digest) for item_digest in found.digests(section)]
         for section in found.sections
         if section.items is not None
     }
-    if not any(entry is not None for section_hits in hits.values() for entry in section_hits):
+    if not any(index is not None for section_hits in hits.values() for index in section_hits):
         return None
     doc, problems = load_yaml(segments.reduce(found, hits), source.name, limits.yaml)
     if doc is None or not isinstance(doc.data, dict) or not _counts_agree(found, doc.data, hits):
@@ -112,25 +112,34 @@ def _parse_changed(
     yaml_clean = not problems  # (they become the file's first errors)
     parsed = ParsedFile(source.name, digest, [], problems, [], set(), [], whole)
     clean: set[tuple[str, int]] = set()
+    entries, earlier_entries = parsed.entries, previous.entries
+    # for each entry: what its record checks depended on when they last found nothing, as it
+    # was for a reused one (`ParsedFile.passed`); not known for the others
+    passed: list[object] = []
+    earlier_passed, passed_known = previous.passed, len(previous.passed)
     for section in found.sections:
         value, section_hits = doc.data[section.key], hits.get(section)
-        if section_hits is None or not any(entry is not None for entry in section_hits):
+        if section_hits is None or not any(index is not None for index in section_hits):
             clean |= _parse_section(source, doc, section.key, value, parsed)
+            passed += [NOT_PASSED] * (len(entries) - len(passed))
             continue
-        fresh = [i for i, entry in enumerate(section_hits) if entry is None]
-        before = len(parsed.entries)
+        fresh = [i for i, index in enumerate(section_hits) if index is None]
+        before = len(entries)
         clean |= _parse_section(source, doc, section.key, value or [], parsed, fresh)
-        parsed_now = {entry.position: entry for entry in parsed.entries[before:]}
-        del parsed.entries[before:]
-        for i, earlier in enumerate(section_hits):
-            if earlier is not None:
-                parsed.entries.append(Entry(section.key, i, earlier.item))
+        parsed_now = {entry.position: entry for entry in entries[before:]}
+        del entries[before:]
+        for i, index in enumerate(section_hits):
+            if index is not None:
+                entries.append(Entry(section.key, i, earlier_entries[index].item))
+                passed.append(earlier_passed[index] if index < passed_known else NOT_PASSED)
                 clean.add((section.key, i))
             elif (entry := parsed_now.get(i)) is not None:
-                parsed.entries.append(entry)
+                entries.append(entry)
+                passed.append(NOT_PASSED)
     _check_meta_placement(source, doc, parsed)
     _check_rule_sizes(whole, parsed, limits)
-    parsed.keep_passed(previous.passed_items(), previous.passed_context)  # reused: as they were
+    parsed.passed = passed + [NOT_PASSED] * (len(entries) - len(passed))
+    parsed.passed_context = previous.passed_context
     if yaml_clean:
         parsed.segments = _segment_digests(parsed.entries, found, clean)
     whole.forget_text()
@@ -140,7 +149,7 @@ def _parse_changed(
 def _counts_agree(
     found: segments.Cut,
     data: dict[Any, Any],
-    hits: Mapping[segments.Section, list[Entry | None]] | None = None,
+    hits: Mapping[segments.Section, list[int | None]] | None = None,
 ) -> bool:
     """Whether the parsed data has the cut's sections, in order, and one list item per cut item
     (per item not reused, when `hits` says which are): then the cut's items are the true ones."""
