@@ -181,7 +181,8 @@ class ParsedFile:
         if len(self.segments) != size * len(self.entries):
             return {}
         segments = self.segments
-        found = {segments[i * size : (i + 1) * size]: i for i in range(len(self.entries))}
+        digests = [segments[at : at + size] for at in range(0, len(segments), size)]
+        found = dict(zip(digests, range(len(digests)), strict=True))
         found.pop(NO_DIGEST, None)
         return found
 

@@ -129,8 +129,9 @@ def _parse_changed(
         parsed_now = {entry.position: entry for entry in entries[before:]}
         del entries[before:]
         for i, index in enumerate(section_hits):
-            if index is not None:
-                entries.append(Entry(section.key, i, earlier_entries[index].item))
+            if index is not None:  # the earlier entry itself, where it has not moved
+                earlier = earlier_entries[index]
+                entries.append(earlier if earlier.position == i else earlier._replace(position=i))
                 passed.append(earlier_passed[index] if index < passed_known else NOT_PASSED)
                 clean.add((section.key, i))
             elif (entry := parsed_now.get(i)) is not None:
@@ -173,12 +174,12 @@ def _segment_digests(
     digests = {s.key: found.digests(s) for s in found.sections if s.items is not None}
     none = segments.NO_DIGEST
     return b"".join(
-        digests[entry.key][entry.position]
-        if entry.position is not None
-        and entry.key in digests  # (a list written [...] is not cut: never reused)
-        and (entry.key, entry.position) in clean
+        digests[key][position]
+        if position is not None
+        and key in digests  # (a list written [...] is not cut: never reused)
+        and (key, position) in clean
         else none
-        for entry in entries
+        for key, position, _ in entries
     )
 
 
