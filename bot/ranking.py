@@ -76,12 +76,11 @@ class PlaceIndex:
     """Services (or referents) by category, on a grid of CELL_DEG degrees."""
 
     def __init__(self, places: Iterable[Place]) -> None:
-        self._places = list(places)
         self._grid: dict[str, dict[tuple[int, int], list[_Located]]] = defaultdict(dict)
         self._unlocated: dict[str, list[Place]] = defaultdict(list)
         self.by_key: dict[str, Place] = {}
         self._searches: Kept[SearchKey, SearchResult] = Kept(SEARCHES_KEPT)
-        for place in self._places:
+        for place in places:
             self.by_key.setdefault(place.key, place)
             lat, lon = place.lat, place.lon
             if lat is None or lon is None or place.remote:
@@ -92,8 +91,13 @@ class PlaceIndex:
                 self._grid[place.categorie].setdefault(_cell(lat, lon), []).append(located)
 
     def places(self) -> Iterator[Place]:
-        """Every place of the index (each once), in the order given."""
-        return iter(self._places)
+        """Every place of the index (each once)."""
+        for unlocated in self._unlocated.values():
+            yield from unlocated
+        for cells in self._grid.values():
+            for located in cells.values():
+                for near in located:
+                    yield near[0]
 
     def search(
         self,
@@ -208,7 +212,8 @@ def build_indexes(
     # Places of one territory have equal zones: one set for them all (4 MB less at national
     # scale, where 21,000 places have a few hundred different zones).
     zones: dict[frozenset[str], frozenset[str]] = {}
-    before = {id(p.service): p for p in earlier[0].places()} if earlier else {}
+    # (by key: every place but one of two that share a key, which is then made again)
+    before = {id(p.service): p for p in earlier[0].by_key.values()} if earlier else {}
     services: list[Place] = []
     for service in kb.services:
         structure = kb.structures.get(service.structure_id)
@@ -233,7 +238,7 @@ def build_indexes(
             Place(service, structure, service.categorie, lat, lon, zone_keys, remote, dept)
         )
     earlier_referents: dict[tuple[int, str], Place] = {}
-    for referent in earlier[1].places() if earlier else ():
+    for referent in earlier[1].by_key.values() if earlier else ():
         earlier_referents[(id(referent.structure), referent.categorie)] = referent
     referents: list[Place] = []
     for orienteur in kb.orienteurs:
