@@ -66,7 +66,7 @@ class GazetteerLike(Protocol):
 @dataclass(slots=True)
 class Located(Generic[T_co]):
     """A validated item and where it was written. (Not frozen: one is made for every record at
-    each reload, and a frozen dataclass takes four times as long to make; never changed.)"""
+    each reload, and a frozen dataclass takes three times as long to make; never changed.)"""
 
     item: T_co
     doc: YamlDocument
