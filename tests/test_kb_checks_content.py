@@ -331,16 +331,16 @@ def test_the_categories_no_active_service_offers_are_those_a_reading_of_every_pa
         for n, structure_id in enumerate(ids):
             kind = draw.choice(["structures", "orienteurs"])
             item = SimpleNamespace(id=structure_id, statut=draw.choice(["actif", "ferme"]))
-            draw.choice(parts).of(kind).append(Located(item, doc, (kind, n)))
+            draw.choice(parts).of(kind).append(Located(item, doc, kind, n))
         for n in range(draw.randint(0, 8)):
             service = SimpleNamespace(
                 categorie=draw.choice(categories),
                 statut=draw.choice(["actif", "actif", "suspendu"]),
                 structure_id=draw.choice([*ids, "ailleurs"]),
             )
-            draw.choice(parts).services.append(Located(service, doc, ("services", n)))
+            draw.choice(parts).services.append(Located(service, doc, "services", n))
         need = SimpleNamespace(id="besoin", categories=categories)
-        parts[0].needs.append(Located(need, doc, ("besoins", 0)))
+        parts[0].needs.append(Located(need, doc, "besoins", 0))
         active = {
             e.item.id
             for p in parts

@@ -151,7 +151,7 @@ def _sections_of(files: list[ParsedFile], shared_dir: str) -> Sections:
             found = lists.get(key)
             if found is None:
                 found = lists[key] = sections.of(SECTIONS[key].attribute)
-            found.append(Located(item, doc, (key,) if position is None else (key, position)))
+            found.append(Located(item, doc, key, position))
     return sections
 
 
