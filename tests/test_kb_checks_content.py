@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import io
 import json
+import random
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from bot.config import DEFAULT_KNOWLEDGE
 from bot.kb.check_cli import run_check
+from bot.kb.checks import Located, Sections, unproposed_categories
 from bot.kb.loader import collect_problems, load_with_problems
+from bot.kb.yamlpos import YamlDocument
 from bot.places import Gazetteer
 from tests.test_kb_check import DEPT, TODAY, at, write_kb
 
@@ -316,12 +320,6 @@ def test_a_category_no_active_service_offers_is_a_warning_at_the_need(
 def test_the_categories_no_active_service_offers_are_those_a_reading_of_every_part_finds() -> None:
     # the check stops reading once every category is found; it must find what reading every
     # part finds, whatever the order of the parts and where a service's structure is
-    import random
-    from types import SimpleNamespace
-
-    from bot.kb.checks import Located, Sections, unproposed_categories
-    from bot.kb.yamlpos import YamlDocument
-
     categories = ["aci", "cjm", "garage", "ebe"]
     doc = YamlDocument("f.yaml", None, "besoins: []\n")
     for seed in range(300):

@@ -75,7 +75,7 @@ class Located(Generic[T_co]):
     item: T_co
     doc: YamlDocument
     key: str
-    position: int | None = None
+    position: int | None
 
     @property
     def path(self) -> Path:

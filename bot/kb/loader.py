@@ -30,8 +30,6 @@ Adding a section is one entry in `bot.kb.sections.SECTIONS` (and its field on `K
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -508,10 +506,10 @@ def _ids(parsed: ParsedFile) -> dict[str, frozenset[str]]:
     """The ids that must be unique in the whole base, of one file, by group (kept with it)."""
     if parsed.ids is None:
         ids: dict[str, set[str]] = {}
-        for key, run in itertools.groupby(parsed.entries, operator.itemgetter(0)):
-            group = ID_GROUPS.get(key)  # (a file's entries come section by section)
+        for key, _, item in parsed.entries:
+            group = ID_GROUPS.get(key)
             if group is not None:
-                ids.setdefault(group, set()).update([item.id for _, _, item in run])
+                ids.setdefault(group, set()).add(item.id)
         parsed.ids = {group: frozenset(found) for group, found in ids.items()}
     return parsed.ids
 

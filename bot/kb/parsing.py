@@ -139,8 +139,7 @@ def _parse_changed(
                 passed.append(NOT_PASSED)
     _check_meta_placement(source, doc, parsed)
     _check_rule_sizes(whole, parsed, limits)
-    parsed.passed = passed + [NOT_PASSED] * (len(entries) - len(passed))
-    parsed.passed_context = previous.passed_context
+    parsed.passed, parsed.passed_context = passed, previous.passed_context
     if yaml_clean:
         parsed.segments = _segment_digests(parsed.entries, found, clean)
     whole.forget_text()
