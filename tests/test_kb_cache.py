@@ -74,6 +74,27 @@ def test_a_changed_file_is_read_again_alone(tmp_path: Path, gazetteer: Gazetteer
     assert kb_again == kb and fresh.stats.files_parsed == 0
 
 
+def test_records_read_back_share_their_repeated_texts_as_parsed_ones_do(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    """A service's name and description are often those of its network: one text object for
+    all of them, whether the base was parsed or read back from the cache (20,200 services
+    read back took 3.8 MB more when they did not)."""
+    root = write_kb(tmp_path, departements__57_yaml=DEPT57.replace("local--", "moselle--"))
+    parsed, _ = start(root, gazetteer, KnowledgeCache.beside(root))
+    read_back, _ = start(root, gazetteer, on_disk(root))
+    for kb in (parsed, read_back):
+        assert kb is not None
+        twins = [s for s in kb.services if s.nom == "Chantier espaces verts"]
+        assert {s.id for s in twins} == {
+            "local--chantier-espaces-verts",
+            "moselle--chantier-espaces-verts",
+        }
+        assert twins[0].nom is twins[1].nom
+        assert twins[0].description is twins[1].description
+    assert read_back == parsed
+
+
 def _corrupt_body(data: bytes) -> bytes:
     return data[:-40] + bytes(b ^ 0x20 for b in data[-40:-20]) + data[-20:]
 
