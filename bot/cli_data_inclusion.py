@@ -67,9 +67,11 @@ def run_import(config: Config, args: argparse.Namespace) -> int:
     from bot.data_inclusion.files import SourceError, find_files
     from bot.data_inclusion.gather import Scope
     from bot.data_inclusion.run import Importer, ImportRequest
+    from bot.kb.cache import KnowledgeCache
     from bot.places import Gazetteer
 
-    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
+    communes = config.knowledge / "communes.csv.gz"
+    gazetteer = Gazetteer.load(communes)
     departement, commune_code = config.departement, None
     if args.commune:
         commune = gazetteer.get(args.commune)
@@ -85,6 +87,7 @@ def run_import(config: Config, args: argparse.Namespace) -> int:
         resume=tuple(args.reprendre),
         simulation=args.simulation,
         verify=not args.sans_verification,
+        cache=KnowledgeCache.beside(config.knowledge, gazetteer_file=communes),
     )
     importer = Importer(request, gazetteer)
     try:
@@ -136,7 +139,8 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
     from bot.kb.loader import load_knowledge
     from bot.places import Gazetteer
 
-    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
+    communes = config.knowledge / "communes.csv.gz"
+    gazetteer = Gazetteer.load(communes)
     kb = load_knowledge(config.knowledge, gazetteer)  # KnowledgeError → reported by bot.cli
     departement = args.departement.zfill(2) if getattr(args, "departement", None) else None
     result = export_knowledge(

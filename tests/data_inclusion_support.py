@@ -14,6 +14,7 @@ from bot.config import DEFAULT_KNOWLEDGE
 from bot.data_inclusion.files import find_files
 from bot.data_inclusion.gather import Scope
 from bot.data_inclusion.run import Importer, ImportRequest, ImportResult
+from bot.kb.cache import KnowledgeCache
 from bot.places import Gazetteer
 
 SAMPLES = Path(__file__).parent / "data" / "data_inclusion"
@@ -49,6 +50,7 @@ def run_import(
     departement: str = "54",
     resume: tuple[str, ...] = (),
     simulation: bool = False,
+    cache: KnowledgeCache | None = None,
 ) -> ImportResult:
     request = ImportRequest(
         knowledge=knowledge,
@@ -57,6 +59,7 @@ def run_import(
         resume=resume,
         simulation=simulation,
         today=TODAY,
+        cache=cache,
     )
     paths = list(sources) or [STRUCTURES_JSON, SERVICES_JSON]
     return Importer(request, gazetteer).from_files(find_files(paths))

@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from bot.data_inclusion.previous import state_path
-from bot.kb.loader import load_knowledge
+from bot.kb.cache import KnowledgeCache
+from bot.kb.loader import load_knowledge, load_with_problems
 from bot.places import Gazetteer
 from tests.data_inclusion_support import (
     SAMPLES,
@@ -102,6 +103,27 @@ def test_first_import_writes_a_reviewable_file_that_passes_check(
     completed = check(knowledge)
     assert completed.returncode == 0, completed.stdout
     assert "valide" in completed.stdout
+
+
+def test_the_check_after_an_import_fills_the_compiled_cache_a_reload_then_reads(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    """The import's own check parses the file it wrote: the bot's next reload (or start) reads
+    it, and the rest of the base, from the compiled cache instead of parsing them again."""
+    knowledge = copy_knowledge(tmp_path / "knowledge")
+
+    def the_bots_cache() -> KnowledgeCache:  # as a process finds it: only what is on disk
+        return KnowledgeCache.beside(knowledge, gazetteer_file=knowledge / "communes.csv.gz")
+
+    result = run_import(knowledge, gazetteer, cache=the_bots_cache())
+    assert result.ok and result.written
+    bot = the_bots_cache()
+    kb, report = load_with_problems(knowledge, gazetteer, today=TODAY, cache=bot)
+    assert kb is not None and report.ok
+    assert "mes-aides--garage-toulois--reparation" in {s.id for s in kb.services}
+    assert bot.stats.files_parsed == 0 and bot.stats.files_from_disk > 0
+    assert bot.stats.checks_run == 0  # the checks' results are kept too
+    assert (kb, report) == load_with_problems(knowledge, gazetteer, today=TODAY)
 
 
 def test_records_without_coordinates_get_their_commune_centre_with_a_comment(

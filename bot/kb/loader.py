@@ -100,10 +100,17 @@ def load_with_problems(
 
 
 def collect_problems(
-    directory: Path, gazetteer: GazetteerLike, *, today: dt.date | None = None
+    directory: Path,
+    gazetteer: GazetteerLike,
+    *,
+    today: dt.date | None = None,
+    cache: KnowledgeCache | None = None,
 ) -> tuple[list[Problem], list[Problem]]:
-    """Every (error, warning) of the knowledge base, each list sorted by file and position."""
-    _, report = load_with_problems(directory, gazetteer, today=today)
+    """Every (error, warning) of the knowledge base, each list sorted by file and position.
+
+    With `cache` (the base's compiled cache), what is read is written there too: a bot that
+    reloads afterwards reads it from there instead of parsing it again."""
+    _, report = load_with_problems(directory, gazetteer, today=today, cache=cache)
     return list(report.errors), list(report.warnings)
 
 
