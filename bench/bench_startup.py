@@ -18,13 +18,16 @@ bench/national_kb.py), with the full communes gazetteer:
   (a) one département file changed, (b) a shared file changed (every département checked
   again), (c) every file rewritten as a new release or an import writes it (a line added at the
   top of each, so that every line moves, and one record in 20 changed), (d) every record
-  changed (the worst case: every file parsed whole). Each edit is made by another process, as
-  an admin's editor or an import would. For each: the CPU and wall time of a reload alone
-  (median of 3), its wall time with people writing (until the new base serves; the compiled
-  cache is then encoded on the event loop between turns and written from a thread, timed
-  apart), the longest turn that overlapped a reload or its cache writing, the same without a
-  reload (the floor), and the event loop's longest stall (a turn that arrives then waits that
-  long);
+  changed (the worst case: every file parsed whole); (e) and (f): (c) and (d) followed by what
+  `aiguillage reload` does before it signals the bots, `aiguillage check` in its own process,
+  which writes the compiled cache that the bot's reload then reads (the check's own time is
+  given apart: the admin waits for it, the people writing do not). Each edit is made by
+  another process, as an admin's editor or an import would. For each: the CPU and wall time
+  of a reload alone (median of 3), its wall time with people writing (until the new base
+  serves; the compiled cache is then encoded on the event loop between turns and written from
+  a thread, timed apart), the longest turn that overlapped a reload or its cache writing, the
+  same without a reload (the floor), and the event loop's longest stall (a turn that arrives
+  then waits that long);
 - **memory**: peak RSS (VmHWM) of each process, gazetteer included, reloads included, and the RSS
   after each reload (it must not grow).
 """
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import functools
 import itertools
 import json
 import multiprocessing
@@ -45,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,11 +169,32 @@ def _edit_every_record(knowledge: Path, n: int) -> None:
         path.write_text(_rename_every(text, n, 1), encoding="utf-8")
 
 
-EDITS = {
+def _then_checked(edit: Callable[[Path, int], None], knowledge: Path, n: int) -> float:
+    """`edit`, then `aiguillage check` in its own process, as `aiguillage reload` runs it before
+    it signals the bots: the check writes the compiled cache, which their reload then reads.
+    Returns the check's wall time (the admin waits for it, the bot does not)."""
+    edit(knowledge, n)
+    began = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bot", "check", "--knowledge", str(knowledge)],
+        check=True,
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    return time.perf_counter() - began
+
+
+EDITS: dict[str, Callable[[Path, int], object]] = {
     "one département changed": _edit_one_departement,
     "a shared file changed": _edit_shared,
     "every file rewritten (new release: lines moved, 1 record in 20 changed)": _edit_new_release,
     "every record changed (worst case)": _edit_every_record,
+    "new release, then `aiguillage reload` (its check first, in its own process)": (
+        functools.partial(_then_checked, _edit_new_release)
+    ),
+    "every record changed, then `aiguillage reload` (its check first, in its own process)": (
+        functools.partial(_then_checked, _edit_every_record)
+    ),
 }
 
 
@@ -234,11 +260,13 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
             )
             rss_after: list[float] = []
             for label, edit in EDITS.items():
-                windows, durations, writes = [], [], []
+                windows, durations, writes, checks = [], [], [], []
                 for n in range(reloads):
                     # Edited in another process, as by an admin's editor or an import: written
                     # here, the files' rewriting would stall the turns and count as the reload's.
-                    await loop.run_in_executor(editor, edit, knowledge, n)
+                    checked = await loop.run_in_executor(editor, edit, knowledge, n)
+                    if isinstance(checked, float):
+                        checks.append(checked)
                     began = time.perf_counter()
                     report = await app.knowledge.reload()
                     ended = time.perf_counter()  # the new base serves
@@ -263,6 +291,8 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     "turns_over_50_ms": sum(d > 0.05 for d in during),
                     "max_loop_stall_during_reload_ms": round(max(lags) * 1000, 1),
                 }
+                if checks:  # the admin's wait before the bot's reload (the bot serves on)
+                    results[label]["check before it, its own process: median_s"] = _median(checks)
             editor.shutdown()
             stop.set()
             await asyncio.gather(*tasks)
