@@ -30,8 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.bench_startup import EDITS
-from bot.app import GAZETTEER_FILE, KnowledgeHolder, knowledge_cache, load_static
+from bot.app import KnowledgeHolder, knowledge_cache, load_static
 from bot.config import DEFAULT_KNOWLEDGE, Config
+from bot.kb.cache import GAZETTEER_FILE
 
 EDIT_NAMES = {
     "one-file": "one département changed",

@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.conversation.dialogue import OrientationDialogue
 from bot.dispatcher import Dispatcher
 from bot.flood import FloodControl
-from bot.kb.cache import DeferredEntry, KnowledgeCache, paused_gc
+from bot.kb.cache import GAZETTEER_FILE, DeferredEntry, KnowledgeCache, paused_gc
 from bot.kb.knowledge import KnowledgeBase, KnowledgeError, LoadReport
 from bot.kb.loader import load_with_problems
 from bot.memory import release_freed_memory
@@ -29,12 +29,10 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-GAZETTEER_FILE = "communes.csv.gz"
-
 
 def knowledge_cache(directory: Path) -> KnowledgeCache:
     """The compiled cache of the knowledge base in `directory` (see `bot.kb.cache`)."""
-    return KnowledgeCache.beside(directory, gazetteer_file=directory / GAZETTEER_FILE)
+    return KnowledgeCache.of_base(directory)
 
 
 def log_report(report: LoadReport) -> None:

@@ -67,11 +67,10 @@ def run_import(config: Config, args: argparse.Namespace) -> int:
     from bot.data_inclusion.files import SourceError, find_files
     from bot.data_inclusion.gather import Scope
     from bot.data_inclusion.run import Importer, ImportRequest
-    from bot.kb.cache import KnowledgeCache
+    from bot.kb.cache import GAZETTEER_FILE, KnowledgeCache
     from bot.places import Gazetteer
 
-    communes = config.knowledge / "communes.csv.gz"
-    gazetteer = Gazetteer.load(communes)
+    gazetteer = Gazetteer.load(config.knowledge / GAZETTEER_FILE)
     departement, commune_code = config.departement, None
     if args.commune:
         commune = gazetteer.get(args.commune)
@@ -87,7 +86,7 @@ def run_import(config: Config, args: argparse.Namespace) -> int:
         resume=tuple(args.reprendre),
         simulation=args.simulation,
         verify=not args.sans_verification,
-        cache=KnowledgeCache.beside(config.knowledge, gazetteer_file=communes),
+        cache=KnowledgeCache.of_base(config.knowledge),  # the running bot's
     )
     importer = Importer(request, gazetteer)
     try:
@@ -139,8 +138,7 @@ def run_export(config: Config, args: argparse.Namespace) -> int:
     from bot.kb.loader import load_knowledge
     from bot.places import Gazetteer
 
-    communes = config.knowledge / "communes.csv.gz"
-    gazetteer = Gazetteer.load(communes)
+    gazetteer = Gazetteer.load(config.knowledge / "communes.csv.gz")
     kb = load_knowledge(config.knowledge, gazetteer)  # KnowledgeError → reported by bot.cli
     departement = args.departement.zfill(2) if getattr(args, "departement", None) else None
     result = export_knowledge(

@@ -111,13 +111,9 @@ def test_the_check_after_an_import_fills_the_compiled_cache_a_reload_then_reads(
     """The import's own check parses the file it wrote: the bot's next reload (or start) reads
     it, and the rest of the base, from the compiled cache instead of parsing them again."""
     knowledge = copy_knowledge(tmp_path / "knowledge")
-
-    def the_bots_cache() -> KnowledgeCache:  # as a process finds it: only what is on disk
-        return KnowledgeCache.beside(knowledge, gazetteer_file=knowledge / "communes.csv.gz")
-
-    result = run_import(knowledge, gazetteer, cache=the_bots_cache())
+    result = run_import(knowledge, gazetteer, cache=KnowledgeCache.of_base(knowledge))
     assert result.ok and result.written
-    bot = the_bots_cache()
+    bot = KnowledgeCache.of_base(knowledge)  # as the bot's process finds it: what is on disk
     kb, report = load_with_problems(knowledge, gazetteer, today=TODAY, cache=bot)
     assert kb is not None and report.ok
     assert "mes-aides--garage-toulois--reparation" in {s.id for s in kb.services}

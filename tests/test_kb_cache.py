@@ -82,7 +82,9 @@ def test_records_read_back_share_their_repeated_texts_as_parsed_ones_do(
     read back took 3.8 MB more when they did not)."""
     root = write_kb(tmp_path, departements__57_yaml=DEPT57.replace("local--", "moselle--"))
     parsed, _ = start(root, gazetteer, KnowledgeCache.beside(root))
-    read_back, _ = start(root, gazetteer, on_disk(root))
+    cache = on_disk(root)
+    read_back, _ = start(root, gazetteer, cache)
+    assert cache.stats.files_parsed == 0 and cache.stats.files_from_disk == FILES
     for kb in (parsed, read_back):
         assert kb is not None
         twins = [s for s in kb.services if s.nom == "Chantier espaces verts"]

@@ -50,6 +50,7 @@ from bot.kb.yamlpos import YamlDocument
 log = logging.getLogger(__name__)
 
 FORMAT: Final = 2
+GAZETTEER_FILE: Final = "communes.csv.gz"  # the communes, beside the base's folders
 _CHUNK: Final = 200  # items per JSON line: small parses, so a reload never holds the GIL long
 _CODE_FILES: Final = ("kb", "rules.py", "text.py", "hours.py", "places.py", "place_keys.py")
 _PACKAGES: Final = (
@@ -234,6 +235,12 @@ class KnowledgeCache:
         self._lock = threading.Lock()
         self._pending: list[tuple[Path, Callable[[], bytes]]] | None = None
         self.stats = CacheStats()
+
+    @classmethod
+    def of_base(cls, directory: Path) -> KnowledgeCache:
+        """The cache that a bot serving the base in `directory` reads and writes (its checks
+        made with the gazetteer there): `aiguillage check`, an import and the bot share it."""
+        return cls.beside(directory, gazetteer_file=directory / GAZETTEER_FILE)
 
     @classmethod
     def beside(cls, directory: Path, *, gazetteer_file: Path | None = None) -> KnowledgeCache:
