@@ -6,11 +6,14 @@
 Measures, on a copy of the knowledge base (the shipped one, or a national-scale one from
 bench/national_kb.py), with the full communes gazetteer:
 
+- the bot's bytecode is compiled first, as `scripts/setup.sh` leaves it;
 - **floor**: a Python process that only imports the bot (`import bot.app`), to the end;
 - **start-up, cold cache**: `python -m bot chat --jsonl` with no `.cache/` (every YAML file is
   read, validated, checked and the cache written), from the process's start to its first answer
   (wall time), and the CPU time of the whole process (steadier on a busy machine);
-- **start-up, warm cache**: the same with the cache written by the previous run;
+- **start-up, warm cache**: the same with the cache written by the previous run; and once more
+  without the bot's bytecode (it compiles its sources first, as a bot does that can write no
+  `__pycache__`);
 - **reload**: in one process (`open_app`, the real dispatcher and SQLite store), `--users`
   simulated people write at a steady pace (`--rate` turns per second in all, so that turns do
   not queue behind each other and the floor is a turn's own time) while the knowledge base is
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import concurrent.futures
 import functools
 import itertools
@@ -96,16 +100,36 @@ def floor(runs: int) -> tuple[float, float]:
     return _median(walls), _median(cpus)
 
 
-def startup(knowledge: Path, cold: bool) -> tuple[float, float, float]:
+def compile_bytecode() -> None:
+    """The bot's bytecode, compiled as `scripts/setup.sh` leaves it (a bot that can write its
+    `__pycache__` also has it from its second start)."""
+    root = Path(__file__).resolve().parents[1]
+    for package in ("bot", "adapters"):
+        compileall.compile_dir(root / package, quiet=1)
+
+
+def startup(knowledge: Path, cold: bool, compiled: bool = True) -> tuple[float, float, float]:
     """(seconds to the first answer, CPU seconds of the whole process, peak RSS in MB) of one
-    `chat --jsonl` process."""
+    `chat --jsonl` process; not `compiled`: without the bot's bytecode (it compiles its
+    sources)."""
     if cold:
         shutil.rmtree(knowledge / ".cache", ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "bot", "chat", "--jsonl", "--knowledge", str(knowledge)]
+        env, cwd = dict(os.environ), None
+        if not compiled:  # a copy of the bot's sources, without bytecode, none written
+            cwd = Path(tmp) / "sources"
+            root = Path(__file__).resolve().parents[1]
+            for package in ("bot", "adapters"):
+                shutil.copytree(
+                    root / package, cwd / package, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         began = time.perf_counter()
         proc = subprocess.Popen(
             [*command, "--db", str(Path(tmp) / "a.db")],
+            env=env,
+            cwd=cwd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -341,8 +365,10 @@ def measure(source: Path, runs: int, users: int, rate: float, reloads: int) -> d
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Path(tmp) / "knowledge"
         shutil.copytree(source, knowledge, ignore=shutil.ignore_patterns(".cache"))
+        compile_bytecode()
         cold = [startup(knowledge, cold=True) for _ in range(runs)]
         warm = [startup(knowledge, cold=False) for _ in range(runs)]
+        uncompiled = [startup(knowledge, cold=False, compiled=False) for _ in range(runs)]
         floor_wall, floor_cpu = floor(runs)
         return {
             "floor: import only": {"wall_s": floor_wall, "cpu_s": floor_cpu},
@@ -355,6 +381,10 @@ def measure(source: Path, runs: int, users: int, rate: float, reloads: int) -> d
                 "wall_s": _median([t for t, _, _ in warm]),
                 "cpu_s": _median([c for _, c, _ in warm]),
                 "peak_rss_mb": round(max(r for _, _, r in warm), 1),
+            },
+            "start-up, warm cache, the bot's bytecode not compiled": {
+                "wall_s": _median([t for t, _, _ in uncompiled]),
+                "cpu_s": _median([c for _, c, _ in uncompiled]),
             },
             "reload": reload_child(knowledge, users, rate, reloads),
         }

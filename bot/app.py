@@ -273,7 +273,7 @@ def load_static(
         if knowledge is None:
             raise KnowledgeError(list(report.errors))
         log_report(report)
-        gazetteer.warm_up(config.departement)  # so that the first person does not wait
+        gazetteer.warm_up(config.departement, cache)  # so that the first person does not wait
     return gazetteer, knowledge
 
 

@@ -22,12 +22,15 @@ spelt right already.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
-from importlib import resources
-from typing import TYPE_CHECKING, Protocol
+from functools import lru_cache
+from importlib import metadata, resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot import place_words
 from bot.place_keys import name_keys, place_key
@@ -136,9 +139,31 @@ class Lexicon:
         return COMMON_TOWN if word in self.common else BIG_TOWN
 
 
-@cache
+class Derived(Protocol):
+    """Where start-up keeps what it derives (`bot.kb.cache.KnowledgeCache.derived`)."""
+
+    def derived(
+        self,
+        name: str,
+        key: str,
+        build: Callable[[], Lexicon],
+        encode: Callable[[Lexicon], Any],
+        decode: Callable[[Any], Lexicon],
+    ) -> Lexicon: ...
+
+
+_built: list[Lexicon] = []  # the process's lexicon, once made: it never changes
+
+
 def lexicon() -> Lexicon:
-    """The ordinary words, built once (~0.1 s) from pyspellchecker's frequency lists."""
+    """The ordinary words, made once per process (see `warm_up`)."""
+    if not _built:
+        _built.append(_make_lexicon())
+    return _built[0]
+
+
+def _make_lexicon() -> Lexicon:
+    """The ordinary words, from pyspellchecker's frequency lists (~0.3 s)."""
     french = _counted("fr", FRENCH_MIN_COUNT)
     english = _counted("en", ENGLISH_MIN_COUNT)
     words = name_keys([word for _, word in french + english])  # folded as message words are
@@ -148,6 +173,31 @@ def lexicon() -> Lexicon:
     return Lexicon(
         frozenset(words) | place_words.NOT_PLACES, frozenset(common), frozenset(very_common)
     )
+
+
+def lexicon_key() -> str:
+    """A digest of everything the lexicon is made of: pyspellchecker's lists and this code's
+    (its counts, the words that are no places, the folding of words)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"pyspellchecker {metadata.version('pyspellchecker')}".encode())
+    for module in (sys.modules[__name__], place_words, sys.modules[name_keys.__module__]):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
+def _encode_lexicon(found: Lexicon) -> dict[str, list[str]]:
+    return {
+        "ordinary": sorted(found.ordinary),
+        "common": sorted(found.common),
+        "very_common": sorted(found.very_common),
+    }
+
+
+def _decode_lexicon(data: Any) -> Lexicon:
+    parts = [data[part] for part in ("ordinary", "common", "very_common")]
+    if not all(isinstance(words, list) and all(type(w) is str for w in words) for words in parts):
+        raise ValueError("a lexicon of the wrong shape")
+    return Lexicon(*(frozenset(words) for words in parts))
 
 
 def ordinary_words() -> frozenset[str]:
@@ -173,9 +223,17 @@ def _counted(language: str, min_count: int) -> list[tuple[int, str]]:
     return [(count, word.decode("utf-8")) for count, word in counted if count >= min_count]
 
 
-def warm_up() -> None:
-    """Load the word lists now rather than on the first message."""
-    ordinary_words()
+def warm_up(derived: Derived | None = None) -> None:
+    """Make the lexicon now rather than on the first message; with `derived`, read it from there
+    when its inputs have not changed (a few milliseconds), or make it and keep it there."""
+    if _built or derived is None:
+        lexicon()
+        return
+    found = derived.derived(
+        "lexicon", lexicon_key(), _make_lexicon, _encode_lexicon, _decode_lexicon
+    )
+    if not _built:
+        _built.append(found)
 
 
 _word_key = lru_cache(maxsize=4096)(place_key)  # people write the same words again and again

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel, Levenshtein
@@ -71,6 +71,11 @@ _ARRONDISSEMENT = re.compile(r"^(.*) (\d{1,2})(?:er|e) arrondissement$")
 _DEPT_SUFFIX = re.compile(r"^(.+?) (\d{2,3}|2a|2b)$")
 _CODE = re.compile(r"^(?:\d{5}|2[ab]\d{3})$")
 _DIGIT = re.compile(r"\d")
+
+
+Row: TypeAlias = tuple[str, str, str, str, str, str, str, str, str]
+"""A commune's columns of communes.csv.gz: INSEE code, name, postal codes, département, region,
+EPCI, population, latitude, longitude (the type and parent columns are read once, at load)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,13 +241,13 @@ class Gazetteer:
 
     def __init__(
         self,
-        rows: dict[str, list[str]],
+        rows: dict[str, Row],
         aliases: dict[str, str],
         names: dict[str, list[tuple[str, str]]],
         arm_parent: dict[str, str],
         dept_names: dict[str, str],
     ) -> None:
-        self._rows = rows  # INSEE → CSV row, for COM and ARM; Commune values are made lazily
+        self._rows = rows  # INSEE → its row, for COM and ARM; Commune values are made lazily
         self._made: dict[str, Commune] = {}
         self._aliases = aliases
         self._names = names
@@ -258,20 +263,23 @@ class Gazetteer:
             commune = self._made[insee] = _commune_from_row(self._rows[insee])
         return commune
 
-    def warm_up(self, home_departement: str | None = None) -> None:
+    def warm_up(
+        self, home_departement: str | None = None, derived: place_spotting.Derived | None = None
+    ) -> None:
         """Build the search indexes now rather than on the first message (~0.3 s).
 
         Call it at start-up in a long-running bot so the first person does not wait; with
         the deployment département, its own search index is built too (a few milliseconds).
         The GPS grid and the EPCI members are built on their first use (~40 and ~10 ms):
-        few conversations need them.
+        few conversations need them. With `derived` (the compiled cache), the ordinary words
+        of `place_spotting` are read from there (see `place_spotting.warm_up`).
         """
         with _gc_paused():
             indexes = ("_sorted_keys", "_short_names", "_second_halves", "_all", "_keys_by_dept",
                        "_big_towns")  # fmt: skip
             for index in (*indexes, "_postal"):
                 getattr(self, index)
-            place_spotting.warm_up()
+            place_spotting.warm_up(derived)
             home = _normal_dept(home_departement)
             if home is not None and home in self._depts:
                 self._dept_pool(home)
@@ -713,16 +721,22 @@ class Gazetteer:
 
 def _parse(
     path: Path,
-) -> tuple[dict[str, list[str]], dict[str, str], dict[str, list[tuple[str, str]]], dict[str, str]]:
+) -> tuple[dict[str, Row], dict[str, str], dict[str, list[tuple[str, str]]], dict[str, str]]:
     """Rows of communes (COM, ARM), former-code aliases, the name index and ARM → city."""
-    communes: dict[str, list[str]] = {}
+    communes: dict[str, Row] = {}
     aliases: dict[str, str] = {}
     arm_parent: dict[str, str] = {}
     named: list[tuple[str, str, str]] = []  # (name as written, INSEE it designates, type)
+    shared: dict[str, str] = {}  # one object for each value of the repeated columns
+    share = shared.setdefault
     for row in _read_rows(path):
         insee, name, kind, parent = row[0], row[1], row[9], row[10]
         if kind in ("COM", "ARM"):
-            communes[insee] = row
+            postal, dept, region, epci, population, lat, lon = row[2:9]
+            communes[insee] = (
+                insee, name, share(postal, postal), share(dept, dept), share(region, region),
+                share(epci, epci), share(population, population), lat, lon,
+            )  # fmt: skip
             if kind == "ARM":
                 arm_parent[insee] = parent
         named.append((name, insee if kind in ("COM", "ARM") else parent, kind))
@@ -744,8 +758,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _commune_from_row(row: list[str]) -> Commune:
-    insee, name, postal, dept, region, epci, population, lat, lon = row[:9]
+def _commune_from_row(row: Row) -> Commune:
+    insee, name, postal, dept, region, epci, population, lat, lon = row
     return Commune(
         insee,
         name,
@@ -760,7 +774,7 @@ def _commune_from_row(row: list[str]) -> Commune:
 
 
 def _name_index(
-    named: Sequence[tuple[str, str, str]], communes: dict[str, list[str]]
+    named: Sequence[tuple[str, str, str]], communes: dict[str, Row]
 ) -> dict[str, list[tuple[str, str]]]:
     """Folded key → [(INSEE of the COM/ARM it designates, name as written)], no duplicates."""
     index: dict[str, list[tuple[str, str]]] = {}
@@ -790,9 +804,7 @@ def _read_rows(path: Path) -> Iterable[list[str]]:
         yield line.split(",")
 
 
-def _postal_index(
-    rows: dict[str, list[str]], arm_parent: dict[str, str]
-) -> dict[str, tuple[str, ...]]:
+def _postal_index(rows: dict[str, Row], arm_parent: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """Postal code → INSEE codes; an arrondissement replaces its city for its own codes."""
     index: dict[str, list[str]] = defaultdict(list)
     for insee, row in rows.items():
@@ -827,7 +839,7 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 
 
 def _build_grid(
-    rows: Iterable[tuple[str, list[str]]],
+    rows: Iterable[tuple[str, Row]],
 ) -> dict[tuple[int, int], list[tuple[str, float, float]]]:
     """Grid cell → (INSEE code, lat, lon) of the communes whose point is in it."""
     grid: dict[tuple[int, int], list[tuple[str, float, float]]] = defaultdict(list)

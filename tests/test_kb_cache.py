@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import place_spotting
 from bot.kb.cache import KnowledgeCache
 from bot.kb.knowledge import KnowledgeBase, LoadReport
 from bot.kb.loader import load_with_problems
@@ -188,3 +189,76 @@ def test_checks_are_run_again_when_the_day_or_the_gazetteer_changes(
     other = KnowledgeCache(root / ".cache", context="gazetteer v2")
     start(root, gazetteer, other)
     assert other.stats.checks_run == 2 and other.stats.files_parsed == 0
+
+
+# --- derived values: the ordinary words of place spotting ------------------------------------
+
+
+def test_the_ordinary_words_are_read_back_from_the_cache_as_they_were_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = place_spotting.lexicon()
+    monkeypatch.setattr(place_spotting, "_built", [])  # a new process: nothing made yet
+    builds: list[int] = []
+    monkeypatch.setattr(place_spotting, "_make_lexicon", lambda: builds.append(1) or made)
+    place_spotting.warm_up(KnowledgeCache(tmp_path / ".cache"))
+    assert builds == [1] and (tmp_path / ".cache" / "derived--lexicon.json").is_file()
+
+    monkeypatch.setattr(place_spotting, "_built", [])
+    place_spotting.warm_up(KnowledgeCache(tmp_path / ".cache"))
+    assert builds == [1]  # read back, not made again
+    assert place_spotting.lexicon() == made and place_spotting.lexicon() is not made
+
+
+DAMAGES = {name: damage for name, damage in CORRUPTIONS.items() if "records" not in name}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_a_damaged_or_stale_derived_value_is_made_again(
+    tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
+    def make() -> list[str]:
+        builds.append(1)
+        return ["a", "b"]
+
+    builds: list[int] = []
+    cache = KnowledgeCache(tmp_path / ".cache")
+    assert cache.derived("words", "key 1", make, list, list) == ["a", "b"]
+    entry = tmp_path / ".cache" / "derived--words.json"
+    entry.write_bytes(damage(entry.read_bytes()))
+    assert cache.derived("words", "key 1", make, list, list) == ["a", "b"]
+    assert builds == [1, 1]
+    assert cache.derived("words", "key 1", make, list, list) == ["a", "b"]
+    assert builds == [1, 1]  # healed
+    assert cache.derived("words", "key 2", make, list, list) == ["a", "b"]
+    assert builds == [1, 1, 1]  # its inputs changed
+
+
+def test_a_derived_value_of_the_wrong_shape_is_made_again(tmp_path: Path) -> None:
+    cache = KnowledgeCache(tmp_path / ".cache")
+    cache.derived("lexicon", "k", lambda: {"ordinary": 1}, dict, dict)  # not a lexicon
+    with_lists = {"ordinary": ["x"], "common": [], "very_common": []}
+    found = cache.derived(
+        "lexicon", "k", lambda: place_spotting._decode_lexicon(with_lists),
+        place_spotting._encode_lexicon, place_spotting._decode_lexicon,
+    )  # fmt: skip
+    assert found.ordinary == frozenset({"x"})
+
+
+def test_derived_values_outlive_the_cleaning_of_the_bases_entries(
+    tmp_path: Path, gazetteer: Gazetteer
+) -> None:
+    root = base(tmp_path)
+    cache = on_disk(root)
+    cache.derived("words", "k", lambda: ["a"], list, list)
+    start(root, gazetteer, cache)  # drops the entries of files that no longer exist
+    assert (root / ".cache" / "derived--words.json").is_file()
+
+
+def test_without_a_cache_folder_the_ordinary_words_are_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = place_spotting.lexicon()
+    monkeypatch.setattr(place_spotting, "_built", [])
+    place_spotting.warm_up(KnowledgeCache(None))
+    assert place_spotting.lexicon() == made

@@ -62,6 +62,15 @@ def test_load_reads_current_communes_and_arrondissements(gaz: Gazetteer) -> None
     )
 
 
+def test_communes_of_one_departement_share_its_repeated_values(gaz: Gazetteer) -> None:
+    """35,000 communes hold a few hundred distinct départements, regions, EPCI and populations:
+    one object for each value, not one per commune (about 14 MB less at start-up)."""
+    nancy, laxou = gaz.get(NANCY), gaz.get("54304")
+    assert nancy is not None and laxou is not None and laxou.name == "Laxou"
+    assert nancy.dept is laxou.dept and nancy.region is laxou.region
+    assert nancy.epci is laxou.epci
+
+
 def test_get_accepts_former_commune_codes(gaz: Gazetteer) -> None:
     pierrefitte = gaz.get("93059")
     assert pierrefitte is not None and pierrefitte.insee == SAINT_DENIS_93

@@ -8,6 +8,9 @@ Two layers, both keyed by content, never by file dates alone:
   the code version (the sources of `bot/kb/`, of the rules, of the opening hours and of the
   gazetteer, the versions of pydantic, data-inclusion-schema, PyYAML, phonenumbers and
   opening-hours-py, the cache format).
+- **derived values**: what start-up derives from other inputs than the base (the ordinary words
+  of `bot.place_spotting`, made from pyspellchecker's lists in 0.3 s, read back in 15 ms), one
+  JSON entry each. Key: a digest of those inputs, given by their owner, and the code version.
 - **checks**: per part of the base (the shared files, each département), the problems of its
   cross-reference checks. Key: the digests of its files and of what it reads from the shared
   files, the day (stale records become warnings with time), the gazetteer's digest (`context`)
@@ -38,7 +41,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -48,6 +51,7 @@ from bot.kb.segments import NO_DIGEST
 from bot.kb.yamlpos import YamlDocument
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FORMAT: Final = 2
 GAZETTEER_FILE: Final = "communes.csv.gz"  # the communes, beside the base's folders
@@ -326,6 +330,33 @@ class KnowledgeCache:
         if self.root is not None and self.context:
             self._write(self._path("checks", unit), lambda: _encode_checked(key, checked))
 
+    # --- derived values ---------------------------------------------------------------------
+
+    def derived(
+        self,
+        name: str,
+        key: str,
+        build: Callable[[], T],
+        encode: Callable[[T], Any],
+        decode: Callable[[Any], T],
+    ) -> T:
+        """The value `build()` makes from inputs whose digest is `key`: read back from disk when
+        an entry of that key is there (`decode` of what `encode` gave, as JSON), else built and
+        written. `decode` may raise ValueError, TypeError or KeyError: the entry is then built
+        again."""
+        if self.root is None:
+            return build()
+        path = self._path("derived", name)
+        try:
+            body = _read_body(path, {"key": key}) if path.is_file() else None
+            if body is not None:
+                return decode(json.loads(body))
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as error:
+            log.debug("derived %s ignored: %s", name, type(error).__name__)
+        value = build()
+        self.store(path, _encode_derived(key, encode(value)))
+        return value
+
     # --- the last good version of each part (memory only) -------------------------------------
 
     def remember_good(self, unit: str, files: list[ParsedFile]) -> None:
@@ -357,6 +388,8 @@ class KnowledgeCache:
         wanted = {self._path("files", n).name for n in names}
         wanted |= {self._path("checks", u).name for u in units}
         for path in self.root.iterdir():
+            if path.name.startswith("derived--") and path.suffix == ".json":
+                continue  # not the base's files: kept while their owners' inputs last
             if path.name not in wanted and path.suffix in (".jsonl", ".json", ".tmp"):
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -543,6 +576,12 @@ def _encode_checked(key: str, checked: Checked) -> bytes:
         {"errors": _problems(checked.errors), "warnings": _problems(checked.warnings)},
         ensure_ascii=False,
     ).encode()
+    header = {"format": FORMAT, "code": code_version(), "key": key, "body": digest_bytes(body)}
+    return json.dumps(header).encode() + b"\n" + body
+
+
+def _encode_derived(key: str, value: Any) -> bytes:
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     header = {"format": FORMAT, "code": code_version(), "key": key, "body": digest_bytes(body)}
     return json.dumps(header).encode() + b"\n" + body
 
