@@ -116,14 +116,16 @@ def startup(knowledge: Path, cold: bool, compiled: bool = True) -> tuple[float, 
         shutil.rmtree(knowledge / ".cache", ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "bot", "chat", "--jsonl", "--knowledge", str(knowledge)]
-        env, cwd = dict(os.environ), None
+        env, root = dict(os.environ), Path(__file__).resolve().parents[1]
+        cwd = root  # `python -m bot` imports the bot of its working directory
         if not compiled:  # a copy of the bot's sources, without bytecode, none written
             cwd = Path(tmp) / "sources"
-            root = Path(__file__).resolve().parents[1]
             for package in ("bot", "adapters"):
                 shutil.copytree(
                     root / package, cwd / package, ignore=shutil.ignore_patterns("__pycache__")
                 )
+            if (root / "config.yaml").exists():  # read from the working directory: the same
+                shutil.copy(root / "config.yaml", cwd / "config.yaml")
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         began = time.perf_counter()
         proc = subprocess.Popen(

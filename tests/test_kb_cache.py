@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -208,6 +209,7 @@ def test_the_ordinary_words_are_read_back_from_the_cache_as_they_were_made(
     place_spotting.warm_up(KnowledgeCache(tmp_path / ".cache"))
     assert builds == [1]  # read back, not made again
     assert place_spotting.lexicon() == made and place_spotting.lexicon() is not made
+    assert all(type(words) is frozenset for words in astuple(place_spotting.lexicon()))
 
 
 DAMAGES = {name: damage for name, damage in CORRUPTIONS.items() if "records" not in name}
@@ -234,15 +236,42 @@ def test_a_damaged_or_stale_derived_value_is_made_again(
     assert builds == [1, 1, 1]  # its inputs changed
 
 
-def test_a_derived_value_of_the_wrong_shape_is_made_again(tmp_path: Path) -> None:
+WRONG_SHAPES = {
+    "a part missing": {"ordinary": ["x"], "common": []},
+    "a part not a list": {"ordinary": 1, "common": [], "very_common": []},
+    "a word not a text": {"ordinary": [1], "common": [], "very_common": []},
+}
+
+
+@pytest.mark.parametrize("stored", WRONG_SHAPES.values(), ids=WRONG_SHAPES.keys())
+def test_a_lexicon_of_the_wrong_shape_is_made_again(tmp_path: Path, stored: object) -> None:
     cache = KnowledgeCache(tmp_path / ".cache")
-    cache.derived("lexicon", "k", lambda: {"ordinary": 1}, dict, dict)  # not a lexicon
-    with_lists = {"ordinary": ["x"], "common": [], "very_common": []}
+    cache.derived("lexicon", "k", lambda: stored, lambda value: value, lambda data: data)
+    builds: list[int] = []
+
+    def make() -> place_spotting.Lexicon:
+        builds.append(1)
+        return place_spotting.Lexicon(frozenset({"x"}), frozenset(), frozenset())
+
     found = cache.derived(
-        "lexicon", "k", lambda: place_spotting._decode_lexicon(with_lists),
-        place_spotting._encode_lexicon, place_spotting._decode_lexicon,
-    )  # fmt: skip
-    assert found.ordinary == frozenset({"x"})
+        "lexicon", "k", make, place_spotting._encode_lexicon, place_spotting._decode_lexicon
+    )
+    assert builds == [1] and found.ordinary == frozenset({"x"})
+
+
+def test_the_lexicons_key_changes_with_pyspellcheckers_word_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = place_spotting.lexicon_key()
+    patched = tmp_path / "fr.json.gz"
+    patched.write_bytes(place_spotting._word_list("fr").read_bytes() + b"\0")
+    real = place_spotting._word_list
+    monkeypatch.setattr(
+        place_spotting,
+        "_word_list",
+        lambda language: patched if language == "fr" else real(language),
+    )
+    assert place_spotting.lexicon_key() != before
 
 
 def test_derived_values_outlive_the_cleaning_of_the_bases_entries(
