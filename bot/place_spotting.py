@@ -154,7 +154,9 @@ class Derived(Protocol):
     ) -> Lexicon: ...
 
 
-_built: list[Lexicon] = []  # the process's lexicon, once made: it never changes
+# The process's lexicon, once made. Kept here rather than passed in: it is made from the
+# installed word lists alone, the same for every gazetteer of the process, and never changes.
+_built: list[Lexicon] = []
 
 
 def lexicon() -> Lexicon:
