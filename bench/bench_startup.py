@@ -60,6 +60,8 @@ from typing import Any
 
 from bot.config import DEFAULT_KNOWLEDGE
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout measured: its bot, its bytecode
+
 MESSAGES = [
     "bonjour",
     "je cherche du boulot à Nancy",
@@ -100,12 +102,17 @@ def floor(runs: int) -> tuple[float, float]:
     return _median(walls), _median(cpus)
 
 
+def _ms(seconds: float | None) -> float | None:
+    """Milliseconds, rounded; None when there was nothing to measure (a reload so quick that no
+    turn, or no tick of the loop, overlapped it)."""
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
 def compile_bytecode() -> None:
     """The bot's bytecode, compiled as `scripts/setup.sh` leaves it (a bot that can write its
     `__pycache__` also has it from its second start)."""
-    root = Path(__file__).resolve().parents[1]
     for package in ("bot", "adapters"):
-        compileall.compile_dir(root / package, quiet=1)
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def startup(knowledge: Path, cold: bool, compiled: bool = True) -> tuple[float, float, float]:
@@ -116,16 +123,16 @@ def startup(knowledge: Path, cold: bool, compiled: bool = True) -> tuple[float, 
         shutil.rmtree(knowledge / ".cache", ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, "-m", "bot", "chat", "--jsonl", "--knowledge", str(knowledge)]
-        env, root = dict(os.environ), Path(__file__).resolve().parents[1]
-        cwd = root  # `python -m bot` imports the bot of its working directory
+        env = dict(os.environ)
+        cwd = ROOT  # `python -m bot` imports the bot of its working directory
         if not compiled:  # a copy of the bot's sources, without bytecode, none written
             cwd = Path(tmp) / "sources"
             for package in ("bot", "adapters"):
                 shutil.copytree(
-                    root / package, cwd / package, ignore=shutil.ignore_patterns("__pycache__")
+                    ROOT / package, cwd / package, ignore=shutil.ignore_patterns("__pycache__")
                 )
-            if (root / "config.yaml").exists():  # read from the working directory: the same
-                shutil.copy(root / "config.yaml", cwd / "config.yaml")
+            if (ROOT / "config.yaml").exists():  # read from the working directory: the same
+                shutil.copy(ROOT / "config.yaml", cwd / "config.yaml")
             env["PYTHONDONTWRITEBYTECODE"] = "1"
         began = time.perf_counter()
         proc = subprocess.Popen(
@@ -206,7 +213,7 @@ def _then_checked(edit: Callable[[Path, int], None], knowledge: Path, n: int) ->
         [sys.executable, "-m", "bot", "check", "--knowledge", str(knowledge)],
         check=True,
         capture_output=True,
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=ROOT,
     )
     return time.perf_counter() - began
 
@@ -319,10 +326,12 @@ async def _reloads(knowledge: Path, users: int, rate: float, reloads: int) -> di
                     "reload_max_s": round(max(durations), 3),
                     "then cache written: median_s": _median(writes),
                     "turns_during_reloads": len(during),
-                    "median_turn_during_reload_ms": round(statistics.median(during) * 1000, 1),
-                    "max_turn_during_reload_ms": round(max(during) * 1000, 1),
+                    "median_turn_during_reload_ms": _ms(
+                        statistics.median(during) if during else None
+                    ),
+                    "max_turn_during_reload_ms": _ms(max(during, default=None)),
                     "turns_over_50_ms": sum(d > 0.05 for d in during),
-                    "max_loop_stall_during_reload_ms": round(max(lags) * 1000, 1),
+                    "max_loop_stall_during_reload_ms": _ms(max(lags, default=None)),
                 }
                 if checks:  # the admin's wait before the bot's reload (the bot serves on)
                     results[label]["check before it, its own process: median_s"] = _median(checks)
