@@ -142,7 +142,8 @@ class Lexicon:
 
 
 class Derived(Protocol):
-    """Where start-up keeps what it derives (`bot.kb.cache.KnowledgeCache.derived`)."""
+    """Where start-up keeps what it derives: `bot.kb.cache.KnowledgeCache.derived`, whose
+    signature this repeats for the lexicon (bot.kb imports the places; not the reverse)."""
 
     def derived(
         self,
@@ -237,14 +238,12 @@ def _counted(language: str, min_count: int) -> list[tuple[int, str]]:
 def warm_up(derived: Derived | None = None) -> None:
     """Make the lexicon now rather than on the first message; with `derived`, read it from there
     when its inputs have not changed (a few milliseconds), or make it and keep it there."""
-    if _built or derived is None:
-        lexicon()
-        return
-    found = derived.derived(
-        "lexicon", lexicon_key(), _make_lexicon, _encode_lexicon, _decode_lexicon
-    )
-    if not _built:
-        _built.append(found)
+    if not _built and derived is not None:
+        keep = derived.derived
+        _built.append(
+            keep("lexicon", lexicon_key(), _make_lexicon, _encode_lexicon, _decode_lexicon)
+        )
+    lexicon()
 
 
 _word_key = lru_cache(maxsize=4096)(place_key)  # people write the same words again and again

@@ -280,8 +280,13 @@ def test_derived_values_outlive_the_cleaning_of_the_bases_entries(
     root = base(tmp_path)
     cache = on_disk(root)
     cache.derived("words", "k", lambda: ["a"], list, list)
+    being_written = root / ".cache" / "derived--words.json.1.2.tmp"  # as `store` names it
+    being_written.write_bytes(b"")
+    gone = root / ".cache" / "files--gone.yaml.jsonl"
+    gone.write_bytes(b"")
     start(root, gazetteer, cache)  # drops the entries of files that no longer exist
-    assert (root / ".cache" / "derived--words.json").is_file()
+    assert not gone.exists()
+    assert (root / ".cache" / "derived--words.json").is_file() and being_written.is_file()
 
 
 def test_without_a_cache_folder_the_ordinary_words_are_made(
