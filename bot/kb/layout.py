@@ -40,11 +40,12 @@ class Layout:
 
 def layout(directory: Path) -> Layout:
     layout = Layout()
+    parent = directory.resolve().parent  # once, not for each file
     for path in _yaml_files(directory / "commun", directory, layout):
-        layout.shared.append(Source(path, relative(path, directory), "commun", "commun"))
+        layout.shared.append(Source(path, shown_name(path, parent), "commun", "commun"))
     annexes: dict[str, list[Source]] = {}
     for path in _yaml_files(directory / "departements", directory, layout):
-        name = relative(path, directory)
+        name = shown_name(path, parent)
         match = _DEPARTEMENT_FILE.match(path.stem)
         if match is None:
             message = (
@@ -91,7 +92,12 @@ def _yaml_files(base: Path, directory: Path, layout: Layout) -> list[Path]:
 
 
 def relative(path: Path, directory: Path) -> str:
-    parent = directory.resolve().parent
+    """`path` as problems show it: from the knowledge base's folder `directory` included."""
+    return shown_name(path, directory.resolve().parent)
+
+
+def shown_name(path: Path, parent: Path) -> str:
+    """`path` relative to `parent`, the resolved parent of the knowledge base's folder."""
     try:
         return path.resolve().relative_to(parent).as_posix()
     except ValueError:

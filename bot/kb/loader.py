@@ -176,6 +176,7 @@ class _Loader:
         self.limits = limits
         self.production = False
         self._book: RuleBook | None = None
+        self._shared_dir = relative(directory / "commun", directory)  # once, not for each part
 
     def run(self, *, keep_last_good: bool) -> tuple[KnowledgeBase | None, LoadReport]:
         found = layout(self.directory)
@@ -249,7 +250,7 @@ class _Loader:
         if shared is not None:
             inputs.append(f"commun {_interface(shared)}")
         part_key = digest_bytes("\n".join(inputs).encode())
-        part = _Part(unit, files, part_key, relative(self.directory / "commun", self.directory))
+        part = _Part(unit, files, part_key, self._shared_dir)
         part.errors += problems
         for parsed in files:
             part.errors += parsed.errors
