@@ -294,5 +294,8 @@ def test_without_a_cache_folder_the_ordinary_words_are_made(
 ) -> None:
     made = place_spotting.lexicon()
     monkeypatch.setattr(place_spotting, "_built", [])
+    builds: list[int] = []
+    monkeypatch.setattr(place_spotting, "_make_lexicon", lambda: builds.append(1) or made)
     place_spotting.warm_up(KnowledgeCache(None))
-    assert place_spotting.lexicon() == made
+    assert builds == [1] and place_spotting._built == [made]  # made by warm_up, not later
+    assert place_spotting.lexicon() is made and builds == [1]

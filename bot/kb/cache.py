@@ -343,8 +343,8 @@ class KnowledgeCache:
     ) -> T:
         """The value `build()` makes from inputs whose digest is `key`: read back from disk when
         an entry of that key is there (`decode` of what `encode` gave, as JSON), else built and
-        written. `decode` may raise ValueError, TypeError or KeyError: the entry is then built
-        again."""
+        written. `decode` may raise ValueError, TypeError, KeyError or IndexError: the entry is
+        then built again."""
         if self.root is None:
             return build()
         path = self._path("derived", name)
@@ -511,14 +511,7 @@ def _encode_parsed(parsed: ParsedFile) -> bytes:
         if entry is not None:
             chunk.append(entry)
     body = ("\n".join(lines) + "\n").encode()
-    header = {
-        "format": FORMAT,
-        "code": code_version(),
-        "name": parsed.name,
-        "digest": parsed.digest,
-        "body": digest_bytes(body),
-    }
-    return json.dumps(header).encode() + b"\n" + body
+    return _with_header(body, name=parsed.name, digest=parsed.digest)
 
 
 def _read_body(path: Path, expected: Mapping[str, str]) -> bytes | None:
@@ -577,13 +570,18 @@ def _encode_checked(key: str, checked: Checked) -> bytes:
         {"errors": _problems(checked.errors), "warnings": _problems(checked.warnings)},
         ensure_ascii=False,
     ).encode()
-    header = {"format": FORMAT, "code": code_version(), "key": key, "body": digest_bytes(body)}
-    return json.dumps(header).encode() + b"\n" + body
+    return _with_header(body, key=key)
 
 
 def _encode_derived(key: str, value: Any) -> bytes:
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
-    header = {"format": FORMAT, "code": code_version(), "key": key, "body": digest_bytes(body)}
+    return _with_header(body, key=key)
+
+
+def _with_header(body: bytes, **expected: str) -> bytes:
+    """An entry: its header line (the format, the code version, the `expected` fields that
+    `_read_body` compares, the body's digest), then `body`."""
+    header = {"format": FORMAT, "code": code_version(), **expected, "body": digest_bytes(body)}
     return json.dumps(header).encode() + b"\n" + body
 
 
